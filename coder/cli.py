@@ -1,0 +1,186 @@
+"""The `coder` command: a thin click layer over the library (parse, call, print)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import db as store
+from .errors import CoderError
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=store.default_path,
+                         show_default="./coder.db or $CODER_DB", help="Project database file.")
+
+
+class Group(click.Group):
+    """Show library errors as one clear message and exit 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CoderError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="coder")
+def cli():
+    """Code and synthesise Japanese qualitative interviews, locally."""
+
+
+@cli.command()
+@db_option
+def init(db_path):
+    """Create (or migrate) a project database.
+
+    Example: coder init --db project.db
+    """
+    store.open_db(db_path)
+    click.echo(f"project ready: {db_path}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--case", help="Case (e.g. organisation) the interviews belong to.")
+@click.option("--speaker", "pairs", multiple=True, metavar="SPEAKER=PERSPECTIVE",
+              help="Map a speaker label to person|supporter|employer|interviewer (repeatable).")
+@click.option("--speaker-map", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON {speaker: perspective}.")
+@click.option("--n-process", default=1, show_default=True, help="GiNZA worker processes (~0.9 GB RAM each).")
+@db_option
+def ingest(files, case, pairs, speaker_map, n_process, db_path):
+    """Import transcripts (.txt .md .docx .vtt .srt; UTF-8/16, CP932, EUC-JP) and segment them.
+
+    Example: coder ingest interviews/*.txt --case minato --speaker 支援員=supporter --speaker 本人=person
+    """
+    from . import speakers
+    from .ingest import ingest as run
+    from tqdm import tqdm
+
+    try:
+        mapping = (speakers.load_map(speaker_map) if speaker_map else {}) | speakers.parse_pairs(pairs)
+    except speakers.SpeakerMapError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    db = store.open_db(db_path)
+    with tqdm(desc="segmenting", unit="char", unit_scale=True, file=sys.stderr, disable=None) as bar:
+        report = run(db, files, case=case, speaker_map=mapping, n_process=n_process, progress=bar.update)
+    for path, name in report.skipped:
+        click.echo(f"already imported: {path} (as {name}); nothing changed")
+    for t in report.imported:
+        click.echo(f"imported {t.source_file} as {t.name!r} (id {t.id}): {len(t.turns)} turns, "
+                   f"{len(t.segments)} segments, {t.encoding}, {t.format}")
+    for name, unknown in report.unknown_speakers().items():
+        click.echo(f"  {name}: speakers without a perspective: {', '.join(unknown)}\n"
+                   f"    fix with: coder speakers set SPEAKER person|supporter|employer|interviewer --db {db_path}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@db_option
+def transcripts(as_json, db_path):
+    """List the project's transcripts.
+
+    Example: coder transcripts --db project.db
+    """
+    rows = store.list_transcripts(store.open_db(db_path, create=False))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'id':>3}  {'name':24} {'case':10} {'format':6} {'encoding':10} {'chars':>6} {'turns':>5} {'segs':>5}")
+    for r in rows:
+        click.echo(f"{r['id']:>3}  {r['name']:24} {r['case_name'] or '-':10} {r['format']:6} {r['encoding']:10} "
+                   f"{r['chars']:>6} {r['turns']:>5} {r['segments']:>5}")
+
+
+@cli.group(cls=Group, invoke_without_command=True)
+@click.option("--transcript", help="Only this transcript (id or name).")
+@db_option
+@click.pass_context
+def speakers(ctx, transcript, db_path):
+    """List speakers and their perspectives (`coder speakers set` changes one).
+
+    Example: coder speakers --db project.db
+    """
+    if ctx.invoked_subcommand:
+        return
+    for r in store.list_speakers(store.open_db(db_path, create=False), transcript):
+        click.echo(f"{r['transcript_id']:>3} {r['transcript']:24} {r['speaker']:16} {r['perspective']:12} "
+                   f"{r['turns']} turns")
+
+
+@speakers.command("set")
+@click.argument("speaker")
+@click.argument("perspective")
+@click.option("--transcript", help="Only in this transcript (id or name); default: every transcript.")
+@db_option
+def speakers_set(speaker, perspective, transcript, db_path):
+    """Map SPEAKER to PERSPECTIVE (person, supporter, employer, interviewer, unknown).
+
+    Example: coder speakers set 支援員 supporter --db project.db
+    """
+    from .speakers import SpeakerMapError, perspective_id
+
+    try:
+        pid = perspective_id(perspective)
+    except SpeakerMapError as exc:
+        raise click.BadParameter(str(exc), param_hint="PERSPECTIVE") from exc
+    n = store.set_speaker(store.open_db(db_path, create=False), speaker, pid, transcript)
+    click.echo(f"{speaker} → {pid} in {n} transcript(s)")
+
+
+@cli.command()
+@click.option("--transcript", help="Only this transcript (id or name); default: all.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@db_option
+def segments(transcript, fmt, output, db_path):
+    """Print coding units with speaker, perspective, offsets and times.
+
+    Example: coder segments --transcript kaede_person --format csv -o segments.csv
+    """
+    rows = store.iter_segments(store.open_db(db_path, create=False), transcript)
+    if fmt == "jsonl":
+        for row in rows:
+            output.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = None
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(output, fieldnames=list(row))
+            writer.writeheader()
+        writer.writerow(row)
+
+
+@cli.command()
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=str(CORPUS), show_default=True)
+@click.option("--force", is_flag=True, help="Replace the database if it exists.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="demo.db", show_default=True)
+def demo(corpus, force, db_path):
+    """Build a fresh demo project from the sample corpus.
+
+    Example: coder demo --db demo.db --force
+    """
+    from .demo import build_demo
+
+    report = build_demo(db_path, corpus, force=force)
+    click.echo(f"demo project {db_path}: {len(report.imported)} transcripts, "
+               f"{sum(len(t.segments) for t in report.imported)} segments")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (local only by default).")
+@click.option("--port", default=5000, show_default=True)
+@db_option
+def serve(host, port, db_path):
+    """Serve the web UI for a project.
+
+    Example: coder serve --db demo.db --port 5000
+    """
+    from web import create_app
+
+    store.open_db(db_path, create=False).close()
+    create_app({"DATABASE": str(Path(db_path).resolve())}).run(host=host, port=port)

@@ -1,0 +1,182 @@
+"""The project store: one SQLite file per project, and the only module that knows its schema.
+
+Migrations are named and applied in order on open (sqlite-utils ``Migrations``);
+never edit a shipped migration, add the next one. Before migrating a database
+that already has data, a copy is kept beside it as ``PATH.bak-YYYYmmddTHHMMSS``.
+
+Offsets (``turns.start/end``, ``segments.start/end``) are code-point indices into
+``transcripts.text``; see ``coder/types.py`` and ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from .errors import CoderError
+from .types import Transcript
+
+DEFAULT_DB = "coder.db"
+migrations = Migrations("coder")
+
+
+@migrations(name="0001_transcripts_speakers_turns_segments")
+def _m0001(db: Database) -> None:
+    db["transcripts"].create({
+        "id": int, "name": str, "case_name": str, "title": str, "source_file": str, "sha256": str,
+        "encoding": str, "format": str, "original": str, "text": str, "imported_at": str,
+    }, pk="id", not_null={"name", "sha256", "text"})
+    db["transcripts"].create_index(["sha256"], unique=True)
+    db["transcripts"].create_index(["name"], unique=True)
+    db["speakers"].create({"id": int, "transcript_id": int, "name": str, "perspective": str},
+                          pk="id", foreign_keys=[("transcript_id", "transcripts", "id")])
+    db["speakers"].create_index(["transcript_id", "name"], unique=True)
+    db["turns"].create({
+        "id": int, "transcript_id": int, "idx": int, "speaker_id": int, "start": int, "end": int,
+        "start_time": float, "end_time": float,
+    }, pk="id", foreign_keys=[("transcript_id", "transcripts", "id"), ("speaker_id", "speakers", "id")])
+    db["turns"].create_index(["transcript_id", "idx"], unique=True)
+    db["segments"].create({
+        "id": int, "transcript_id": int, "turn_id": int, "idx": int, "start": int, "end": int, "text": str,
+        "tokens": str, "start_time": float, "end_time": float,
+    }, pk="id", foreign_keys=[("transcript_id", "transcripts", "id"), ("turn_id", "turns", "id")])
+    db["segments"].create_index(["transcript_id", "idx"], unique=True)
+
+
+def default_path() -> str:
+    return os.environ.get("CODER_DB", DEFAULT_DB)
+
+
+def open_db(path: str | Path | None = None, create: bool = True) -> Database:
+    """Open (and migrate) a project database; WAL mode, foreign keys on."""
+    path = Path(path or default_path())
+    if not create and not path.exists():
+        raise CoderError(f"{path}: no such project database (create one with `coder init --db {path}`)")
+    exists = path.exists() and path.stat().st_size > 0
+    db = Database(path)
+    db.execute("PRAGMA journal_mode=wal")
+    db.execute("PRAGMA foreign_keys=on")
+    if exists and migrations.pending(db) and migrations.applied(db):
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy2(path, f"{path}.bak-{stamp}")
+    migrations.apply(db)
+    return db
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def known_sha256(db: Database) -> dict[str, str]:
+    return {r["sha256"]: r["name"] for r in db.query("select sha256, name from transcripts")}
+
+
+def known_names(db: Database) -> set[str]:
+    return {r["name"] for r in db.query("select name from transcripts")}
+
+
+def known_speakers(db: Database) -> dict[str, str]:
+    """Speaker names the project has mapped to exactly one perspective (other than unknown)."""
+    rows = db.query("""select name, min(perspective) p from speakers where perspective != 'unknown'
+                       group by name having count(distinct perspective) = 1""")
+    return {r["name"]: r["p"] for r in rows}
+
+
+def store_transcripts(db: Database, transcripts: list[Transcript]) -> None:
+    """Write parsed and segmented transcripts in one transaction: all of them or nothing."""
+    with db.atomic():
+        for t in transcripts:
+            t.id = db["transcripts"].insert({
+                "name": t.name, "case_name": t.case, "title": t.title, "source_file": t.source_file,
+                "sha256": t.sha256, "encoding": t.encoding, "format": t.format, "original": t.original,
+                "text": t.text, "imported_at": now(),
+            }).last_pk
+            speaker_ids = {}
+            for turn in t.turns:
+                if turn.speaker not in speaker_ids:
+                    speaker_ids[turn.speaker] = db["speakers"].insert(
+                        {"transcript_id": t.id, "name": turn.speaker, "perspective": turn.perspective}).last_pk
+            turn_ids = []
+            for i, turn in enumerate(t.turns):
+                turn_ids.append(db["turns"].insert({
+                    "transcript_id": t.id, "idx": i, "speaker_id": speaker_ids[turn.speaker], "start": turn.start,
+                    "end": turn.end, "start_time": turn.start_time, "end_time": turn.end_time}).last_pk)
+            db["segments"].insert_all(({
+                "transcript_id": t.id, "turn_id": turn_ids[s.turn], "idx": s.index, "start": s.start,
+                "end": s.end, "text": s.text, "tokens": json.dumps(s.tokens, ensure_ascii=False),
+                "start_time": s.start_time, "end_time": s.end_time} for s in t.segments), batch_size=500)
+
+
+def find_transcript(db: Database, ref: str | int) -> dict:
+    """A transcript row by id or name; CoderError listing the choices if none matches."""
+    rows = list(db.query("select * from transcripts where name = ? or cast(id as text) = ? order by name = ? desc",
+                         [str(ref), str(ref), str(ref)]))
+    if not rows:
+        names = ", ".join(f"{r['id']}:{r['name']}" for r in db.query("select id, name from transcripts"))
+        raise CoderError(f"no transcript {ref!r} in this project (have: {names or 'none'})")
+    return rows[0]
+
+
+def list_transcripts(db: Database) -> list[dict]:
+    return list(db.query("""
+        select t.id, t.name, t.case_name, t.format, t.encoding, t.source_file, t.imported_at,
+               length(t.text) as chars,
+               (select count(*) from turns where transcript_id = t.id) as turns,
+               (select count(*) from segments where transcript_id = t.id) as segments
+        from transcripts t order by t.id"""))
+
+
+def list_speakers(db: Database, transcript: str | int | None = None) -> list[dict]:
+    where, params = "", []
+    if transcript is not None:
+        where, params = "where t.id = ?", [find_transcript(db, transcript)["id"]]
+    return list(db.query(f"""
+        select t.id as transcript_id, t.name as transcript, s.name as speaker, s.perspective,
+               (select count(*) from turns where speaker_id = s.id) as turns
+        from speakers s join transcripts t on t.id = s.transcript_id {where}
+        order by t.id, s.id""", params))
+
+
+def set_speaker(db: Database, speaker: str, perspective: str, transcript: str | int | None = None) -> int:
+    """Map a speaker (in one transcript or in all) to a perspective; return how many were changed."""
+    sql, params = "update speakers set perspective = ? where name = ?", [perspective, speaker]
+    if transcript is not None:
+        sql += " and transcript_id = ?"
+        params.append(find_transcript(db, transcript)["id"])
+    with db.atomic():
+        changed = db.execute(sql, params).rowcount
+    if not changed:
+        raise CoderError(f"no speaker {speaker!r} in {'transcript ' + repr(transcript) if transcript else 'this project'}"
+                         " (see `coder speakers`)")
+    return changed
+
+
+def hhmmss(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def iter_segments(db: Database, transcript: str | int | None = None):
+    """Segments in reading order, as the documented JSONL records (see README, `coder segments`)."""
+    where, params = "", []
+    if transcript is not None:
+        where, params = "where s.transcript_id = ?", [find_transcript(db, transcript)["id"]]
+    for r in db.query(f"""
+        select s.transcript_id, t.name, u.idx as turn, sp.name as speaker, sp.perspective, s.idx, s.start, s.[end],
+               s.text, s.start_time, s.end_time
+        from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
+        join speakers sp on sp.id = u.speaker_id {where}
+        order by s.transcript_id, s.idx""", params):
+        yield {"transcript": r["transcript_id"], "transcript_name": r["name"], "turn": r["turn"],
+               "speaker": r["speaker"], "perspective": r["perspective"], "index": r["idx"], "start": r["start"],
+               "end": r["end"], "text": r["text"], "start_time": hhmmss(r["start_time"]),
+               "end_time": hhmmss(r["end_time"])}

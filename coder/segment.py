@@ -1,0 +1,182 @@
+"""Turns → segments (sentences). GiNZA enters the project here, and only here.
+
+Within a turn, blank lines and bulleted lines start a new paragraph; the lines of
+a paragraph are joined without their line breaks before parsing (PDF-style breaks
+inside a sentence), and every parser offset is mapped back to ``Transcript.text``.
+Paragraphs longer than ``MAX_CHUNK`` characters are cut at the last sentence-final
+mark, else comma, else space, else hard, because Sudachi rejects inputs over
+49,149 bytes and long inputs cost memory. After parsing, a sentence boundary
+inside balanced 「」 or 『』 is undone (quoted speech stays with its sentence) and
+a "sentence" of punctuation only joins its neighbour.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from functools import lru_cache
+from typing import Callable, Iterable
+
+from .types import Segment, Transcript, Turn
+
+MODEL = "ja_ginza"
+# doc.sents needs tok2vec + parser only; lemmas, norms and Sudachi tags come from the tokenizer
+EXCLUDE = ["ner", "morphologizer", "compound_splitter", "bunsetu_recognizer"]
+MAX_CHUNK = 1500
+_BULLET = re.compile(r"[・●■□◆◇※•\-*]|\d+[.)．）]|[（(]\d+[)）]|[①-⑳]")
+_CUTS = ["。．！？!?", "、，,", " \u3000\t"]
+_WORD = re.compile(r"\w")
+_QUOTES = {"「": "」", "『": "』"}
+
+
+@lru_cache(maxsize=4)
+def load_nlp(model: str = MODEL):
+    """Load GiNZA once per process with only the components sentence splitting needs."""
+    import spacy
+
+    return spacy.load(model, exclude=EXCLUDE)
+
+
+class Chunk:
+    """A paragraph (or part of one) as the parser sees it, with a map back to the transcript."""
+
+    __slots__ = ("text", "norm_starts", "orig_starts")
+
+    def __init__(self, pieces: list[tuple[int, int]], source: str):
+        self.text = "".join(source[s:e] for s, e in pieces)
+        self.norm_starts, self.orig_starts, n = [], [], 0
+        for s, e in pieces:
+            self.norm_starts.append(n)
+            self.orig_starts.append(s)
+            n += e - s
+
+    def start(self, i: int) -> int:
+        k = bisect.bisect_right(self.norm_starts, i) - 1
+        return self.orig_starts[k] + i - self.norm_starts[k]
+
+    def end(self, i: int) -> int:
+        return self.start(i - 1) + 1
+
+
+def chunks(text: str, start: int, end: int, max_chars: int = MAX_CHUNK) -> list[Chunk]:
+    """Split ``text[start:end]`` into parser inputs (see the module docstring)."""
+    paragraphs, pieces = [], []
+    pos = start
+    for line in text[start:end].split("\n"):
+        s, e = pos, pos + len(line)
+        pos = e + 1
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s == e or _BULLET.match(text, s):
+            if pieces:
+                paragraphs.append(pieces)
+            pieces = []
+        if s < e:
+            pieces.append((s, e))
+    if pieces:
+        paragraphs.append(pieces)
+    out = []
+    for pieces in paragraphs:
+        out.extend(_cut(Chunk(pieces, text), max_chars, text))
+    return out
+
+
+def _cut(chunk: Chunk, max_chars: int, text: str) -> list[Chunk]:
+    if len(chunk.text) <= max_chars:
+        return [chunk]
+    out, i = [], 0
+    while i < len(chunk.text):
+        j = min(i + max_chars, len(chunk.text))
+        if j < len(chunk.text):
+            window = chunk.text[i:j]
+            for marks in _CUTS:
+                k = max(window.rfind(m) for m in marks)
+                if k > max_chars // 4:
+                    j = i + k + 1
+                    break
+        out.append(Chunk(_sub_pieces(chunk, i, j), text))
+        i = j
+    return out
+
+
+def _sub_pieces(chunk: Chunk, i: int, j: int) -> list[tuple[int, int]]:
+    bounds = sorted({i, j} | {n for n in chunk.norm_starts if i < n < j})
+    return [(chunk.start(a), chunk.end(b)) for a, b in zip(bounds, bounds[1:])]
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    spans, stack = [], []
+    for i, ch in enumerate(text):
+        if ch in _QUOTES:
+            stack.append((ch, i))
+        elif stack and ch == _QUOTES[stack[-1][0]]:
+            spans.append((stack.pop()[1], i))
+    return spans
+
+
+def sentence_bounds(doc) -> list[tuple[int, int]]:
+    """Sentence (start, end) character offsets in ``doc``, after the quote and punctuation fixes."""
+    bounds = [[s.start_char, s.end_char] for s in doc.sents]
+    quotes = _quote_spans(doc.text)
+    merged: list[list[int]] = []
+    for b in bounds:
+        inside = any(o < b[0] <= c for o, c in quotes)
+        if merged and (inside or not _WORD.search(doc.text[b[0]:b[1]])):
+            merged[-1][1] = b[1]
+        else:
+            merged.append(b)
+    if len(merged) > 1 and not _WORD.search(doc.text[merged[0][0]:merged[0][1]]):
+        merged[1][0] = merged.pop(0)[0]
+    return [(s, e) for s, e in merged]
+
+
+def _times(turn: Turn, start: int, end: int) -> tuple[float | None, float | None]:
+    if not turn.cues:
+        return turn.start_time, turn.end_time
+    first = next((c for c in reversed(turn.cues) if c[0] <= start), turn.cues[0])
+    last = next((c for c in turn.cues if c[1] >= end), turn.cues[-1])
+    return first[2], last[3]
+
+
+def segment_transcripts(nlp, transcripts: list[Transcript], n_process: int = 1, batch_size: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> None:
+    """Fill ``transcript.segments`` for every transcript, parsing all of them in one ``nlp.pipe``."""
+    jobs: Iterable = (
+        (chunk.text, (ti, ni, chunk.norm_starts, chunk.orig_starts))
+        for ti, t in enumerate(transcripts)
+        for ni, turn in enumerate(t.turns)
+        for chunk in chunks(t.text, turn.start, turn.end)
+    )
+    for t in transcripts:
+        t.segments = []
+    for doc, (ti, ni, norm_starts, orig_starts) in nlp.pipe(jobs, as_tuples=True, n_process=n_process,
+                                                           batch_size=batch_size):
+        t = transcripts[ti]
+        chunk = Chunk.__new__(Chunk)
+        chunk.text, chunk.norm_starts, chunk.orig_starts = doc.text, norm_starts, orig_starts
+        t.segments.extend(_segments(doc, chunk, t, ni))
+        if progress:
+            progress(len(doc.text))
+    for t in transcripts:
+        for i, seg in enumerate(t.segments):
+            seg.index = i
+
+
+def _segments(doc, chunk: Chunk, t: Transcript, ni: int) -> list[Segment]:
+    out = []
+    for s, e in sentence_bounds(doc):
+        while s < e and doc.text[s].isspace():
+            s += 1
+        while e > s and doc.text[e - 1].isspace():
+            e -= 1
+        if s == e:
+            continue
+        start, end = chunk.start(s), chunk.end(e)
+        tokens = [[chunk.start(tok.idx), chunk.end(tok.idx + len(tok.text)), tok.lemma_, tok.norm_, tok.tag_]
+                  for tok in doc.char_span(s, e, alignment_mode="expand") if not tok.is_space]
+        out.append(Segment(turn=ni, index=0, start=start, end=end, text=t.text[start:end],
+                           start_time=_times(t.turns[ni], start, end)[0],
+                           end_time=_times(t.turns[ni], start, end)[1], tokens=tokens))
+    return out

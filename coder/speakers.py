@@ -1,0 +1,87 @@
+"""Speaker labels and the perspective each speaker stands for.
+
+Perspective ids are an interface (matrix rows, exports, evaluation files):
+add new ones, never rename.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+PERSPECTIVES = {
+    "person": "当事者",
+    "supporter": "支援者",
+    "employer": "雇用者",
+    "interviewer": "インタビュアー",
+    "unknown": "未設定",
+}
+# Japanese names accepted wherever a perspective id is expected
+ALIASES = {ja: pid for pid, ja in PERSPECTIVES.items()} | {
+    "本人": "person",
+    "支援機関": "supporter",
+    "企業": "employer",
+    "聞き手": "interviewer",
+}
+INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア"}
+
+
+class SpeakerMapError(ValueError):
+    pass
+
+
+def normalize_label(label: str) -> str:
+    """Speaker labels compare after NFKC (Ｑ == Q, ｲﾝﾀﾋﾞｭｱｰ == インタビュアー) and trimming."""
+    return unicodedata.normalize("NFKC", label).strip()
+
+
+def perspective_id(value: str) -> str:
+    """Return the perspective id for an id or its Japanese name, or raise with the choices."""
+    value = normalize_label(value)
+    pid = value if value in PERSPECTIVES else ALIASES.get(value)
+    if pid is None:
+        choices = ", ".join(f"{k} ({v})" for k, v in PERSPECTIVES.items())
+        raise SpeakerMapError(f"unknown perspective {value!r}; use one of: {choices}")
+    return pid
+
+
+def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Parse repeated ``話者=perspective`` command-line values."""
+    mapping = {}
+    for pair in pairs:
+        name, sep, pid = pair.rpartition("=")
+        if not sep or not name.strip():
+            raise SpeakerMapError(f"--speaker {pair!r}: expected SPEAKER=PERSPECTIVE, e.g. 支援員=supporter")
+        mapping[normalize_label(name)] = perspective_id(pid)
+    return mapping
+
+
+def load_map(path: str | Path) -> dict[str, str]:
+    """Read a YAML or JSON ``{speaker: perspective}`` file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.suffix != ".json" else json.loads(
+            path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise SpeakerMapError(f"{path}: cannot read speaker map: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpeakerMapError(f"{path}: a speaker map is a mapping of speaker: perspective")
+    try:
+        return {normalize_label(str(k)): perspective_id(str(v)) for k, v in data.items()}
+    except SpeakerMapError as exc:
+        raise SpeakerMapError(f"{path}: {exc}") from exc
+
+
+def resolve(name: str, explicit: dict[str, str], known: dict[str, str]) -> str:
+    """Perspective for a speaker: explicit map, then the project's earlier choice, then defaults."""
+    name = normalize_label(name)
+    if name in explicit:
+        return explicit[name]
+    if name in known:
+        return known[name]
+    if name in INTERVIEWER_LABELS:
+        return "interviewer"
+    return "unknown"

@@ -1,0 +1,58 @@
+"""Plain data carried between the library's modules.
+
+Position unit: every ``start``/``end`` is a Python ``str`` index (a Unicode code
+point, not a byte and not a UTF-16 unit) into ``Transcript.text``; ``end`` is
+exclusive, so ``transcript.text[seg.start:seg.end] == seg.text`` always holds.
+Times are seconds from the start of the recording (VTT/SRT only), else None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Turn:
+    """One speaker's uninterrupted utterance; start/end cover the words only (not the label)."""
+
+    speaker: str
+    start: int
+    end: int
+    start_time: float | None = None
+    end_time: float | None = None
+    # (start, end, start_time, end_time) of each subtitle cue inside the turn
+    cues: list[tuple[int, int, float, float]] = field(default_factory=list)
+    perspective: str = "unknown"
+
+
+@dataclass
+class Segment:
+    """A coding unit: one sentence of a turn."""
+
+    turn: int
+    index: int
+    start: int
+    end: int
+    text: str
+    start_time: float | None = None
+    end_time: float | None = None
+    # [start, end, lemma, norm, tag] per token; offsets like the segment's
+    tokens: list[list] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    """A parsed source file, before or after it is stored."""
+
+    name: str
+    source_file: str
+    sha256: str
+    encoding: str
+    format: str
+    original: str  # the decoded file, as it was
+    text: str  # the text offsets point into (see the module docstring)
+    turns: list[Turn] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    case: str | None = None
+    title: str | None = None
+    id: int | None = None

@@ -6,9 +6,9 @@ each ``Turn`` covers its words (label excluded) as ``text[turn.start:turn.end]``
 Speaker conventions (plain text, Markdown and Word): ``話者：発言`` / ``話者: 発言``,
 ``【話者】発言``, ``Q：`` / ``A：``, minutes style ``○話者　発言``. Unlabelled lines
 continue the previous turn; lines before the first turn (title, date) belong to
-no turn. A colon label counts as a speaker when it is a known label (the speaker
-map, interviewer labels, Q/A), occurs twice or more, or appears after the first
-turn has begun, so ``日時：…`` in a header is not taken for a speaker.
+no turn. A colon or ○ label counts as a speaker unless it is a header field name
+(``日時：``, ``場所：`` … see HEADER_FIELDS) used once; a label used twice or more,
+or given in the speaker map, always counts.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ _COLON = re.compile(r"[ \t\u3000]*([^\s：:。、，,．「」『』!?！？#*\-
 _NOT_A_NAME = re.compile(r"^[\d\s.,:/\-]+$|^https?$", re.IGNORECASE)
 _ANSWER_LABELS = {"A", "回答者"}
 UNKNOWN_SPEAKER = "話者不明"
+# Field names of a transcript's header, never speakers unless used as labels twice or mapped
+HEADER_FIELDS = {"日時", "日付", "実施日", "時間", "所要時間", "場所", "会場", "方法", "形式", "参加者", "出席者", "対象",
+                 "対象者", "件名", "題名", "タイトル", "目的", "記録", "記録者", "作成者", "作成日", "備考", "注", "URL"}
 
 
 def _lines(text: str):
@@ -59,7 +62,7 @@ def parse_labelled(text: str, source: str, fmt: str = "txt", known: set[str] = f
     for start, end, kind, speaker, content in lines:
         if kind == "heading":
             current = None  # a Markdown heading ends the turn and belongs to none
-        elif kind == "bracket" or (kind and (speaker in trusted or turns)):
+        elif kind == "bracket" or (kind and (speaker in trusted or speaker not in HEADER_FIELDS)):
             current = Turn(speaker=speaker, start=content, end=end)
             turns.append(current)
         elif current is not None and text[start:end].strip():

@@ -23,7 +23,7 @@ from .types import Turn
 
 _BRACKET = re.compile(r"[ \t\u3000]*【([^】\n]{1,30})】[ \t\u3000]*")
 _MINUTES = re.compile(r"[ \t\u3000]*[○〇◯◎●][ \t\u3000]*([^\s：:]{1,20}?)[ \t\u3000]+")
-_COLON = re.compile(r"[ \t\u3000]*([^\s：:。、，,．「」『』!?！？#*\-][^：:。、，,「」『』!?！？\n]{0,23}?)[ \t\u3000]*[：:][ \t\u3000]*")
+_COLON = re.compile(r"[ \t\u3000]*([^\s：:。、，,．「」『』!?！？#*\-][^：:。、，,「」『』!?！？\n]{0,23}?)[ \t\u3000]*(?:：|:(?!\d))[ \t\u3000]*")
 _NOT_A_NAME = re.compile(r"^[\d\s.,:/\-]+$|^https?$", re.IGNORECASE)
 _ANSWER_LABELS = {"A", "回答者"}
 UNKNOWN_SPEAKER = "話者不明"

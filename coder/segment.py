@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable
 
 from .types import Segment, Transcript, Turn
 
@@ -23,6 +23,9 @@ MODEL = "ja_ginza"
 # doc.sents needs tok2vec + parser only; lemmas, norms and Sudachi tags come from the tokenizer
 EXCLUDE = ["ner", "morphologizer", "compound_splitter", "bunsetu_recognizer"]
 MAX_CHUNK = 1500
+# nlp.pipe's default of 1000 docs per batch is ~2x slower here (memory-bound) and gives
+# a second process nothing to do on interview-sized inputs; 32 measured best.
+BATCH_SIZE = 32
 _BULLET = re.compile(r"[・●■□◆◇※•\-*]|\d+[.)．）]|[（(]\d+[)）]|[①-⑳]")
 _CUTS = ["。．！？!?", "、，,", " \u3000\t"]
 _WORD = re.compile(r"\w")
@@ -51,6 +54,8 @@ class Chunk:
             n += e - s
 
     def start(self, i: int) -> int:
+        if len(self.norm_starts) == 1:  # one line: a constant shift
+            return self.orig_starts[0] + i
         k = bisect.bisect_right(self.norm_starts, i) - 1
         return self.orig_starts[k] + i - self.norm_starts[k]
 
@@ -116,18 +121,18 @@ def _quote_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentence_bounds(doc) -> list[tuple[int, int]]:
-    """Sentence (start, end) character offsets in ``doc``, after the quote and punctuation fixes."""
+def sentence_bounds(doc, text: str) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets in ``doc`` (whose text is ``text``), after the quote and punctuation fixes."""
     bounds = [[s.start_char, s.end_char] for s in doc.sents]
-    quotes = _quote_spans(doc.text)
+    quotes = _quote_spans(text)
     merged: list[list[int]] = []
     for b in bounds:
         inside = any(o < b[0] <= c for o, c in quotes)
-        if merged and (inside or not _WORD.search(doc.text[b[0]:b[1]])):
+        if merged and (inside or not _WORD.search(text[b[0]:b[1]])):
             merged[-1][1] = b[1]
         else:
             merged.append(b)
-    if len(merged) > 1 and not _WORD.search(doc.text[merged[0][0]:merged[0][1]]):
+    if len(merged) > 1 and not _WORD.search(text[merged[0][0]:merged[0][1]]):
         merged[1][0] = merged.pop(0)[0]
     return [(s, e) for s, e in merged]
 
@@ -140,43 +145,41 @@ def _times(turn: Turn, start: int, end: int) -> tuple[float | None, float | None
     return first[2], last[3]
 
 
-def segment_transcripts(nlp, transcripts: list[Transcript], n_process: int = 1, batch_size: int | None = None,
+def segment_transcripts(nlp, transcripts: list[Transcript], n_process: int = 1, batch_size: int = BATCH_SIZE,
                         progress: Callable[[int], None] | None = None) -> None:
-    """Fill ``transcript.segments`` for every transcript, parsing all of them in one ``nlp.pipe``."""
-    jobs: Iterable = (
-        (chunk.text, (ti, ni, chunk.norm_starts, chunk.orig_starts))
-        for ti, t in enumerate(transcripts)
-        for ni, turn in enumerate(t.turns)
-        for chunk in chunks(t.text, turn.start, turn.end)
-    )
+    """Fill ``transcript.segments`` for every transcript, parsing all of them in one ``nlp.pipe``.
+
+    Plain strings go to ``nlp.pipe`` (not ``as_tuples``, whose Doc inputs spaCy
+    tokenises in the parent process before handing them to workers).
+    """
+    jobs = [(chunk, ti, ni) for ti, t in enumerate(transcripts) for ni, turn in enumerate(t.turns)
+            for chunk in chunks(t.text, turn.start, turn.end)]
     for t in transcripts:
         t.segments = []
-    for doc, (ti, ni, norm_starts, orig_starts) in nlp.pipe(jobs, as_tuples=True, n_process=n_process,
-                                                           batch_size=batch_size):
+    docs = nlp.pipe((chunk.text for chunk, _, _ in jobs), n_process=n_process, batch_size=batch_size)
+    for doc, (chunk, ti, ni) in zip(docs, jobs):
         t = transcripts[ti]
-        chunk = Chunk.__new__(Chunk)
-        chunk.text, chunk.norm_starts, chunk.orig_starts = doc.text, norm_starts, orig_starts
         t.segments.extend(_segments(doc, chunk, t, ni))
         if progress:
-            progress(len(doc.text))
+            progress(len(chunk.text))
     for t in transcripts:
         for i, seg in enumerate(t.segments):
             seg.index = i
 
 
 def _segments(doc, chunk: Chunk, t: Transcript, ni: int) -> list[Segment]:
-    out = []
-    for s, e in sentence_bounds(doc):
-        while s < e and doc.text[s].isspace():
+    out, text = [], chunk.text
+    for s, e in sentence_bounds(doc, text):
+        while s < e and text[s].isspace():
             s += 1
-        while e > s and doc.text[e - 1].isspace():
+        while e > s and text[e - 1].isspace():
             e -= 1
         if s == e:
             continue
         start, end = chunk.start(s), chunk.end(e)
-        tokens = [[chunk.start(tok.idx), chunk.end(tok.idx + len(tok.text)), tok.lemma_, tok.norm_, tok.tag_]
+        tokens = [[chunk.start(tok.idx), chunk.end(tok.idx + len(tok)), tok.lemma_, tok.norm_, tok.tag_]
                   for tok in doc.char_span(s, e, alignment_mode="expand") if not tok.is_space]
+        start_time, end_time = _times(t.turns[ni], start, end)
         out.append(Segment(turn=ni, index=0, start=start, end=end, text=t.text[start:end],
-                           start_time=_times(t.turns[ni], start, end)[0],
-                           end_time=_times(t.turns[ni], start, end)[1], tokens=tokens))
+                           start_time=start_time, end_time=end_time, tokens=tokens))
     return out

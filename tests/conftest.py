@@ -39,6 +39,7 @@ def corpus():
     return ROOT / "corpus"
 
 
-def dump(db):
+@pytest.fixture
+def dump():
     """Every row of every table: what a user could see change."""
-    return {t: list(db[t].rows) for t in db.table_names()}
+    return lambda db: {t: list(db[t].rows) for t in db.table_names()}

@@ -38,8 +38,8 @@ def test_header_lines_before_the_first_turn_are_not_speakers():
 
 
 def test_clock_times_are_not_taken_for_speakers():
-    text = "支援員：面談は\n10:30から始めます。\n聞き手：はい。\n支援員：以上です。\n"
-    assert speakers_and_words(text)[0] == ("支援員", "面談は\n10:30から始めます。")
+    text = "支援員：面談は\n10:30から始めます。\n午後2:00にも会います。\n聞き手：はい。\n支援員：以上です。\n"
+    assert speakers_and_words(text)[0] == ("支援員", "面談は\n10:30から始めます。\n午後2:00にも会います。")
 
 
 def test_text_without_any_label_fails_clearly():

@@ -1,0 +1,51 @@
+import json
+
+from click.testing import CliRunner
+
+from coder.cli import cli
+
+TEXT = "インタビュアー：伺います。\n支援員：週に一度訪問します。\n利用者：助かっています。\n"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_ingest_reports_counts_and_unmapped_speakers(tmp_path, nlp, write):
+    result = run("ingest", write("a.txt", TEXT), "--speaker", "支援員=supporter", "--db", tmp_path / "p.db")
+    assert result.exit_code == 0, result.output
+    assert "imported a.txt as 'a'" in result.output and "3 segments" in result.output
+    assert "speakers without a perspective: 利用者" in result.output
+    again = run("ingest", tmp_path / "a.txt", "--db", tmp_path / "p.db")
+    assert "already imported" in again.output
+
+
+def test_segments_jsonl_has_exactly_the_documented_fields(tmp_path, nlp, write):
+    run("ingest", write("a.txt", TEXT), "--speaker", "利用者=当事者", "--db", tmp_path / "p.db")
+    run("speakers", "set", "支援員", "supporter", "--db", tmp_path / "p.db")
+    lines = run("segments", "--db", tmp_path / "p.db").output.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert list(rows[0]) == ["transcript", "transcript_name", "turn", "speaker", "perspective", "index", "start",
+                             "end", "text", "start_time", "end_time"]
+    assert [(r["speaker"], r["perspective"], r["turn"], r["index"]) for r in rows] == [
+        ("インタビュアー", "interviewer", 0, 0), ("支援員", "supporter", 1, 1), ("利用者", "person", 2, 2)]
+    csv_out = run("segments", "--format", "csv", "--transcript", "a", "--db", tmp_path / "p.db").output
+    assert csv_out.splitlines()[0].startswith("transcript,transcript_name,turn")
+
+
+def test_bad_input_exits_with_a_message_naming_the_file(tmp_path, write):
+    result = run("ingest", write("empty.txt", ""), "--db", tmp_path / "p.db")
+    assert result.exit_code == 1 and "empty.txt: the file is empty" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_perspective_is_refused_with_the_choices(tmp_path, write):
+    result = run("ingest", write("a.txt", TEXT), "--speaker", "支援員=staff", "--db", tmp_path / "p.db")
+    assert result.exit_code == 2 and "person (当事者)" in result.output
+
+
+def test_listing_commands_show_the_project(tmp_path, nlp, write):
+    run("ingest", write("a.txt", TEXT), "--case", "minato", "--db", tmp_path / "p.db")
+    listing = run("transcripts", "--json", "--db", tmp_path / "p.db").output
+    assert [(t["name"], t["case_name"], t["segments"]) for t in json.loads(listing)] == [("a", "minato", 3)]
+    assert "利用者" in run("speakers", "--db", tmp_path / "p.db").output

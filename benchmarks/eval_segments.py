@@ -4,7 +4,7 @@
 
 Ingests ``EVAL/dev_transcripts/*`` (speakers 支援員=supporter, 利用者=person) into a
 temporary project and prints, for the statements in ``EVAL/dev_statements.jsonl``:
-how many are found as one answer turn, how many split into exactly one segment per
+how many are found as whole consecutive segments of one answer turn, how many split into exactly one segment per
 sentence (sentences counted by 。！？ outside 「」), the offset invariant, the VTT
 timestamps and the interviewer perspective.
 """
@@ -29,6 +29,20 @@ def sentence_count(text: str) -> int:
     return n + (not re.search(r"[。！？」』]\s*$", text))
 
 
+def find_run(turns, text: str):
+    """The consecutive segments of one turn whose texts (line breaks removed) make up ``text``."""
+    for segs in turns:
+        for i in range(len(segs)):
+            joined = ""
+            for j in range(i, len(segs)):
+                joined += segs[j]["text"].replace("\n", "")
+                if joined == text:
+                    return segs[i:j + 1]
+                if not text.startswith(joined):
+                    break
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("eval_dir", type=Path)
@@ -48,21 +62,21 @@ def main() -> None:
         turns[(s["transcript"], s["turn"])].append(s)
     found = exact = 0
     for st in statements:
-        match = [v for v in turns.values() if "".join(s["text"] for s in v).replace("\n", "") == st["text"]]
-        if not match:
-            print(f"  not found as one turn: {st['id']} {st['text'][:40]}…")
+        run = find_run(turns.values(), st["text"])
+        if run is None:
+            print(f"  not found as consecutive segments of one turn: {st['id']} {st['text'][:40]}…")
             continue
         found += 1
-        n = len(match[0])
-        if n == sentence_count(st["text"]):
+        if len(run) == sentence_count(st["text"]):
             exact += 1
         else:
-            print(f"  {st['id']}: {n} segments for {sentence_count(st['text'])} sentences: "
-                  + " | ".join(s["text"][:25] for s in match[0]))
+            print(f"  {st['id']}: {len(run)} segments for {sentence_count(st['text'])} sentences: "
+                  + " | ".join(s["text"][:25] for s in run))
     offsets = sum(texts[s["transcript"]][s["start"]:s["end"]] == s["text"] for s in segs)
     vtt = [s for s in segs if s["transcript_name"].endswith("member")]
     interviewer = [s for s in segs if s["speaker"] == "インタビュアー"]
-    print(f"statements: {len(statements)}; found as one turn: {found}; one segment per sentence: {exact}")
+    print(f"statements: {len(statements)}; found as whole segments of one turn: {found}; "
+          f"one segment per sentence: {exact}")
     print(f"segments: {len(segs)}; offset invariant holds: {offsets}/{len(segs)}")
     print(f"VTT segments with times: {sum(bool(s['start_time']) for s in vtt)}/{len(vtt)}")
     print(f"interviewer segments marked interviewer: "

@@ -6,8 +6,10 @@ inside a sentence), and every parser offset is mapped back to ``Transcript.text`
 Paragraphs longer than ``MAX_CHUNK`` characters are cut at the last sentence-final
 mark, else comma, else space, else hard, because Sudachi rejects inputs over
 49,149 bytes and long inputs cost memory. After parsing, a sentence boundary
-inside balanced 「」 or 『』 is undone (quoted speech stays with its sentence) and
-a "sentence" of punctuation only joins its neighbour.
+inside balanced 「」 or 『』 is undone (quoted speech stays with its sentence), so is
+one the parser puts mid-sentence (not after 。！？．…) in a paragraph that uses
+sentence-final marks (unpunctuated text, e.g. automatic captions, keeps the
+parser's breaks), and a "sentence" of punctuation only joins its neighbour.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _BULLET = re.compile(r"[・●■□◆◇※•\-*]|\d+[.)．）]|[（(]\d+[)�
 _CUTS = ["。．！？!?", "、，,", " \u3000\t"]
 _WORD = re.compile(r"\w")
 _QUOTES = {"「": "」", "『": "』"}
+_FINAL = "。！？!?．…"
+_CLOSERS = "」』）)】〕》〉”’\"' \u3000"
 
 
 @lru_cache(maxsize=4)
@@ -121,14 +125,23 @@ def _quote_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _ends_sentence(text: str, i: int) -> bool:
+    """Whether ``text[:i]`` ends with a sentence-final mark (closing brackets and spaces aside)."""
+    while i > 0 and text[i - 1] in _CLOSERS:
+        i -= 1
+    return i > 0 and text[i - 1] in _FINAL
+
+
 def sentence_bounds(doc, text: str) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets in ``doc`` (whose text is ``text``), after the quote and punctuation fixes."""
     bounds = [[s.start_char, s.end_char] for s in doc.sents]
     quotes = _quote_spans(text)
+    punctuated = any(ch in _FINAL for ch in text)
     merged: list[list[int]] = []
     for b in bounds:
         inside = any(o < b[0] <= c for o, c in quotes)
-        if merged and (inside or not _WORD.search(text[b[0]:b[1]])):
+        mid_sentence = punctuated and not _ends_sentence(text, b[0])
+        if merged and (inside or mid_sentence or not _WORD.search(text[b[0]:b[1]])):
             merged[-1][1] = b[1]
         else:
             merged.append(b)

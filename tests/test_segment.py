@@ -44,6 +44,19 @@ def test_quoted_speech_stays_in_its_sentence(nlp):
     assert [s.text for s in t.segments] == ["店長に「大丈夫です。無理はしません。」と伝えました。", "それから帰りました。"]
 
 
+def test_parser_breaks_without_a_full_stop_are_undone_in_punctuated_text(nlp):
+    sentence = ("人によって得意なことや苦手なこと、物事の受け止め方が違っており、それが職場で困難として出やすい場面・"
+                "そうでない場面があるということを、支援の中で何度も確かめている。")
+    assert len(list(nlp(sentence).sents)) > 1  # the raw parser splits it
+    t = segmented(nlp, f"支援員：{sentence}次の話です。\n")
+    assert [s.text for s in t.segments] == [sentence, "次の話です。"]
+
+
+def test_unpunctuated_captions_keep_the_parser_breaks(nlp):
+    t = segmented(nlp, "本人：はい去年の春から働いています週に四日です\n")
+    assert [s.text for s in t.segments] == ["はい去年の春から働いています", "週に四日です"]
+
+
 def test_blank_lines_and_bullets_are_paragraph_breaks(nlp):
     t = segmented(nlp, "支援員：確認したのは次の点です\n・通勤の時間\n・服薬の時間\n\n以上を共有しました\n")
     assert [s.text for s in t.segments] == ["確認したのは次の点です", "・通勤の時間", "・服薬の時間", "以上を共有しました"]

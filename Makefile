@@ -27,7 +27,7 @@ test: $(STAMP)
 	exit $$rc
 
 demo: $(STAMP)
-	$(BIN)/coder demo --db $(DEMO_DB)
+	$(BIN)/coder demo --db $(DEMO_DB) --force
 	$(BIN)/coder serve --db $(DEMO_DB) --host $(HOST) --port $(PORT)
 
 bench: $(STAMP)

@@ -49,3 +49,11 @@ def test_listing_commands_show_the_project(tmp_path, nlp, write):
     listing = run("transcripts", "--json", "--db", tmp_path / "p.db").output
     assert [(t["name"], t["case_name"], t["segments"]) for t in json.loads(listing)] == [("a", "minato", 3)]
     assert "利用者" in run("speakers", "--db", tmp_path / "p.db").output
+
+
+def test_speaker_map_file_maps_speakers(tmp_path, nlp, write):
+    speaker_map = write("speakers.yaml", "支援員: supporter\n利用者: 当事者\n")
+    out = run("ingest", write("a.txt", TEXT), "--speaker-map", speaker_map, "--db", tmp_path / "p.db").output
+    assert "without a perspective" not in out
+    rows = [line.split() for line in run("speakers", "--db", tmp_path / "p.db").output.splitlines()]
+    assert {r[2]: r[3] for r in rows} == {"インタビュアー": "interviewer", "支援員": "supporter", "利用者": "person"}

@@ -10,7 +10,7 @@ these interviews needs, with the tool's batch size (``segment.BATCH_SIZE``; spaC
 default of 1000 is also printed once, for reference). Tool: ``coder.ingest.ingest`` of the same files into a
 fresh project (read, decode, parse turns, segment, store) with the same loaded
 model. Both count the same characters (the turns' texts), so the ratio is
-baseline time / tool time. Best of ``--repeat`` runs each, alternating.
+baseline time / tool time. Best of ``--repeat`` runs each (default 5), alternating: this machine varies by ±10% run to run.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path, help="transcripts (default: corpus/)")
     parser.add_argument("--min-chars", type=int, default=50_000)
     parser.add_argument("--n-process", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     import yaml

@@ -126,7 +126,7 @@ def find_transcript(db: Database, ref: str | int) -> dict:
 
 def list_transcripts(db: Database) -> list[dict]:
     return list(db.query("""
-        select t.id, t.name, t.case_name, t.format, t.encoding, t.source_file, t.imported_at,
+        select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.source_file, t.imported_at,
                length(t.text) as chars,
                (select count(*) from turns where transcript_id = t.id) as turns,
                (select count(*) from segments where transcript_id = t.id) as segments

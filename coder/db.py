@@ -49,6 +49,22 @@ def _m0001(db: Database) -> None:
     db["segments"].create_index(["transcript_id", "idx"], unique=True)
 
 
+@migrations(name="0002_codings_events_suggestions_embeddings")
+def _m0002(db: Database) -> None:
+    db["codings"].create({
+        "id": int, "segment_id": int, "code": str, "coder": str, "status": str, "codebook_version": str,
+        "created_at": str, "updated_at": str,
+    }, pk="id", foreign_keys=[("segment_id", "segments", "id")])
+    db["codings"].create_index(["segment_id", "code", "coder"], unique=True)
+    db["events"].create({"id": int, "at": str, "user": str, "action": str, "segment_id": int, "code": str,
+                         "detail": str}, pk="id")
+    db["suggestions"].create({
+        "segment_id": int, "code": str, "score": float, "selected": int, "reasons": str, "suggesters": str,
+        "codebook_version": str, "created_at": str,
+    }, pk=("segment_id", "code"), foreign_keys=[("segment_id", "segments", "id")])
+    db["embeddings"].create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
@@ -180,3 +196,22 @@ def iter_segments(db: Database, transcript: str | int | None = None):
                "speaker": r["speaker"], "perspective": r["perspective"], "index": r["idx"], "start": r["start"],
                "end": r["end"], "text": r["text"], "start_time": hhmmss(r["start_time"]),
                "end_time": hhmmss(r["end_time"])}
+
+
+def get_embeddings(db: Database, model: str, keys: list[str]) -> dict:
+    """Cached vectors by text hash for one embedding model."""
+    import numpy as np
+
+    out = {}
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        rows = db.query(f"select key, vector from embeddings where model = ? and key in ({','.join('?' * len(part))})",
+                        [model, *part])
+        out.update({r["key"]: np.frombuffer(r["vector"], dtype=np.float32) for r in rows})
+    return out
+
+
+def put_embeddings(db: Database, model: str, vectors: dict) -> None:
+    with db.atomic():
+        db["embeddings"].insert_all(({"model": model, "key": k, "vector": v.tobytes()} for k, v in vectors.items()),
+                                    replace=True, batch_size=500)

@@ -56,3 +56,49 @@ class Transcript:
     case: str | None = None
     title: str | None = None
     id: int | None = None
+
+
+@dataclass
+class Rule:
+    """A rule: phrases (matched as Sudachi normalised-form sequences) or a spaCy Matcher pattern."""
+
+    weight: float = 1.0
+    phrases: list[str] = field(default_factory=list)
+    pattern: list[dict] | None = None
+    label: str | None = None
+
+
+@dataclass
+class Code:
+    id: str
+    name: str
+    name_en: str
+    group: str
+    definition: str
+    definition_en: str = ""
+    use_when: list[str] = field(default_factory=list)
+    do_not_use_when: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+
+
+@dataclass
+class Codebook:
+    id: str
+    version: str
+    title: str
+    codes: list[Code]
+    path: str = ""
+    title_en: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.codes]
+
+    @property
+    def version_tag(self) -> str:
+        """Stored with every coding and suggestion, e.g. ``renkei@1.0.0``."""
+        return f"{self.id}@{self.version}"
+
+    def code(self, code_id: str) -> Code:
+        return next(c for c in self.codes if c.id == code_id)

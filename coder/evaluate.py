@@ -1,0 +1,31 @@
+"""Precision, recall and F1 of predicted code labels against gold labels."""
+
+from __future__ import annotations
+
+from .codebook import CORE_IDS
+
+
+def evaluate(gold: dict[str, set[str]], pred: dict[str, set[str]], codes: list[str]) -> dict:
+    """Per-code P/R/F1 and micro/macro F1 over the core codes and over all ``codes``.
+
+    ``gold`` and ``pred`` map item id → set of code ids; items missing from ``pred`` count as
+    predicted empty.
+    """
+    per_code = {}
+    for code in codes:
+        tp = sum(1 for i, g in gold.items() if code in g and code in pred.get(i, set()))
+        fp = sum(1 for i, g in gold.items() if code not in g and code in pred.get(i, set()))
+        fn = sum(1 for i, g in gold.items() if code in g and code not in pred.get(i, set()))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        per_code[code] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                          "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    summary = {}
+    for name, group in (("core", [c for c in codes if c in CORE_IDS]), ("all", codes)):
+        if not group:
+            continue
+        tp, fp, fn = (sum(per_code[c][k] for c in group) for k in ("tp", "fp", "fn"))
+        micro = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        summary[name] = {"micro_f1": micro, "macro_f1": sum(per_code[c]["f1"] for c in group) / len(group),
+                         "codes": group}
+    return {"items": len(gold), "per_code": per_code, "summary": summary}

@@ -1,0 +1,115 @@
+"""Merge the suggesters' scores into one calibrated score per (segment, code), with reasons.
+
+Cold start (no labelled data): ``cold = 1 - (1 - rules) * (1 - EMBEDDING_WEIGHT * embedding)``,
+a noisy-OR in which a rule hit is strong evidence and embedding similarity supporting
+evidence; a code is suggested when ``cold >= COLD_THRESHOLD``.
+
+With labelled data (confirmed codings or ``--train``): ``learned.v1`` is fitted on them
+(using the cold components as features), and per code
+``score = w * learned + (1 - w) * cold`` with ``w = n / (n + PRIOR)`` for ``n`` positive
+examples. Each code's threshold is tuned on out-of-fold scores of the labelled data
+(k-fold: a segment's score never comes from a model that saw it), shrunk towards
+``COLD_THRESHOLD`` when a code has few examples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Batch, create
+
+EMBEDDING_WEIGHT = 0.5
+COLD_THRESHOLD = 0.5
+PRIOR = 5
+FOLDS = 5
+
+
+class Combiner:
+    def __init__(self, codebook, embedder, extra_examples: dict[str, list[str]] | None = None):
+        self.codebook, self.embedder = codebook, embedder
+        self.rules = create("rules.v1", codebook)
+        self.embedding = create("embedding.v1", codebook, embedder=embedder, extra_examples=extra_examples)
+        self.learned = None
+        self.thresholds = np.full(len(codebook.codes), COLD_THRESHOLD)
+
+    @property
+    def versions(self) -> str:
+        names = [self.rules.version, self.embedding.version] + ([self.learned.version] if self.learned else [])
+        return "+".join(names) + f" ({self.embedder.name})"
+
+    def components(self, batch: Batch):
+        r, r_why = self.rules.score(batch)
+        e, e_why = self.embedding.score(batch)
+        return r, e, r_why, e_why
+
+    def fit(self, batch: Batch, Y: np.ndarray, folds: int = FOLDS) -> "Combiner":
+        """Fit the learner on labelled ``batch`` and tune thresholds on its out-of-fold scores."""
+        r, e, _, _ = self.components(batch)
+        oof = np.zeros(Y.shape)
+        for train, test in _folds(len(batch), Y, folds):
+            learned = create("learned.v1", self.codebook).fit(batch.subset(train), Y[train], _base(r, e)[train])
+            oof[test] = _blend(learned, batch.subset(test), r[test], e[test])[0]
+        self.thresholds = tune_thresholds(oof, Y)
+        self.learned = create("learned.v1", self.codebook).fit(batch, Y, _base(r, e))
+        return self
+
+    def score(self, batch: Batch):
+        """(scores [n, k], reasons [{code: [str]}]) for ``batch``."""
+        r, e, r_why, e_why = self.components(batch)
+        scores, l_why = _blend(self.learned, batch, r, e)
+        reasons = []
+        for i in range(len(batch)):
+            row = {}
+            for code in self.codebook.ids:
+                row[code] = [*r_why[i].get(code, []), *l_why[i].get(code, []), *e_why[i].get(code, [])]
+            reasons.append(row)
+        return scores, reasons
+
+    def labels(self, scores: np.ndarray) -> list[list[str]]:
+        return [[c for c, s, t in zip(self.codebook.ids, row, self.thresholds) if s >= t] for row in scores]
+
+
+def _base(r, e):
+    return np.hstack([r, e])
+
+
+def _blend(learned, batch, r, e):
+    cold = 1 - (1 - r) * (1 - EMBEDDING_WEIGHT * e)
+    if learned is None:
+        return cold, [{} for _ in range(len(batch))]
+    p, why = learned.score(batch, _base(r, e))
+    w = learned.positives / (learned.positives + PRIOR)
+    return np.where(np.isnan(p), cold, w * np.nan_to_num(p) + (1 - w) * cold), why
+
+
+def _folds(n: int, Y: np.ndarray, k: int):
+    """Deterministic k-fold splits (iterative-stratification-like: rarest code spread first)."""
+    k = max(2, min(k, n))
+    order = sorted(range(n), key=lambda i: (tuple(-Y[i]), i))
+    fold = np.empty(n, dtype=int)
+    fold[order] = np.arange(n) % k
+    for f in range(k):
+        yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+
+
+def tune_thresholds(scores: np.ndarray, Y: np.ndarray, grid=np.arange(0.05, 0.96, 0.05)) -> np.ndarray:
+    """Per code, the F1-best threshold on held-out scores, shrunk to COLD_THRESHOLD with few positives."""
+    out = np.full(Y.shape[1], COLD_THRESHOLD)
+    for ci in range(Y.shape[1]):
+        n = int(Y[:, ci].sum())
+        if n == 0:
+            continue
+        f1 = [_f1(scores[:, ci] >= t, Y[:, ci] == 1) for t in grid]
+        best = float(np.mean(grid[np.isclose(f1, max(f1))]))
+        out[ci] = (n * best + PRIOR * COLD_THRESHOLD) / (n + PRIOR)
+    return out
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    tp = float(np.sum(pred & gold))
+    return 2 * tp / (np.sum(pred) + np.sum(gold)) if tp else 0.0
+
+
+def uncertainty(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How unsure the suggestions for each segment are: 1 at a threshold, 0 far from all."""
+    return (1 - np.abs(scores - thresholds) / np.maximum(thresholds, 1 - thresholds)).max(axis=1)

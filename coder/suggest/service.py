@@ -1,0 +1,109 @@
+"""Suggest codes for JSONL items (no project needed) or for a project's segments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CoderError
+from . import Batch
+from .combine import FOLDS, Combiner, _folds, uncertainty
+from .embedding import Embedder
+
+REASON_MIN_SCORE = 0.2  # reasons are listed for suggested codes and any code scoring at least this
+
+
+def read_jsonl(path: str | Path, need_codes: bool = False) -> list[dict]:
+    """Items ``{"id", "text", "perspective"?, "codes"?}``; CoderError names the file and line."""
+    items = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CoderError(f"{path}: cannot read: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise CoderError(f"{path}, line {n}: not JSON: {exc}") from exc
+        if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("text"), str):
+            raise CoderError(f"{path}, line {n}: expected an object with \"id\" and \"text\"")
+        if need_codes and not isinstance(item.get("codes"), list):
+            raise CoderError(f"{path}, line {n}: a labelled line needs \"codes\": [code ids]")
+        items.append(item)
+    return items
+
+
+def label_matrix(items: list[dict], codebook, source: str) -> np.ndarray:
+    ids = codebook.ids
+    Y = np.zeros((len(items), len(ids)), dtype=int)
+    for i, item in enumerate(items):
+        for code in item["codes"]:
+            if code not in ids:
+                raise CoderError(f"{source}: item {item['id']!r} has code {code!r}, not in codebook "
+                                 f"{codebook.version_tag} ({', '.join(ids)})")
+            Y[i, ids.index(code)] = 1
+    return Y
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, extra_examples=None):
+    """Scores, reasons and thresholds for ``texts``.
+
+    A text that is also in the training data is scored by a model fitted without the
+    fold that holds it (cross-fitting), so no score comes from a model that saw its label.
+    """
+    batch = Batch(texts, embedder)
+    if not train_texts:
+        combiner = Combiner(codebook, embedder, extra_examples)
+        scores, reasons = combiner.score(batch)
+        return scores, reasons, np.tile(combiner.thresholds, (len(texts), 1))
+    train = Batch(train_texts, embedder)
+    full = Combiner(codebook, embedder, extra_examples).fit(train, Y)
+    scores, reasons = full.score(batch)
+    thresholds = np.tile(full.thresholds, (len(texts), 1))
+    where = {}
+    for i, t in enumerate(train_texts):
+        where.setdefault(_sha(t), i)
+    seen = [i for i, t in enumerate(texts) if _sha(t) in where]
+    if seen:
+        for tr, te in _folds(len(train_texts), Y, FOLDS):
+            held_out = set(te.tolist())
+            mine = [i for i in seen if where[_sha(texts[i])] in held_out]
+            if not mine:
+                continue
+            combiner = Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr])
+            s, r = combiner.score(batch.subset(mine))
+            scores[mine], thresholds[mine] = s, combiner.thresholds
+            for j, i in enumerate(mine):
+                reasons[i] = r[j]
+    return scores, reasons, thresholds
+
+
+def suggest_items(items: list[dict], codebook, train: list[dict] | None = None,
+                  embedding_model: str | None = None, source: str = "train") -> list[dict]:
+    """The ``coder suggest --in`` records: id, labels, scores for every code, reasons."""
+    embedder = Embedder(embedding_model)
+    Y = label_matrix(train, codebook, source) if train else None
+    scores, reasons, thresholds = score_texts([it["text"] for it in items], codebook, embedder,
+                                              [it["text"] for it in train] if train else None, Y)
+    out = []
+    for item, row, why, th in zip(items, scores, reasons, thresholds):
+        labels = [c for c, s, t in zip(codebook.ids, row, th) if s >= t]
+        out.append({"id": item["id"], "labels": labels,
+                    "scores": {c: round(float(s), 4) for c, s in zip(codebook.ids, row)},
+                    "reasons": {c: why[c] for c, s in zip(codebook.ids, row)
+                                if (c in labels or s >= REASON_MIN_SCORE) and why.get(c)}})
+    return out
+
+
+def review_order(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Indices of segments, least certain suggestions first."""
+    return np.argsort(-uncertainty(scores, thresholds), kind="stable")

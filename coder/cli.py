@@ -184,3 +184,116 @@ def serve(host, port, db_path):
 
     store.open_db(db_path, create=False).close()
     create_app({"DATABASE": str(Path(db_path).resolve())}).run(host=host, port=port)
+
+
+codebook_option = click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
+                               help="Codebook YAML (default: codebook/renkei.yaml).")
+
+
+@cli.group(cls=Group)
+def codebook():
+    """Show or check the codebook."""
+
+
+@codebook.command("show")
+@click.option("--code", "code_id", help="Only this code.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@codebook_option
+def codebook_show(code_id, as_json, codebook_path):
+    """Print the codes: names, group, definition, when to use and not, examples, rules.
+
+    Example: coder codebook show --code handover
+    """
+    from dataclasses import asdict
+
+    from .codebook import load_codebook
+
+    book = load_codebook(codebook_path)
+    codes = [book.code(code_id)] if code_id else book.codes
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in codes], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{book.title} ({book.version_tag}, {book.path})")
+    for c in codes:
+        click.echo(f"\n[{c.id}] {c.name} / {c.name_en} ({c.group})\n  {c.definition}")
+        for label, lines in (("use when", c.use_when), ("not when", c.do_not_use_when), ("example", c.examples)):
+            for line in lines:
+                click.echo(f"  {label}: {line}")
+        click.echo(f"  rules: {sum(len(r.phrases) or 1 for r in c.rules)} phrases/patterns")
+
+
+@codebook.command("lint")
+@codebook_option
+def codebook_lint(codebook_path):
+    """Validate the codebook and list rule problems (exit 1 on an invalid file).
+
+    Example: coder codebook lint --codebook my_codebook.yaml
+    """
+    from .codebook import lint, load_codebook
+    from .suggest import create
+
+    book = load_codebook(codebook_path)
+    warnings = lint(book, create("rules.v1", book))
+    for w in warnings:
+        click.echo(f"warning: {w}")
+    click.echo(f"{book.path}: valid, {len(book.codes)} codes, {len(warnings)} warning(s)")
+
+
+@cli.command()
+@click.option("--in", "in_path", type=click.Path(exists=True, dir_okay=False),
+              help='JSONL of {"id", "text", "perspective"?} to suggest for (no project needed).')
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Where to write the JSONL suggestions.")
+@click.option("--train", "train_path", type=click.Path(exists=True, dir_okay=False),
+              help='Labelled JSONL (adds "codes": [ids]) to learn from.')
+@click.option("--transcript", help="With --db: only this transcript (id or name).")
+@click.option("--embedding-model", type=click.Path(exists=True, file_okay=False),
+              help="A local sentence-transformers model directory (default: built from ja-ginza's vectors).")
+@codebook_option
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Suggest for a project's segments.")
+def suggest(in_path, out_path, train_path, transcript, embedding_model, codebook_path, db_path):
+    """Suggest codes with reasons, for a JSONL file or for a project.
+
+    Example: coder suggest --in segments.jsonl --out suggestions.jsonl --train labelled.jsonl
+    """
+    from .codebook import load_codebook
+    from .suggest import service
+
+    book = load_codebook(codebook_path)
+    if db_path and not in_path:
+        summary = service.suggest_project(store.open_db(db_path, create=False), book, transcript, embedding_model)
+        click.echo(f"{summary['segments']} segments scored (learned from {summary['trained_on']} coded segments)")
+        for code, n in summary["suggested"].items():
+            click.echo(f"  {code:20} {n:>5} suggested")
+        return
+    if not (in_path and out_path):
+        raise click.UsageError("give --in IN.jsonl --out OUT.jsonl, or --db PROJECT.db")
+    items = service.read_jsonl(in_path)
+    train = service.read_jsonl(train_path, need_codes=True) if train_path else None
+    rows = service.suggest_items(items, book, train, embedding_model, source=train_path or "")
+    with open(out_path, "w", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    click.echo(f"{len(rows)} items → {out_path} ({sum(len(r['labels']) for r in rows)} labels)")
+
+
+@cli.command()
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False), required=True, help='JSONL with "codes".')
+@click.option("--pred", type=click.Path(exists=True, dir_okay=False), required=True, help='JSONL with "labels".')
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@codebook_option
+def evaluate(gold, pred, as_json, codebook_path):
+    """Per-code precision/recall/F1 and micro/macro F1 (five core codes, and all codes).
+
+    Example: coder evaluate --gold dev.jsonl --pred suggestions.jsonl
+    """
+    from .codebook import load_codebook
+    from .evaluate import evaluate as run, read_labels
+
+    result = run(read_labels(gold, "codes"), read_labels(pred, "labels"), load_codebook(codebook_path).ids)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'code':20} {'P':>5} {'R':>5} {'F1':>5} {'n':>4}")
+    for code, m in result["per_code"].items():
+        click.echo(f"{code:20} {m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f} {m['support']:>4}")
+    for name, s in result["summary"].items():
+        click.echo(f"{name:20} micro-F1 {s['micro_f1']:.3f}  macro-F1 {s['macro_f1']:.3f}")

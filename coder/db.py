@@ -215,3 +215,33 @@ def put_embeddings(db: Database, model: str, vectors: dict) -> None:
     with db.atomic():
         db["embeddings"].insert_all(({"model": model, "key": k, "vector": v.tobytes()} for k, v in vectors.items()),
                                     replace=True, batch_size=500)
+
+
+def segments_to_code(db: Database, transcript: str | int | None = None) -> list[dict]:
+    """Interviewee segments (interviewer turns are never coded): id, text, perspective."""
+    where, params = "", []
+    if transcript is not None:
+        where, params = "and s.transcript_id = ?", [find_transcript(db, transcript)["id"]]
+    return list(db.query(f"""
+        select s.id, s.text, sp.perspective from segments s join turns u on u.id = s.turn_id
+        join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer' {where}
+        order by s.transcript_id, s.idx""", params))
+
+
+def confirmed_examples(db: Database) -> list[dict]:
+    """Segments with at least one coding decision: id, text and the codes confirmed on them."""
+    rows = db.query("""
+        select s.id, s.text, group_concat(case when c.status = 'confirmed' then c.code end) as codes
+        from codings c join segments s on s.id = c.segment_id group by s.id order by s.id""")
+    return [{"id": r["id"], "text": r["text"], "codes": sorted(set((r["codes"] or "").split(",")) - {""})}
+            for r in rows]
+
+
+def store_suggestions(db: Database, rows: list[dict]) -> None:
+    """Replace the stored suggestions of the given segments, in one transaction."""
+    with db.atomic():
+        ids = sorted({r["segment_id"] for r in rows})
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            db.execute(f"delete from suggestions where segment_id in ({','.join('?' * len(part))})", part)
+        db["suggestions"].insert_all(rows, batch_size=500)

@@ -29,3 +29,22 @@ def evaluate(gold: dict[str, set[str]], pred: dict[str, set[str]], codes: list[s
         summary[name] = {"micro_f1": micro, "macro_f1": sum(per_code[c]["f1"] for c in group) / len(group),
                          "codes": group}
     return {"items": len(gold), "per_code": per_code, "summary": summary}
+
+
+def read_labels(path, field: str) -> dict[str, set[str]]:
+    """``{id: set(codes)}`` from a JSONL file's ``field`` ("codes" for gold, "labels" for predictions)."""
+    import json
+
+    from .errors import CoderError
+
+    out = {}
+    with open(path, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out[str(row["id"])] = set(row[field])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CoderError(f"{path}, line {n}: expected {{\"id\": …, \"{field}\": [codes]}}: {exc}") from exc
+    return out

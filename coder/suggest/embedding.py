@@ -1,15 +1,16 @@
 """``embedding.v1``: similarity between a segment and each code's definition, guidance and examples.
 
 The default model is a sentence-transformers ``StaticEmbedding`` built locally from the
-word vectors ja-ginza ships (keyed by Sudachi normalised forms), saved once under the
+word vectors ja-ginza ships (keyed by Sudachi normalised forms, SIF-weighted), saved once under the
 cache directory (``$CODER_CACHE`` or ``~/.cache/coder``) — nothing is downloaded. Its
 input is the segment's content words (Sudachi split mode C), space-joined. Any local
 sentence-transformers model directory can be used instead (``--embedding-model PATH``);
 it gets the raw text.
 
-Raw cosine similarities are turned into probabilities without labels: a logistic curve
-is fitted on the codebook itself (similarity of each prototype to the other prototypes
-of its own code = positive, to other codes' = negative).
+A segment's similarity to a code is its highest cosine similarity to one of the code's
+prototypes, taken relative to its mean over all codes, and turned into a probability
+without labels: a logistic curve fitted on the codebook itself (each prototype against
+its own code = positive, against the other codes = negative).
 """
 
 from __future__ import annotations
@@ -36,7 +37,21 @@ def cache_dir() -> Path:
 def default_model_dir() -> Path:
     from importlib.metadata import version
 
-    return cache_dir() / "models" / f"ginza-static-{version('ja-ginza')}"
+    return cache_dir() / "models" / f"ginza-static-sif-{version('ja-ginza')}"
+
+
+def sif_weighted(data: np.ndarray, a: float = 1e-3) -> np.ndarray:
+    """Rows scaled by SIF weights a / (a + p(w)) and without their common direction.
+
+    ja-ginza's rows are ordered by word frequency, so p(w) is taken from Zipf's law on the
+    row rank. Mean pooling of these rows is then a SIF sentence embedding (Arora et al. 2017):
+    particles and other frequent words stop dominating the average.
+    """
+    ranks = np.arange(1, len(data) + 1)
+    p = 1 / (ranks * np.sum(1 / ranks))
+    out = data * (a / (a + p))[:, None]
+    pc = np.linalg.svd(out, full_matrices=False)[2][0]
+    return (out - np.outer(out @ pc, pc)).astype(data.dtype)
 
 
 def build_default_model(path: Path) -> Path:
@@ -57,7 +72,7 @@ def build_default_model(path: Path) -> Path:
     vocab = {f"#{i}": i for i in range(unk)} | {"[UNK]": unk}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    weights = np.vstack([vectors.data, np.zeros((1, vectors.shape[1]), dtype=vectors.data.dtype)])
+    weights = np.vstack([sif_weighted(vectors.data), np.zeros((1, vectors.shape[1]), dtype=vectors.data.dtype)])
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
     tmp = path.with_name(path.name + ".tmp")
     model.save(str(tmp))
@@ -155,30 +170,46 @@ class EmbeddingSuggester:
         self.protos = prototypes(codebook, extra_examples)
         self.owner = np.array([ci for ci, _, _ in self.protos])
         self.vectors = Batch([t for _, _, t in self.protos], embedder).embeddings
-        # label-free calibration on the codebook: own-code prototypes vs other codes'
+        # label-free calibration on the codebook itself: each prototype's relative similarity
+        # to its own code (positive) and to the other codes (negative), itself left out
         sims = self.vectors @ self.vectors.T
-        same = self.owner[:, None] == self.owner[None, :]
-        np.fill_diagonal(same, False)
-        off_diag = ~np.eye(len(self.protos), dtype=bool)
-        x, y = sims[off_diag].reshape(-1, 1), same[off_diag].astype(int)
-        self.calibration = LogisticRegression(class_weight="balanced").fit(x, y)
+        np.fill_diagonal(sims, -1.0)
+        rel = self._relative(self._best(sims)[0])
+        own = self.owner[:, None] == np.arange(len(codebook.codes))[None, :]
+        self.calibration = LogisticRegression(class_weight="balanced").fit(rel.reshape(-1, 1), own.ravel())
 
-    def similarities(self, batch) -> tuple[np.ndarray, np.ndarray]:
-        """Per code: the highest similarity to one of its prototypes, and which prototype."""
-        sims = batch.embeddings @ self.vectors.T
+    @staticmethod
+    def _relative(best: np.ndarray) -> np.ndarray:
+        """Similarity to a code minus the segment's mean similarity to all codes."""
+        return best - best.mean(axis=1, keepdims=True)
+
+    def _best(self, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = len(self.codebook.codes)
-        best = np.full((len(batch), k), -1.0)
-        which = np.zeros((len(batch), k), dtype=int)
+        best = np.full((len(sims), k), -1.0)
+        which = np.zeros((len(sims), k), dtype=int)
         for ci in range(k):
             cols = np.flatnonzero(self.owner == ci)
             if len(cols):
                 arg = sims[:, cols].argmax(axis=1)
-                best[:, ci], which[:, ci] = sims[np.arange(len(batch)), cols[arg]], cols[arg]
+                best[:, ci], which[:, ci] = sims[np.arange(len(sims)), cols[arg]], cols[arg]
         return best, which
+
+    def similarities(self, batch) -> tuple[np.ndarray, np.ndarray]:
+        """Per code: the highest similarity to one of its prototypes, and which prototype.
+
+        A prototype identical to the segment (a confirmed segment scored again) is skipped.
+        """
+        sims = batch.embeddings @ self.vectors.T
+        texts = {t: j for j, (_, _, t) in enumerate(self.protos)}
+        for i, t in enumerate(batch.texts):
+            if t in texts:
+                sims[i, texts[t]] = -1.0
+        return self._best(sims)
 
     def score(self, batch):
         best, which = self.similarities(batch)
-        scores = self.calibration.predict_proba(best.reshape(-1, 1))[:, 1].reshape(best.shape)
+        rel = self._relative(best)
+        scores = self.calibration.predict_proba(rel.reshape(-1, 1))[:, 1].reshape(best.shape)
         reasons = []
         for i in range(len(batch)):
             row = {}

@@ -107,3 +107,33 @@ def suggest_items(items: list[dict], codebook, train: list[dict] | None = None,
 def review_order(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Indices of segments, least certain suggestions first."""
     return np.argsort(-uncertainty(scores, thresholds), kind="stable")
+
+
+def suggest_project(db, codebook, transcript=None, embedding_model: str | None = None) -> dict:
+    """Score every interviewee segment of the project (or one transcript) and store the suggestions.
+
+    Confirmed codings train ``learned.v1`` and join the embedding prototypes. Returns a
+    summary: segments scored, suggested segments per code, and the least certain segments.
+    """
+    from .. import db as store
+
+    segments = store.segments_to_code(db, transcript)
+    examples = store.confirmed_examples(db)
+    embedder = Embedder(embedding_model, db=db)
+    extra = {c: [e["text"] for e in examples if c in e["codes"]] for c in codebook.ids}
+    Y = label_matrix(examples, codebook, "confirmed codings") if examples else None
+    scores, reasons, thresholds = score_texts([s["text"] for s in segments], codebook, embedder,
+                                              [e["text"] for e in examples] or None, Y, extra)
+    versions = Combiner.describe(embedder, trained=bool(examples))
+    now = store.now()
+    rows = [{"segment_id": seg["id"], "code": c, "score": float(sc), "selected": int(sc >= t),
+             "reasons": json.dumps(why.get(c, []), ensure_ascii=False), "suggesters": versions,
+             "codebook_version": codebook.version_tag, "created_at": now}
+            for seg, row, why, th in zip(segments, scores, reasons, thresholds)
+            for c, sc, t in zip(codebook.ids, row, th)]
+    store.store_suggestions(db, rows)
+    order = review_order(scores, thresholds) if len(segments) else []
+    return {"segments": len(segments), "trained_on": len(examples),
+            "suggested": {c: int((scores[:, k] >= thresholds[:, k]).sum()) for k, c in enumerate(codebook.ids)}
+            if len(segments) else {},
+            "least_certain": [segments[i]["id"] for i in order[:10]]}

@@ -245,3 +245,18 @@ def store_suggestions(db: Database, rows: list[dict]) -> None:
             part = ids[i:i + 500]
             db.execute(f"delete from suggestions where segment_id in ({','.join('?' * len(part))})", part)
         db["suggestions"].insert_all(rows, batch_size=500)
+
+
+def set_coding(db: Database, segment_id: int, code: str, coder: str, status: str, codebook_version: str) -> None:
+    """Record a coder's decision on (segment, code) — confirmed or rejected — and log it, atomically."""
+    if status not in ("confirmed", "rejected"):
+        raise CoderError(f"unknown coding status {status!r} (confirmed or rejected)")
+    at = now()
+    with db.atomic():
+        db.execute("""insert into codings (segment_id, code, coder, status, codebook_version, created_at, updated_at)
+                      values (?, ?, ?, ?, ?, ?, ?)
+                      on conflict(segment_id, code, coder) do update set status = excluded.status,
+                      codebook_version = excluded.codebook_version, updated_at = excluded.updated_at""",
+                   [segment_id, code, coder, status, codebook_version, at, at])
+        db["events"].insert({"at": at, "user": coder, "action": status, "segment_id": segment_id, "code": code,
+                             "detail": json.dumps({"codebook_version": codebook_version})})

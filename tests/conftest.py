@@ -43,3 +43,28 @@ def corpus():
 def dump():
     """Every row of every table: what a user could see change."""
     return lambda db: {t: list(db[t].rows) for t in db.table_names()}
+
+
+@pytest.fixture(scope="session")
+def codebook():
+    from coder.codebook import load_codebook
+
+    return load_codebook()
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory, nlp):
+    """The default embedding model, built from ja-ginza's vectors into a temporary cache."""
+    import os
+
+    from coder.suggest.embedding import Embedder
+
+    old = os.environ.get("CODER_CACHE")
+    os.environ["CODER_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        yield Embedder()
+    finally:
+        if old is None:
+            os.environ.pop("CODER_CACHE")
+        else:
+            os.environ["CODER_CACHE"] = old

@@ -57,7 +57,10 @@ def sif_weighted(data: np.ndarray, a: float = 1e-3) -> np.ndarray:
 def build_default_model(path: Path) -> Path:
     """Write a StaticEmbedding model from ja-ginza's vectors to ``path`` (once; seconds)."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import StaticEmbedding
+    try:
+        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import StaticEmbedding
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     from ..segment import load_nlp

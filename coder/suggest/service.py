@@ -66,24 +66,23 @@ def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, 
         scores, reasons = combiner.score(batch)
         return scores, reasons, np.tile(combiner.thresholds, (len(texts), 1))
     train = Batch(train_texts, embedder)
-    full = Combiner(codebook, embedder, extra_examples).fit(train, Y)
-    scores, reasons = full.score(batch)
-    thresholds = np.tile(full.thresholds, (len(texts), 1))
+    k = len(codebook.codes)
+    scores, thresholds, reasons = np.zeros((len(texts), k)), np.zeros((len(texts), k)), [{} for _ in texts]
     where = {}
     for i, t in enumerate(train_texts):
         where.setdefault(_sha(t), i)
-    seen = [i for i, t in enumerate(texts) if _sha(t) in where]
-    if seen:
-        for tr, te in _folds(len(train_texts), Y, FOLDS):
-            held_out = set(te.tolist())
-            mine = [i for i in seen if where[_sha(texts[i])] in held_out]
-            if not mine:
-                continue
-            combiner = Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr])
-            s, r = combiner.score(batch.subset(mine))
-            scores[mine], thresholds[mine] = s, combiner.thresholds
-            for j, i in enumerate(mine):
-                reasons[i] = r[j]
+    fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
+    parts = [(Combiner(codebook, embedder, extra_examples).fit(train, Y), fresh)] if fresh else []
+    for tr, te in _folds(len(train_texts), Y, FOLDS):
+        held_out = set(te.tolist())
+        mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
+        if mine:
+            parts.append((Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr]), mine))
+    for combiner, index in parts:
+        s, r = combiner.score(batch.subset(index))
+        scores[index], thresholds[index] = s, combiner.thresholds
+        for j, i in enumerate(index):
+            reasons[i] = r[j]
     return scores, reasons, thresholds
 
 

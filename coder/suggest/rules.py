@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from . import register
-from .text import tokenizers
+from .text import doc_a, vocab
 
 VERSION = "rules.v1"
 
@@ -23,10 +23,9 @@ class RuleSuggester:
     def __init__(self, codebook):
         from spacy.matcher import Matcher, PhraseMatcher
 
-        mode_a, _ = tokenizers()
         self.codebook = codebook
-        self.phrases = PhraseMatcher(mode_a.vocab, attr="NORM")
-        self.patterns = Matcher(mode_a.vocab)
+        self.phrases = PhraseMatcher(vocab(), attr="NORM")
+        self.patterns = Matcher(vocab())
         self.meta: dict[str, tuple[int, float, str]] = {}  # match key → (code index, weight, label)
         for ci, code in enumerate(codebook.codes):
             for ri, rule in enumerate(code.rules):
@@ -36,7 +35,7 @@ class RuleSuggester:
                     self.meta[key] = (ci, rule.weight, rule.label)
                 for pi, phrase in enumerate(rule.phrases):
                     pkey = f"{key}/{pi}"
-                    self.phrases.add(pkey, [mode_a(phrase)])
+                    self.phrases.add(pkey, [doc_a(phrase)])
                     self.meta[pkey] = (ci, rule.weight, phrase)
 
     def matches(self, doc) -> dict[int, dict[str, tuple[float, str]]]:
@@ -63,8 +62,7 @@ class RuleSuggester:
 
     def match_texts(self, texts: list[str]) -> list[set[str]]:
         """Code ids whose rules match each text (used by ``codebook lint``)."""
-        mode_a, _ = tokenizers()
-        return [{self.codebook.codes[ci].id for ci in self.matches(mode_a(t))} for t in texts]
+        return [{self.codebook.codes[ci].id for ci in self.matches(doc_a(t))} for t in texts]
 
 
 @register(VERSION)

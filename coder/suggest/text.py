@@ -3,33 +3,53 @@
 Rules match on split mode A normalised forms (short units, so アセスメント matches
 inside アセスメントシート and 引継ぎ/引き継ぎ/引き継ぐ agree); embeddings and the
 learner use content words in split mode C (the units ja-ginza's vectors are keyed by).
+SudachiPy is called directly: spaCy's Japanese tokenizer wrapper spends most of its
+time on sub-token and reading fields that suggestions never use.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-# Sudachi POS prefixes that carry no topic: particles, auxiliaries, symbols, blanks
-_FUNCTION = ("助詞", "助動詞", "補助記号", "記号", "空白", "接頭辞", "感動詞", "代名詞")
+# Sudachi POS (first level) that carry no topic: particles, auxiliaries, symbols, blanks
+_FUNCTION = {"助詞", "助動詞", "補助記号", "記号", "空白", "接頭辞", "感動詞", "代名詞"}
 # light verbs and fillers: する, いる, なる, ある, ...
 _LIGHT = {"為る", "居る", "成る", "有る", "言う", "思う", "行う", "其の", "此の", "事", "物", "所", "様", "為", "方", "的"}
 
 
 @lru_cache(maxsize=1)
-def tokenizers():
-    """(mode A, mode C) spaCy Japanese tokenizers over one shared vocab."""
-    import spacy
-    from spacy.lang.ja import JapaneseTokenizer
+def _sudachi():
+    from sudachipy import Dictionary, SplitMode
 
-    vocab = spacy.blank("ja").vocab
-    return JapaneseTokenizer(vocab, split_mode="A"), JapaneseTokenizer(vocab, split_mode="C")
+    return Dictionary(dict="core").create(), SplitMode
 
 
-def content_norms(doc) -> list[str]:
-    return [t.norm_ for t in doc if not t.tag_.startswith(_FUNCTION) and t.norm_ not in _LIGHT]
+@lru_cache(maxsize=1)
+def vocab():
+    from spacy.vocab import Vocab
+
+    return Vocab()
+
+
+def doc_a(text: str):
+    """A spaCy Doc of split mode A morphemes whose NORM is Sudachi's normalised form."""
+    from spacy.tokens import Doc
+
+    tokenizer, mode = _sudachi()
+    morphemes = tokenizer.tokenize(text, mode.A)
+    doc = Doc(vocab(), words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
+    for token, m in zip(doc, morphemes):
+        token.norm_ = m.normalized_form()
+    return doc
+
+
+def content_norms(text: str) -> list[str]:
+    """Normalised forms of the content words (split mode C)."""
+    tokenizer, mode = _sudachi()
+    return [m.normalized_form() for m in tokenizer.tokenize(text, mode.C)
+            if m.part_of_speech()[0] not in _FUNCTION and m.normalized_form() not in _LIGHT]
 
 
 def analyse(texts: list[str]) -> tuple[list, list[list[str]]]:
     """Mode-A docs (for rules) and mode-C content-word norms (for embeddings and features)."""
-    mode_a, mode_c = tokenizers()
-    return [mode_a(t) for t in texts], [content_norms(mode_c(t)) for t in texts]
+    return [doc_a(t) for t in texts], [content_norms(t) for t in texts]

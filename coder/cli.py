@@ -192,7 +192,10 @@ codebook_option = click.option("--codebook", "codebook_path", type=click.Path(ex
 
 @cli.group(cls=Group)
 def codebook():
-    """Show or check the codebook."""
+    """Show or check the codebook.
+
+    Example: coder codebook lint
+    """
 
 
 @codebook.command("show")

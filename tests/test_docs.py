@@ -24,3 +24,11 @@ def test_every_command_is_documented_with_an_example(name, cmd):
 def test_readme_starts_with_the_two_setup_commands():
     assert README.index("make demo") < README.index("## Commands")
     assert "make test" in README.split("## Commands")[0]
+
+
+def test_every_suggester_is_documented():
+    from coder.suggest import REGISTRY, create
+    from coder.codebook import load_codebook
+
+    create("rules.v1", load_codebook())  # fills the registry
+    assert REGISTRY and all(f"`{name}`" in README for name in REGISTRY)

@@ -267,6 +267,8 @@ def suggest(in_path, out_path, train_path, transcript, embedding_model, codebook
         click.echo(f"{summary['segments']} segments scored (learned from {summary['trained_on']} coded segments)")
         for code, n in summary["suggested"].items():
             click.echo(f"  {code:20} {n:>5} suggested")
+        if summary["least_certain"]:
+            click.echo(f"review first (least certain): segment ids {', '.join(map(str, summary['least_certain']))}")
         return
     if not (in_path and out_path):
         raise click.UsageError("give --in IN.jsonl --out OUT.jsonl, or --db PROJECT.db")

@@ -13,6 +13,7 @@ from . import register
 
 VERSION = "learned.v1"
 MIN_POSITIVES = 3  # a code with fewer confirmed segments gets no model (cold scores only)
+C = 1.0  # inverse regularisation strength of each code's logistic regression
 
 
 class LearnedSuggester:
@@ -49,11 +50,11 @@ class LearnedSuggester:
             pos, neg = int(Y[:, ci].sum()), int(len(Y) - Y[:, ci].sum())
             if pos < MIN_POSITIVES or neg < MIN_POSITIVES:
                 continue
-            lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+            lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
             cv = min(3, pos, neg)
             model = CalibratedClassifierCV(lr, method="sigmoid", cv=cv) if cv >= 3 else lr
             self.models[ci] = model.fit(X, Y[:, ci])
-            self.models[ci].coef_words_ = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(
+            self.models[ci].coef_words_ = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(
                 X, Y[:, ci]).coef_[0][self.n_dense:self.n_dense + len(self.words)]
         return self
 

@@ -72,9 +72,6 @@ class Combiner:
             reasons.append(row)
         return scores, reasons
 
-    def labels(self, scores: np.ndarray) -> list[list[str]]:
-        return [[c for c, s, t in zip(self.codebook.ids, row, self.thresholds) if s >= t] for row in scores]
-
 
 def _base(r, e):
     return np.hstack([r, e])

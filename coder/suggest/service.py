@@ -61,23 +61,22 @@ def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, 
     fold that holds it (cross-fitting), so no score comes from a model that saw its label.
     """
     batch = Batch(texts, embedder)
-    if not train_texts:
-        combiner = Combiner(codebook, embedder, extra_examples)
-        scores, reasons = combiner.score(batch)
-        return scores, reasons, np.tile(combiner.thresholds, (len(texts), 1))
-    train = Batch(train_texts, embedder)
     k = len(codebook.codes)
     scores, thresholds, reasons = np.zeros((len(texts), k)), np.zeros((len(texts), k)), [{} for _ in texts]
-    where = {}
-    for i, t in enumerate(train_texts):
-        where.setdefault(_sha(t), i)
-    fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
-    parts = [(Combiner(codebook, embedder, extra_examples).fit(train, Y), fresh)] if fresh else []
-    for tr, te in _folds(len(train_texts), Y, FOLDS):
-        held_out = set(te.tolist())
-        mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
-        if mine:
-            parts.append((Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr]), mine))
+    if not train_texts:
+        parts = [(Combiner(codebook, embedder, extra_examples), list(range(len(texts))))]
+    else:
+        train = Batch(train_texts, embedder)
+        where = {}
+        for i, t in enumerate(train_texts):
+            where.setdefault(_sha(t), i)
+        fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
+        parts = [(Combiner(codebook, embedder, extra_examples).fit(train, Y), fresh)] if fresh else []
+        for tr, te in _folds(len(train_texts), Y, FOLDS):
+            held_out = set(te.tolist())
+            mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
+            if mine:
+                parts.append((Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr]), mine))
     for combiner, index in parts:
         s, r = combiner.score(batch.subset(index))
         scores[index], thresholds[index] = s, combiner.thresholds

@@ -117,3 +117,18 @@ def test_confirmed_codings_train_the_project_learner(db, nlp, write, codebook, e
     summary = suggest_project(db, codebook)
     assert summary["trained_on"] == len(texts)
     assert next(db.query("select suggesters from suggestions limit 1"))["suggesters"].count("learned.v1") == 1
+
+
+def test_a_local_model_directory_can_replace_the_default_embedding(codebook, embedder):
+    items = [{"id": "a", "text": HANDOVER}, {"id": "b", "text": SHARING}]
+    default = suggest_items(items, codebook)
+    local = suggest_items(items, codebook, embedding_model=str(embedder.path))
+    assert [r["scores"] for r in local] == [r["scores"] for r in default]
+
+
+def test_review_order_puts_the_least_certain_segment_first():
+    from coder.suggest.service import review_order
+
+    thresholds = np.full((3, 2), 0.6)
+    scores = np.array([[0.95, 0.05], [0.58, 0.1], [0.9, 0.3]])
+    assert list(review_order(scores, thresholds)) == [1, 2, 0]

@@ -262,6 +262,12 @@ def suggest(in_path, out_path, train_path, transcript, embedding_model, codebook
     from .suggest import service
 
     book = load_codebook(codebook_path)
+    if not embedding_model:
+        from .suggest.embedding import default_model_dir
+
+        if not default_model_dir().exists():
+            click.echo(f"building the embedding model from ja-ginza's vectors (once) in {default_model_dir()} …",
+                       err=True)
     if db_path and not in_path:
         summary = service.suggest_project(store.open_db(db_path, create=False), book, transcript, embedding_model)
         click.echo(f"{summary['segments']} segments scored (learned from {summary['trained_on']} coded segments)")

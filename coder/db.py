@@ -59,7 +59,8 @@ def _m0002(db: Database) -> None:
     db["events"].create({"id": int, "at": str, "user": str, "action": str, "segment_id": int, "code": str,
                          "detail": str}, pk="id")
     db["suggestions"].create({
-        "segment_id": int, "code": str, "score": float, "selected": int, "reasons": str, "suggesters": str,
+        "segment_id": int, "code": str, "score": float, "threshold": float, "selected": int, "reasons": str,
+        "suggesters": str,
         "codebook_version": str, "created_at": str,
     }, pk=("segment_id", "code"), foreign_keys=[("segment_id", "segments", "id")])
     db["embeddings"].create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))

@@ -124,7 +124,7 @@ def suggest_project(db, codebook, transcript=None, embedding_model: str | None =
                                               [e["text"] for e in examples] or None, Y, extra)
     versions = Combiner.describe(embedder, trained=bool(examples))
     now = store.now()
-    rows = [{"segment_id": seg["id"], "code": c, "score": float(sc), "selected": int(sc >= t),
+    rows = [{"segment_id": seg["id"], "code": c, "score": float(sc), "threshold": float(t), "selected": int(sc >= t),
              "reasons": json.dumps(why.get(c, []), ensure_ascii=False), "suggesters": versions,
              "codebook_version": codebook.version_tag, "created_at": now}
             for seg, row, why, th in zip(segments, scores, reasons, thresholds)

@@ -4,8 +4,8 @@ Cold start (no labelled data): ``cold = 1 - (1 - rules) * (1 - EMBEDDING_WEIGHT 
 a noisy-OR in which a rule hit is strong evidence and embedding similarity supporting
 evidence; a code is suggested when ``cold >= COLD_THRESHOLD`` (0.6: one strong phrase with
 some embedding support, two phrases, or a strong phrase and a weak one). The two
-constants sit in a plateau of core macro-F1 on the development statements (0.74–0.76 for
-weights 0.3–0.7 and thresholds 0.5–0.7), not on a peak.
+constants sit in a plateau of core macro-F1 on the development statements (0.77–0.79
+for weights 0–0.7 with thresholds 0.5–0.7), not on a peak.
 
 With labelled data (confirmed codings or ``--train``): ``learned.v1`` is fitted on them
 (using the cold components as features), and per code

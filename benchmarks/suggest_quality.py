@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/suggest_quality.py ../shared/eval/dev_statements.jsonl [--codebook PATH]
 
-Cold: codebook only (rules.v1 + embedding.v1). Learned: the same file as training data;
+Keywords: a KH Coder-style baseline, a code whenever any of its rule phrases occurs (the
+codebook's own rules, no weights, no embedding). Cold: codebook only (rules.v1 +
+embedding.v1, combined). Learned: the same file as training data;
 each item is scored by a model fitted on the other folds (``coder suggest --in F --train F``),
 so the figure is a 5-fold cross-validation. Prints per-code P/R/F1 and macro-F1 over the
 five core codes and over all codes.
@@ -27,7 +29,13 @@ def main() -> None:
     book = load_codebook(args.codebook)
     items = read_jsonl(args.labelled, need_codes=True)
     gold = {str(i["id"]): set(i["codes"]) for i in items}
+    from coder.suggest import Batch, create
+
     results = {}
+    t0 = time.perf_counter()
+    rule_scores, _ = create("rules.v1", book).score(Batch([i["text"] for i in items]))
+    keywords = {str(i["id"]): {c for c, s in zip(book.ids, row) if s > 0} for i, row in zip(items, rule_scores)}
+    results["keywords (any phrase)"] = (evaluate(gold, keywords, book.ids), time.perf_counter() - t0)
     for name, train in (("cold", None), ("learned (5-fold)", items)):
         t0 = time.perf_counter()
         rows = suggest_items(items, book, train, args.embedding_model, source=args.labelled)

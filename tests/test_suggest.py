@@ -132,3 +132,32 @@ def test_review_order_puts_the_least_certain_segment_first():
     thresholds = np.full((3, 2), 0.6)
     scores = np.array([[0.95, 0.05], [0.58, 0.1], [0.9, 0.3]])
     assert list(review_order(scores, thresholds)) == [1, 2, 0]
+
+
+def test_rule_patterns_can_use_lemma_and_sudachi_tags(codebook, tmp_path):
+    import yaml
+
+    from coder.codebook import DEFAULT, load_codebook
+
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    data["codes"][1]["rules"] = [{"label": "自分で＋動詞", "weight": 1.0,
+                                  "pattern": [{"ORTH": "自分"}, {"ORTH": "で"}, {"TAG": {"REGEX": "^動詞"}}]}]
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    rules = create("rules.v1", load_codebook(path))
+    scores, reasons = rules.score(Batch(["最後は自分で決めました。", "自分での判断です。"]))
+    assert scores[0, 1] > 0.6 and scores[1, 1] == 0 and "「自分で決め」" in reasons[0]["autonomy"][0]
+
+
+def test_an_invalid_pattern_names_the_codebook_code_and_rule(codebook, tmp_path):
+    import yaml
+
+    from coder.codebook import DEFAULT, load_codebook
+    from coder.errors import CoderError
+
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    data["codes"][0]["rules"].append({"label": "壊れた", "pattern": [{"NORM": {"WRONG": 1}}]})
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CoderError, match="book.yaml: code 'needs_assessment', rule '壊れた': invalid Matcher pattern"):
+        create("rules.v1", load_codebook(path))

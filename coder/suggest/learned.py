@@ -70,8 +70,9 @@ class LearnedSuggester:
             scores[:, ci] = model.predict_proba(X)[:, 1]
             contrib = words.multiply(model.coef_words_).tocsr()
             for i in range(len(batch)):
-                row = contrib.getrow(i)
-                top = [self.words[j] for j, v in sorted(zip(row.indices, row.data), key=lambda p: -p[1])[:3] if v > 0]
+                lo, hi = contrib.indptr[i], contrib.indptr[i + 1]
+                cols, vals = contrib.indices[lo:hi], contrib.data[lo:hi]
+                top = [self.words[cols[j]] for j in np.argsort(-vals)[:3] if vals[j] > 0]
                 cue = "、".join(f"「{w}」" for w in top) if top else "語の手がかりなし"
                 reasons[i][self.codebook.codes[ci].id] = [
                     f"学習（確定 {self.positives[ci]} 件）: {cue} {scores[i, ci]:.2f}"]

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..errors import CoderError
 from . import register
 from .text import doc_a, vocab
 
@@ -27,11 +28,17 @@ class RuleSuggester:
         self.phrases = PhraseMatcher(vocab(), attr="NORM")
         self.patterns = Matcher(vocab())
         self.meta: dict[str, tuple[int, float, str]] = {}  # match key → (code index, weight, label)
+        self.morphology = any(attr.upper() in ("LEMMA", "TAG") for code in codebook.codes for rule in code.rules
+                              for token in (rule.pattern or []) for attr in token)
         for ci, code in enumerate(codebook.codes):
             for ri, rule in enumerate(code.rules):
                 key = f"{code.id}/{ri}"
                 if rule.pattern:
-                    self.patterns.add(key, [rule.pattern])
+                    try:
+                        self.patterns.add(key, [rule.pattern])
+                    except ValueError as exc:
+                        raise CoderError(f"{codebook.path}: code {code.id!r}, rule {rule.label!r}: "
+                                         f"invalid Matcher pattern: {str(exc).splitlines()[0]}") from exc
                     self.meta[key] = (ci, rule.weight, rule.label)
                 for pi, phrase in enumerate(rule.phrases):
                     pkey = f"{key}/{pi}"
@@ -53,7 +60,8 @@ class RuleSuggester:
     def score(self, batch):
         scores = np.zeros((len(batch), len(self.codebook.codes)))
         reasons = [{} for _ in range(len(batch))]
-        for i, doc in enumerate(batch.docs_a):
+        docs = [doc_a(t, morphology=True) for t in batch.texts] if self.morphology else batch.docs_a
+        for i, doc in enumerate(docs):
             for ci, hits in self.matches(doc).items():
                 scores[i, ci] = 1 - math.exp(-sum(w for w, _ in hits.values()))
                 words = sorted(hits.values(), key=lambda h: -h[0])

@@ -31,13 +31,22 @@ def vocab():
     return Vocab()
 
 
-def doc_a(text: str):
-    """A spaCy Doc of split mode A morphemes whose NORM is Sudachi's normalised form."""
+def doc_a(text: str, morphology: bool = False):
+    """A spaCy Doc of split mode A morphemes for rule matching.
+
+    Tokens carry ORTH (as written) and NORM (Sudachi normalised form); with ``morphology``
+    also LEMMA (dictionary form) and TAG (Sudachi POS, e.g. ``名詞-普通名詞-一般``), which
+    cost about twice the time, so only rules that use them ask for them.
+    """
     from spacy.tokens import Doc
 
     tokenizer, mode = _sudachi()
     morphemes = tokenizer.tokenize(text, mode.A)
-    doc = Doc(vocab(), words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
+    extra = {}
+    if morphology:
+        extra = {"lemmas": [m.dictionary_form() for m in morphemes],
+                 "tags": ["-".join(p for p in m.part_of_speech()[:4] if p != "*") for m in morphemes]}
+    doc = Doc(vocab(), words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes), **extra)
     for token, m in zip(doc, morphemes):
         token.norm_ = m.normalized_form()
     return doc

@@ -161,3 +161,10 @@ def test_an_invalid_pattern_names_the_codebook_code_and_rule(codebook, tmp_path)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(CoderError, match="book.yaml: code 'needs_assessment', rule '壊れた': invalid Matcher pattern"):
         create("rules.v1", load_codebook(path))
+
+
+def test_names_of_people_and_places_are_not_learning_features():
+    from coder.suggest.text import content_norms
+
+    words = content_norms("青葉市の田中さんとかえでワークスの職員に相談した。")
+    assert "相談" in words and not {"青葉", "田中"} & set(words)

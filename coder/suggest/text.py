@@ -53,10 +53,18 @@ def doc_a(text: str, morphology: bool = False):
 
 
 def content_norms(text: str) -> list[str]:
-    """Normalised forms of the content words (split mode C)."""
+    """Normalised forms of the content words (split mode C), without proper nouns.
+
+    Names of people, organisations and places are case-specific: a learner trained on one
+    organisation's interviews must not tie a code to that organisation's name.
+    """
     tokenizer, mode = _sudachi()
-    return [m.normalized_form() for m in tokenizer.tokenize(text, mode.C)
-            if m.part_of_speech()[0] not in _FUNCTION and m.normalized_form() not in _LIGHT]
+    out = []
+    for m in tokenizer.tokenize(text, mode.C):
+        pos = m.part_of_speech()
+        if pos[0] not in _FUNCTION and pos[1] != "固有名詞" and m.normalized_form() not in _LIGHT:
+            out.append(m.normalized_form())
+    return out
 
 
 def analyse(texts: list[str]) -> tuple[list, list[list[str]]]:

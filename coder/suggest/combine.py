@@ -8,10 +8,11 @@ constants sit in a plateau of core macro-F1 on the development statements (0.77�
 for weights 0–0.7 with thresholds 0.5–0.7), not on a peak.
 
 With labelled data (confirmed codings or ``--train``): ``learned.v1`` is fitted on them
-(using the cold components as features), and per code
-``score = w * learned + (1 - w) * cold`` with ``w = n / (n + PRIOR)`` for ``n`` positive
-examples. Each code's threshold is tuned on out-of-fold scores of the labelled data
-(k-fold: a segment's score never comes from a model that saw it), shrunk towards
+(using the cold components as features), its probabilities are calibrated per code by
+Platt scaling on its out-of-fold scores, and per code
+``score = w * calibrated + (1 - w) * cold`` with ``w = n / (n + PRIOR)`` for ``n`` positive
+examples. Each code's threshold is tuned on the same out-of-fold scores (k-fold: no
+out-of-fold score comes from a model that saw its segment), shrunk towards
 ``COLD_THRESHOLD`` when a code has few examples.
 """
 
@@ -33,6 +34,7 @@ class Combiner:
         self.rules = create("rules.v1", codebook)
         self.embedding = create("embedding.v1", codebook, embedder=embedder, extra_examples=extra_examples)
         self.learned = None
+        self.calibrators = {}
         self.thresholds = np.full(len(codebook.codes), COLD_THRESHOLD)
 
     @staticmethod
@@ -50,12 +52,15 @@ class Combiner:
         return r, e, r_why, e_why
 
     def fit(self, batch: Batch, Y: np.ndarray, folds: int = FOLDS) -> "Combiner":
-        """Fit the learner on labelled ``batch`` and tune thresholds on its out-of-fold scores."""
+        """Fit the learner on labelled ``batch``; calibrate it (Platt) and tune thresholds on
+        its out-of-fold scores."""
         r, e, _, _ = self.components(batch)
-        oof = np.zeros(Y.shape)
+        raw = np.full(Y.shape, np.nan)
         for train, test in _folds(len(batch), Y, folds):
             learned = create("learned.v1", self.codebook).fit(batch.subset(train), Y[train], _base(r, e)[train])
-            oof[test] = _blend(learned, batch.subset(test), r[test], e[test])[0]
+            raw[test] = learned.score(batch.subset(test), _base(r, e)[test])[0]
+        self.calibrators = _platt(raw, Y)
+        oof = _mix(_cold(r, e), _calibrated(raw, self.calibrators), _weights(Y.sum(axis=0)))
         self.thresholds = tune_thresholds(oof, Y)
         self.learned = create("learned.v1", self.codebook).fit(batch, Y, _base(r, e))
         return self
@@ -63,7 +68,7 @@ class Combiner:
     def score(self, batch: Batch):
         """(scores [n, k], reasons [{code: [str]}]) for ``batch``."""
         r, e, r_why, e_why = self.components(batch)
-        scores, l_why = _blend(self.learned, batch, r, e)
+        scores, l_why = _blend(self.learned, batch, r, e, self.calibrators)
         reasons = []
         for i in range(len(batch)):
             row = {}
@@ -77,13 +82,50 @@ def _base(r, e):
     return np.hstack([r, e])
 
 
-def _blend(learned, batch, r, e):
-    cold = 1 - (1 - r) * (1 - EMBEDDING_WEIGHT * e)
+def _cold(r, e):
+    return 1 - (1 - r) * (1 - EMBEDDING_WEIGHT * e)
+
+
+def _weights(positives):
+    return positives / (positives + PRIOR)
+
+
+def _mix(cold, p, w):
+    return np.where(np.isnan(p), cold, w * np.nan_to_num(p) + (1 - w) * cold)
+
+
+def _platt(raw, Y):
+    """Per code, a logistic map from the learner's out-of-fold probability to a calibrated one."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = {}
+    for ci in range(Y.shape[1]):
+        ok = ~np.isnan(raw[:, ci])
+        if ok.sum() and 0 < Y[ok, ci].sum() < ok.sum():
+            out[ci] = LogisticRegression().fit(_logit(raw[ok, ci]), Y[ok, ci])
+    return out
+
+
+def _logit(p):
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p)).reshape(-1, 1)
+
+
+def _calibrated(raw, calibrators):
+    out = np.full(raw.shape, np.nan)
+    for ci, model in calibrators.items():
+        ok = ~np.isnan(raw[:, ci])
+        if ok.any():
+            out[ok, ci] = model.predict_proba(_logit(raw[ok, ci]))[:, 1]
+    return out
+
+
+def _blend(learned, batch, r, e, calibrators=None):
+    cold = _cold(r, e)
     if learned is None:
         return cold, [{} for _ in range(len(batch))]
     p, why = learned.score(batch, _base(r, e))
-    w = learned.positives / (learned.positives + PRIOR)
-    return np.where(np.isnan(p), cold, w * np.nan_to_num(p) + (1 - w) * cold), why
+    return _mix(cold, _calibrated(p, calibrators or {}), _weights(learned.positives)), why
 
 
 def _folds(n: int, Y: np.ndarray, k: int):

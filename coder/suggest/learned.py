@@ -1,8 +1,8 @@
-"""``learned.v1``: a one-vs-rest logistic regression per code over the segment's embedding,
-its content words (TF-IDF) and the rule and embedding scores, trained from confirmed
-codings (and ``--train`` files). Probabilities are sigmoid-calibrated by internal
-cross-validation when a code has enough examples. Training 100s of segments takes
-well under a second, so it runs after every batch of confirmations.
+"""``learned.v1``: a one-vs-rest, class-balanced logistic regression per code over the
+segment's embedding, its content words (TF-IDF, proper nouns left out) and the rule and
+embedding scores, trained from confirmed codings (and ``--train`` files). ``combine``
+calibrates its probabilities (Platt scaling on out-of-fold scores). Training on hundreds
+of segments takes well under a second, so it runs after every batch of confirmations.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class LearnedSuggester:
         return hstack(parts).tocsr()
 
     def fit(self, batch, Y: np.ndarray, base: np.ndarray | None = None) -> "LearnedSuggester":
-        from sklearn.calibration import CalibratedClassifierCV
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -50,12 +49,9 @@ class LearnedSuggester:
             pos, neg = int(Y[:, ci].sum()), int(len(Y) - Y[:, ci].sum())
             if pos < MIN_POSITIVES or neg < MIN_POSITIVES:
                 continue
-            lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
-            cv = min(3, pos, neg)
-            model = CalibratedClassifierCV(lr, method="sigmoid", cv=cv) if cv >= 3 else lr
-            self.models[ci] = model.fit(X, Y[:, ci])
-            self.models[ci].coef_words_ = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(
-                X, Y[:, ci]).coef_[0][self.n_dense:self.n_dense + len(self.words)]
+            model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(X, Y[:, ci])
+            model.coef_words_ = model.coef_[0][self.n_dense:self.n_dense + len(self.words)]
+            self.models[ci] = model
         return self
 
     def score(self, batch, base: np.ndarray | None = None):

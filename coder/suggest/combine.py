@@ -56,7 +56,7 @@ class Combiner:
         its out-of-fold scores."""
         r, e, _, _ = self.components(batch)
         raw = np.full(Y.shape, np.nan)
-        for train, test in _folds(len(batch), Y, folds):
+        for train, test in kfold(len(batch), Y, folds):
             learned = create("learned.v1", self.codebook).fit(batch.subset(train), Y[train], _base(r, e)[train])
             raw[test] = learned.score(batch.subset(test), _base(r, e)[test])[0]
         self.calibrators = _platt(raw, Y)
@@ -128,7 +128,7 @@ def _blend(learned, batch, r, e, calibrators=None):
     return _mix(cold, _calibrated(p, calibrators or {}), _weights(learned.positives)), why
 
 
-def _folds(n: int, Y: np.ndarray, k: int):
+def kfold(n: int, Y: np.ndarray, k: int):
     """Deterministic k-fold splits (iterative-stratification-like: rarest code spread first)."""
     k = max(2, min(k, n))
     order = sorted(range(n), key=lambda i: (tuple(-Y[i]), i))

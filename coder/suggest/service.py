@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import CoderError
 from . import Batch
-from .combine import FOLDS, Combiner, _folds, uncertainty
+from .combine import FOLDS, Combiner, kfold, uncertainty
 from .embedding import Embedder
 
 REASON_MIN_SCORE = 0.2  # reasons are listed for suggested codes and any code scoring at least this
@@ -72,7 +72,7 @@ def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, 
             where.setdefault(_sha(t), i)
         fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
         parts = [(Combiner(codebook, embedder, extra_examples).fit(train, Y), fresh)] if fresh else []
-        for tr, te in _folds(len(train_texts), Y, FOLDS):
+        for tr, te in kfold(len(train_texts), Y, FOLDS):
             held_out = set(te.tolist())
             mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
             if mine:

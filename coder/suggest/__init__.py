@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 REGISTRY: dict[str, Callable] = {}
 
 
@@ -38,6 +40,7 @@ class Batch:
         self.embedder = embedder
         self._analysis = None
         self._embeddings = None
+        self.scores: dict = {}  # suggesters' (scores, reasons), keyed by the suggesters; see Combiner
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -69,4 +72,6 @@ class Batch:
             sub._analysis = ([self._analysis[0][i] for i in index], [self._analysis[1][i] for i in index])
         if self._embeddings is not None:
             sub._embeddings = self._embeddings[list(index)]
+        sub.scores = {key: tuple(v[list(index)] if isinstance(v, np.ndarray) else [v[i] for i in index] for v in value)
+                      for key, value in self.scores.items()}
         return sub

@@ -29,10 +29,11 @@ FOLDS = 5
 
 
 class Combiner:
-    def __init__(self, codebook, embedder, extra_examples: dict[str, list[str]] | None = None):
+    def __init__(self, codebook, embedder, extra_examples: dict[str, list[str]] | None = None, cold=None):
         self.codebook, self.embedder = codebook, embedder
-        self.rules = create("rules.v1", codebook)
-        self.embedding = create("embedding.v1", codebook, embedder=embedder, extra_examples=extra_examples)
+        self.rules, self.embedding = cold or (
+            create("rules.v1", codebook),
+            create("embedding.v1", codebook, embedder=embedder, extra_examples=extra_examples))
         self.learned = None
         self.calibrators = {}
         self.thresholds = np.full(len(codebook.codes), COLD_THRESHOLD)
@@ -46,9 +47,16 @@ class Combiner:
 
         return "+".join([RULES, EMBEDDING] + ([LEARNED] if trained else [])) + f" ({embedder.name})"
 
+    def unfitted(self) -> "Combiner":
+        """A new combiner sharing this one's rule and embedding suggesters (they need no fitting)."""
+        return Combiner(self.codebook, self.embedder, cold=(self.rules, self.embedding))
+
     def components(self, batch: Batch):
-        r, r_why = self.rules.score(batch)
-        e, e_why = self.embedding.score(batch)
+        """Rule and embedding scores and reasons, computed once per batch (subsets reuse them)."""
+        key = (self.rules, self.embedding)  # the objects, not id(): the dict keeps them alive
+        if key not in batch.scores:
+            batch.scores[key] = (*self.rules.score(batch), *self.embedding.score(batch))
+        r, r_why, e, e_why = batch.scores[key]
         return r, e, r_why, e_why
 
     def fit(self, batch: Batch, Y: np.ndarray, folds: int = FOLDS) -> "Combiner":

@@ -63,20 +63,21 @@ def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, 
     batch = Batch(texts, embedder)
     k = len(codebook.codes)
     scores, thresholds, reasons = np.zeros((len(texts), k)), np.zeros((len(texts), k)), [{} for _ in texts]
+    base = Combiner(codebook, embedder, extra_examples)
     if not train_texts:
-        parts = [(Combiner(codebook, embedder, extra_examples), list(range(len(texts))))]
+        parts = [(base, list(range(len(texts))))]
     else:
         train = Batch(train_texts, embedder)
         where = {}
         for i, t in enumerate(train_texts):
             where.setdefault(_sha(t), i)
         fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
-        parts = [(Combiner(codebook, embedder, extra_examples).fit(train, Y), fresh)] if fresh else []
+        parts = [(base.unfitted().fit(train, Y), fresh)] if fresh else []
         for tr, te in kfold(len(train_texts), Y, FOLDS):
             held_out = set(te.tolist())
             mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
             if mine:
-                parts.append((Combiner(codebook, embedder, extra_examples).fit(train.subset(tr), Y[tr]), mine))
+                parts.append((base.unfitted().fit(train.subset(tr), Y[tr]), mine))
     for combiner, index in parts:
         s, r = combiner.score(batch.subset(index))
         scores[index], thresholds[index] = s, combiner.thresholds

@@ -83,6 +83,8 @@ def test_thresholds_shrink_towards_the_cold_default_with_few_examples():
     few = tune_thresholds(scores, np.array([[1], [0], [0], [0]]))
     many = tune_thresholds(np.repeat(scores, 10, axis=0), np.repeat(np.array([[1], [0], [0], [0]]), 10, axis=0))
     assert abs(many[0] - COLD_THRESHOLD) > abs(few[0] - COLD_THRESHOLD)
+    towards_half = tune_thresholds(scores, np.array([[1], [0], [0], [0]]), targets=np.array([0.5]))
+    assert abs(towards_half[0] - 0.5) < abs(few[0] - 0.5)
 
 
 def test_suggest_runs_with_the_network_blocked(codebook, embedder, monkeypatch):

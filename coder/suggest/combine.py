@@ -12,8 +12,9 @@ With labelled data (confirmed codings or ``--train``): ``learned.v1`` is fitted 
 Platt scaling on its out-of-fold scores, and per code
 ``score = w * calibrated + (1 - w) * cold`` with ``w = n / (n + PRIOR)`` for ``n`` positive
 examples. Each code's threshold is tuned on the same out-of-fold scores (k-fold: no
-out-of-fold score comes from a model that saw its segment), shrunk towards
-``COLD_THRESHOLD`` when a code has few examples.
+out-of-fold score comes from a model that saw its segment) and shrunk, when a code has few
+examples, towards ``w * LEARNED_THRESHOLD + (1 - w) * COLD_THRESHOLD``: each part's own
+decision point (0.5 for a calibrated probability), weighted like the parts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from . import Batch, create
 
 EMBEDDING_WEIGHT = 0.5
 COLD_THRESHOLD = 0.6
+LEARNED_THRESHOLD = 0.5
 PRIOR = 5
 FOLDS = 5
 
@@ -68,8 +70,10 @@ class Combiner:
             learned = create("learned.v1", self.codebook).fit(batch.subset(train), Y[train], _base(r, e)[train])
             raw[test] = learned.score(batch.subset(test), _base(r, e)[test])[0]
         self.calibrators = _platt(raw, Y)
-        oof = _mix(_cold(r, e), _calibrated(raw, self.calibrators), _weights(Y.sum(axis=0)))
-        self.thresholds = tune_thresholds(oof, Y)
+        w = _weights(Y.sum(axis=0))
+        oof = _mix(_cold(r, e), _calibrated(raw, self.calibrators), w)
+        # each part's own decision point, weighted like the parts: 0.5 for a calibrated probability
+        self.thresholds = tune_thresholds(oof, Y, w * LEARNED_THRESHOLD + (1 - w) * COLD_THRESHOLD)
         self.learned = create("learned.v1", self.codebook).fit(batch, Y, _base(r, e))
         return self
 
@@ -146,16 +150,19 @@ def kfold(n: int, Y: np.ndarray, k: int):
         yield np.flatnonzero(fold != f), np.flatnonzero(fold == f)
 
 
-def tune_thresholds(scores: np.ndarray, Y: np.ndarray, grid=np.arange(0.05, 0.96, 0.05)) -> np.ndarray:
-    """Per code, the F1-best threshold on held-out scores, shrunk to COLD_THRESHOLD with few positives."""
-    out = np.full(Y.shape[1], COLD_THRESHOLD)
+def tune_thresholds(scores: np.ndarray, Y: np.ndarray, targets: np.ndarray | None = None,
+                    grid=np.arange(0.05, 0.96, 0.05)) -> np.ndarray:
+    """Per code, the F1-best threshold on held-out scores, shrunk towards ``targets`` (default
+    COLD_THRESHOLD) in proportion to how few positive examples the code has."""
+    targets = np.full(Y.shape[1], COLD_THRESHOLD) if targets is None else targets
+    out = targets.astype(float).copy()
     for ci in range(Y.shape[1]):
         n = int(Y[:, ci].sum())
         if n == 0:
             continue
         f1 = [_f1(scores[:, ci] >= t, Y[:, ci] == 1) for t in grid]
         best = float(np.mean(grid[np.isclose(f1, max(f1))]))
-        out[ci] = (n * best + PRIOR * COLD_THRESHOLD) / (n + PRIOR)
+        out[ci] = (n * best + PRIOR * targets[ci]) / (n + PRIOR)
     return out
 
 

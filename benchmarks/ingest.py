@@ -16,7 +16,6 @@ baseline time / tool time. Best of ``--repeat`` runs each (default 5), alternati
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import tempfile
 import time

@@ -14,6 +14,13 @@ import numpy as np
 REGISTRY: dict[str, Callable] = {}
 
 
+def text_key(text: str) -> str:
+    """The hash that identifies a text in caches and in training-set look-ups."""
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 def register(name: str):
     def decorator(factory):
         REGISTRY[name] = factory

@@ -15,7 +15,6 @@ its own code = positive, against the other codes = negative).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from functools import lru_cache
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import register
+from . import register, text_key
 
 VERSION = "embedding.v1"
 MARKER = "coder_model.json"
@@ -112,7 +111,7 @@ class Embedder:
 
     def encode(self, batch) -> np.ndarray:
         texts = self.inputs(batch)
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        keys = [text_key(t) for t in texts]
         cached = self.db_lookup(keys)
         todo = sorted({i for i, k in enumerate(keys) if k not in cached}, key=lambda i: keys[i])
         if todo:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CoderError
-from . import Batch
+from . import Batch, text_key
 from .combine import FOLDS, Combiner, kfold, uncertainty
 from .embedding import Embedder
 
@@ -50,10 +49,6 @@ def label_matrix(items: list[dict], codebook, source: str) -> np.ndarray:
     return Y
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
 def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, extra_examples=None):
     """Scores, reasons and thresholds for ``texts``.
 
@@ -70,12 +65,12 @@ def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, 
         train = Batch(train_texts, embedder)
         where = {}
         for i, t in enumerate(train_texts):
-            where.setdefault(_sha(t), i)
-        fresh = [i for i, t in enumerate(texts) if _sha(t) not in where]
+            where.setdefault(text_key(t), i)
+        fresh = [i for i, t in enumerate(texts) if text_key(t) not in where]
         parts = [(base.unfitted().fit(train, Y), fresh)] if fresh else []
         for tr, te in kfold(len(train_texts), Y, FOLDS):
             held_out = set(te.tolist())
-            mine = [i for i, t in enumerate(texts) if where.get(_sha(t)) in held_out]
+            mine = [i for i, t in enumerate(texts) if where.get(text_key(t)) in held_out]
             if mine:
                 parts.append((base.unfitted().fit(train.subset(tr), Y[tr]), mine))
     for combiner, index in parts:

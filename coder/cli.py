@@ -158,32 +158,109 @@ def segments(transcript, fmt, output, db_path):
 @cli.command()
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=str(CORPUS), show_default=True)
 @click.option("--force", is_flag=True, help="Replace the database if it exists.")
+@click.option("--suggest/--no-suggest", default=True, show_default=True, help="Store code suggestions too.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default="demo.db", show_default=True)
-def demo(corpus, force, db_path):
+def demo(corpus, force, suggest, db_path):
     """Build a fresh demo project from the sample corpus.
 
     Example: coder demo --db demo.db --force
     """
     from .demo import build_demo
 
-    report = build_demo(db_path, corpus, force=force)
+    click.echo("building the demo project: segmenting with GiNZA, then suggesting codes …", err=True)
+    report = build_demo(db_path, corpus, force=force, suggest=suggest)
     click.echo(f"demo project {db_path}: {len(report.imported)} transcripts, "
-               f"{sum(len(t.segments) for t in report.imported)} segments")
+               f"{sum(len(t.segments) for t in report.imported)} segments"
+               f"{', suggestions stored' if suggest else ''}")
+    click.echo(f"next: coder user add NAME --role analyst --db {db_path}  (then log in to `coder serve --db {db_path}`)")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (local only by default).")
 @click.option("--port", default=5000, show_default=True)
+@click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
+              help="Codebook YAML (default: codebook/renkei.yaml).")
+@click.option("--embedding-model", type=click.Path(exists=True, file_okay=False),
+              help="A local sentence-transformers model directory for suggestions.")
 @db_option
-def serve(host, port, db_path):
-    """Serve the web UI for a project.
+def serve(host, port, codebook_path, embedding_model, db_path):
+    """Serve the web UI for a project (log in with an account from `coder user add`).
 
     Example: coder serve --db demo.db --port 5000
     """
     from web import create_app
 
-    store.open_db(db_path, create=False).close()
-    create_app({"DATABASE": str(Path(db_path).resolve())}).run(host=host, port=port)
+    from .users import list_users
+
+    db = store.open_db(db_path, create=False)
+    if not list_users(db):
+        click.echo(f"no accounts yet: create one with `coder user add NAME --role analyst --db {db_path}`", err=True)
+    db.close()
+    click.echo(f"serving {db_path} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    create_app({"DATABASE": str(Path(db_path).resolve()), "CODEBOOK": codebook_path,
+                "EMBEDDING_MODEL": embedding_model}).run(host=host, port=port, threaded=True)
+
+
+@cli.group(cls=Group)
+def user():
+    """Manage the project's accounts (analysts and supervisors).
+
+    Example: coder user add hanako --role analyst --db project.db
+    """
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["analyst", "supervisor"]), default="analyst", show_default=True)
+@click.option("--password-file", type=click.File("r", encoding="utf-8"),
+              help="Read the password from the first line of this file ('-' = stdin); default: prompt.")
+@db_option
+def user_add(name, role, password_file, db_path):
+    """Create an account; the password is prompted for (twice) unless --password-file is given.
+
+    Example: coder user add hanako --role analyst --db project.db
+    """
+    from .users import add_user
+
+    if password_file:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    add_user(store.open_db(db_path, create=False), name, role, password)
+    click.echo(f"user {name} ({role}) added to {db_path}")
+
+
+@user.command("list")
+@db_option
+def user_list(db_path):
+    """List the project's accounts.
+
+    Example: coder user list --db project.db
+    """
+    from .users import list_users
+
+    for u in list_users(store.open_db(db_path, create=False)):
+        click.echo(f"{u['name']:20} {u['role']:11} since {u['created_at']}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-file", type=click.File("r", encoding="utf-8"),
+              help="Read the new password from this file ('-' = stdin); default: prompt.")
+@db_option
+def user_passwd(name, password_file, db_path):
+    """Set a new password for an account.
+
+    Example: coder user passwd hanako --db project.db
+    """
+    from .users import set_password
+
+    if password_file:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    set_password(store.open_db(db_path, create=False), name, password)
+    click.echo(f"password of {name} changed")
 
 
 codebook_option = click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),

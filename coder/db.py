@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,6 +68,19 @@ def _m0002(db: Database) -> None:
     db["embeddings"].create({"model": str, "key": str, "vector": bytes}, pk=("model", "key"))
 
 
+@migrations(name="0003_users_reviews_settings")
+def _m0003(db: Database) -> None:
+    db["users"].create({"id": int, "name": str, "role": str, "password_hash": str, "created_at": str},
+                       pk="id", not_null={"name", "role", "password_hash"})
+    db["users"].create_index(["name"], unique=True)
+    # A segment an analyst has finished ("confirm and next"): its codes not confirmed are absent for that
+    # analyst; a segment without a review row is missing for them, not absent (agreement depends on this).
+    db["reviews"].create({"segment_id": int, "coder": str, "reviewed_at": str}, pk=("segment_id", "coder"),
+                         foreign_keys=[("segment_id", "segments", "id")])
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["events"].create_index(["segment_id"])
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
@@ -76,7 +91,8 @@ def open_db(path: str | Path | None = None, create: bool = True) -> Database:
     if not create and not path.exists():
         raise CoderError(f"{path}: no such project database (create one with `coder init --db {path}`)")
     exists = path.exists() and path.stat().st_size > 0
-    db = Database(path)
+    # A writer waits up to 30 s for another (web requests, background retraining) instead of failing.
+    db = Database(sqlite3.connect(str(path), timeout=30))
     db.execute("PRAGMA journal_mode=wal")
     db.execute("PRAGMA foreign_keys=on")
     if exists and migrations.pending(db) and migrations.applied(db):
@@ -85,6 +101,30 @@ def open_db(path: str | Path | None = None, create: bool = True) -> Database:
         shutil.copy2(path, f"{path}.bak-{stamp}")
     migrations.apply(db)
     return db
+
+
+@contextmanager
+def immediate(db: Database):
+    """A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so what it reads
+    cannot change before it writes; it waits for other writers (see the connect timeout) and
+    rolls back entirely on error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
+def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
+    rows = list(db.query("select value from settings where key = ?", [key]))
+    return rows[0]["value"] if rows else default
+
+
+def put_setting(db: Database, key: str, value: str) -> None:
+    with db.atomic():
+        db["settings"].insert({"key": key, "value": value}, replace=True)
 
 
 def now() -> str:
@@ -146,7 +186,9 @@ def list_transcripts(db: Database) -> list[dict]:
         select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.source_file, t.imported_at,
                length(t.text) as chars,
                (select count(*) from turns where transcript_id = t.id) as turns,
-               (select count(*) from segments where transcript_id = t.id) as segments
+               (select count(*) from segments where transcript_id = t.id) as segments,
+               (select group_concat(distinct perspective) from speakers
+                where transcript_id = t.id and perspective != 'interviewer') as perspectives
         from transcripts t order by t.id"""))
 
 
@@ -230,10 +272,12 @@ def segments_to_code(db: Database, transcript: str | int | None = None) -> list[
 
 
 def confirmed_examples(db: Database) -> list[dict]:
-    """Segments with at least one coding decision: id, text and the codes confirmed on them."""
+    """Segments some analyst has decided on (a coding or a finished review): id, text, confirmed codes."""
     rows = db.query("""
         select s.id, s.text, group_concat(case when c.status = 'confirmed' then c.code end) as codes
-        from codings c join segments s on s.id = c.segment_id group by s.id order by s.id""")
+        from segments s left join codings c on c.segment_id = s.id
+        where s.id in (select segment_id from codings union select segment_id from reviews)
+        group by s.id order by s.id""")
     return [{"id": r["id"], "text": r["text"], "codes": sorted(set((r["codes"] or "").split(",")) - {""})}
             for r in rows]
 
@@ -246,18 +290,3 @@ def store_suggestions(db: Database, rows: list[dict]) -> None:
             part = ids[i:i + 500]
             db.execute(f"delete from suggestions where segment_id in ({','.join('?' * len(part))})", part)
         db["suggestions"].insert_all(rows, batch_size=500)
-
-
-def set_coding(db: Database, segment_id: int, code: str, coder: str, status: str, codebook_version: str) -> None:
-    """Record a coder's decision on (segment, code) — confirmed or rejected — and log it, atomically."""
-    if status not in ("confirmed", "rejected"):
-        raise CoderError(f"unknown coding status {status!r} (confirmed or rejected)")
-    at = now()
-    with db.atomic():
-        db.execute("""insert into codings (segment_id, code, coder, status, codebook_version, created_at, updated_at)
-                      values (?, ?, ?, ?, ?, ?, ?)
-                      on conflict(segment_id, code, coder) do update set status = excluded.status,
-                      codebook_version = excluded.codebook_version, updated_at = excluded.updated_at""",
-                   [segment_id, code, coder, status, codebook_version, at, at])
-        db["events"].insert({"at": at, "user": coder, "action": status, "segment_id": segment_id, "code": code,
-                             "detail": json.dumps({"codebook_version": codebook_version})})

@@ -9,8 +9,10 @@ from .errors import CoderError
 from .ingest import IngestReport, ingest, load_manifest
 
 
-def build_demo(db_path: str | Path, corpus: str | Path, force: bool = False, nlp=None) -> IngestReport:
-    """Create ``db_path`` from ``corpus/metadata.yaml`` and the files it lists."""
+def build_demo(db_path: str | Path, corpus: str | Path, force: bool = False, nlp=None,
+               suggest: bool = False) -> IngestReport:
+    """Create ``db_path`` from ``corpus/metadata.yaml`` and the files it lists; with ``suggest``,
+    also store cold-start code suggestions for every segment (as `coder suggest --db` does)."""
     db_path, corpus = Path(db_path), Path(corpus)
     manifest = corpus / "metadata.yaml"
     if not manifest.exists():
@@ -21,4 +23,11 @@ def build_demo(db_path: str | Path, corpus: str | Path, force: bool = False, nlp
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     files = [corpus / name for name in load_manifest(manifest)]
-    return ingest(open_db(db_path), [manifest, *files], nlp=nlp)
+    db = open_db(db_path)
+    report = ingest(db, [manifest, *files], nlp=nlp)
+    if suggest:
+        from .codebook import load_codebook
+        from .suggest.service import suggest_project
+
+        suggest_project(db, load_codebook())
+    return report

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,45 @@ def embedder(tmp_path_factory, nlp):
             os.environ.pop("CODER_CACHE")
         else:
             os.environ["CODER_CACHE"] = old
+
+
+@pytest.fixture
+def project(tmp_path, nlp):
+    """A project with one interview (person + interviewer), two analysts and a supervisor."""
+    from coder.ingest import ingest
+    from coder.users import add_user
+
+    path = tmp_path / "project.db"
+    database = open_db(path)
+    source = tmp_path / "kaede.txt"
+    source.write_text("聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。"
+                      "主治医の意見も職場に伝えてもらいました。\n聞き手：ほかには。\n本人：特にありません。\n",
+                      encoding="utf-8")
+    ingest(database, [source], nlp=nlp, case="kaede", speaker_map={"本人": "person"})
+    for name, role in (("hanako", "analyst"), ("taro", "analyst"), ("sato", "supervisor")):
+        add_user(database, name, role, f"{name}-password")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def app(project):
+    from web import create_app
+
+    return create_app({"DATABASE": str(project), "TESTING": True, "RETRAIN": False, "SECRET_KEY": "test"})
+
+
+@pytest.fixture
+def login(app):
+    """A logged-in test client for a user: ``login("hanako")``; CSRF stays on."""
+
+    def _login(name):
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"name": name, "password": f"{name}-password", "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.csrf = token
+        return client
+
+    return _login

@@ -110,11 +110,13 @@ def test_project_suggestions_are_stored_and_embeddings_reused(db, nlp, write, co
 
 
 def test_confirmed_codings_train_the_project_learner(db, nlp, write, codebook, embedder):
+    from coder.coding import apply
+
     texts, _ = labelled()
     ingest(db, [write("b.txt", "".join(f"支援員：{t}\n" for t in texts))], nlp=nlp)
     for seg in store.segments_to_code(db):
         code = "information_sharing" if "共有" in seg["text"] else "effects"
-        store.set_coding(db, seg["id"], code, "tanaka", "confirmed", codebook.version_tag)
+        apply(db, seg["id"], "tanaka", "confirm", codebook, code)
     assert db["events"].count == len(texts)
     summary = suggest_project(db, codebook)
     assert summary["trained_on"] == len(texts)

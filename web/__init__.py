@@ -1,4 +1,8 @@
-"""The web UI: a Flask application factory (flaskr layout)."""
+"""The web UI: a Flask application factory (flaskr layout), one blueprint per area.
+
+Every page and API is behind login (``auth``); every form and state-changing request carries a
+CSRF token (Flask-WTF). Views are thin: they call ``coder.*``.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,21 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(DATABASE=os.environ.get("CODER_DB", "coder.db"), JSON_AS_ASCII=False)
+    app.config.from_mapping(
+        DATABASE=os.environ.get("CODER_DB", "coder.db"), CODEBOOK=None, EMBEDDING_MODEL=None,
+        RETRAIN=True,  # confirmations retrain the learner in a background thread
+        JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=100 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+    )
     if test_config:
         app.config.update(test_config)
-    from . import database, transcripts
+    from . import api, auth, codes, coding, database, importer, tasks, transcripts
 
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = database.secret_key(app.config["DATABASE"])
     database.init_app(app)
-    app.register_blueprint(transcripts.bp)
+    auth.init_app(app)
+    tasks.init_app(app)
+    for module in (auth, transcripts, importer, coding, codes, api):
+        app.register_blueprint(module.bp)
     return app

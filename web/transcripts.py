@@ -1,22 +1,54 @@
-"""Browse transcripts and their coding units (read-only until the coding UI lands)."""
+"""The dashboard (transcripts with my progress), speaker → perspective mapping, blind mode."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from coder import db as store
+from coder.coding import progress
+from coder.errors import CoderError
+from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
-from .database import get_db
+from .auth import supervisor_required
+from .database import blind, get_db
 
 bp = Blueprint("transcripts", __name__)
 
 
 @bp.route("/")
 def index():
-    return render_template("transcripts/index.html", transcripts=store.list_transcripts(get_db()))
-
-
-@bp.route("/transcripts/<int:transcript_id>")
-def show(transcript_id):
     db = get_db()
-    transcript = store.find_transcript(db, transcript_id)
-    segments = list(store.iter_segments(db, transcript_id))
-    return render_template("transcripts/show.html", transcript=transcript, segments=segments)
+    return render_template("transcripts/index.html", transcripts=store.list_transcripts(db),
+                           progress=progress(db, current_user.name), blind=blind(db), perspectives=PERSPECTIVES)
+
+
+@bp.route("/transcripts/<int:transcript_id>/speakers", methods=["GET", "POST"])
+def speakers(transcript_id):
+    db = get_db()
+    try:
+        transcript = store.find_transcript(db, transcript_id)
+    except CoderError:
+        abort(404)
+    rows = store.list_speakers(db, transcript_id)
+    if request.method == "POST":
+        try:
+            for r in rows:
+                chosen = request.form.get(f"speaker-{r['speaker']}", r["perspective"])
+                if chosen != r["perspective"]:
+                    store.set_speaker(db, r["speaker"], perspective_id(chosen), transcript_id)
+        except (SpeakerMapError, CoderError) as exc:
+            flash(str(exc), "error")
+            return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
+                                   perspectives=PERSPECTIVES), 400
+        flash("話者の立場を保存しました。")
+        return redirect(url_for("transcripts.index"))
+    return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
+                           perspectives=PERSPECTIVES)
+
+
+@bp.route("/settings/blind", methods=["POST"])
+@supervisor_required
+def set_blind():
+    on = request.form.get("blind") == "1"
+    store.put_setting(get_db(), "blind", "1" if on else "0")
+    flash("ブラインドモードをオンにしました。" if on else "ブラインドモードをオフにしました。")
+    return redirect(url_for("transcripts.index"))

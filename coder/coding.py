@@ -1,0 +1,167 @@
+"""Coding decisions per analyst: what a coder sees on a segment and what each action changes.
+
+Every analyst has their own codings (``codings.coder``), so two analysts on one segment produce two
+independent codings. A coding is ``confirmed`` (the code applies) or ``rejected`` (a suggestion the
+analyst turned down); removing a code deletes the row. "Confirm and next" writes a review row: the
+segment is finished for that analyst and every code they did not confirm is absent for them.
+Every change is logged in ``events`` (who, when, segment, code, action, the suggestion it came from)
+in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import db as store
+from .errors import CoderError
+
+ACTIONS = ("confirm", "reject", "remove", "toggle", "accept", "review", "reopen")
+REASONS_FROM = 0.2  # suggestion scores from which reasons are shown even when below the threshold
+
+
+def _segment_rows(db, where: str, params: list) -> list[dict]:
+    return list(db.query(f"""
+        select s.id, s.transcript_id, s.idx, s.text, s.start, s.[end], s.start_time, u.idx as turn,
+               sp.name as speaker, sp.perspective
+        from segments s join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
+        where sp.perspective != 'interviewer' and {where} order by s.transcript_id, s.idx""", params))
+
+
+def states(db, coder: str, transcript_id: int | None = None, segment_ids: list[int] | None = None,
+           show_others: bool = True) -> list[dict]:
+    """Each interviewee segment as the coding view shows it to ``coder``.
+
+    ``suggested``: codes above their threshold; ``scores``: every scored code; ``reasons``: for
+    suggested codes and codes scoring at least REASONS_FROM; ``mine``: {code: confirmed|rejected};
+    ``others``: {coder: [confirmed codes]} (empty when ``show_others`` is off, i.e. blind mode).
+    """
+    if segment_ids is not None:
+        marks = ",".join("?" * len(segment_ids)) or "null"
+        rows = _segment_rows(db, f"s.id in ({marks})", list(segment_ids))
+    else:
+        rows = _segment_rows(db, "s.transcript_id = ?", [transcript_id])
+    by_id = {r["id"]: {**r, "suggested": [], "scores": {}, "reasons": {}, "uncertainty": 0.0, "mine": {},
+                       "reviewed": False, "others": {}} for r in rows}
+    ids = list(by_id)
+    for part in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        marks = ",".join("?" * len(part))
+        for r in db.query(f"select segment_id, code, score, threshold, selected, reasons from suggestions "
+                          f"where segment_id in ({marks})", part):
+            s = by_id[r["segment_id"]]
+            s["scores"][r["code"]] = round(r["score"], 3)
+            t = r["threshold"]  # the measure of coder.suggest.combine.uncertainty, per code
+            s["uncertainty"] = max(s["uncertainty"], 1 - abs(r["score"] - t) / max(t, 1 - t))
+            if r["selected"]:
+                s["suggested"].append(r["code"])
+            if r["selected"] or r["score"] >= REASONS_FROM:
+                s["reasons"][r["code"]] = json.loads(r["reasons"] or "[]")
+        for r in db.query(f"select segment_id, code, coder, status from codings where segment_id in ({marks})",
+                          part):
+            s = by_id[r["segment_id"]]
+            if r["coder"] == coder:
+                s["mine"][r["code"]] = r["status"]
+            elif show_others and r["status"] == "confirmed":
+                s["others"].setdefault(r["coder"], []).append(r["code"])
+        for r in db.query(f"select segment_id from reviews where coder = ? and segment_id in ({marks})",
+                          [coder, *part]):
+            by_id[r["segment_id"]]["reviewed"] = True
+    return list(by_id.values())
+
+
+def _suggestion(db, segment_id: int, code: str) -> dict | None:
+    rows = list(db.query("select score, threshold, selected, suggesters from suggestions "
+                         "where segment_id = ? and code = ?", [segment_id, code]))
+    if not rows or not rows[0]["selected"]:
+        return None
+    r = rows[0]
+    return {"score": round(r["score"], 4), "threshold": round(r["threshold"], 4), "suggesters": r["suggesters"]}
+
+
+def _log(db, at, coder, action, segment_id, code, version, suggestion=None):
+    db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, ?, ?)",
+               [at, coder, action, segment_id, code,
+                json.dumps({"codebook_version": version, "suggestion": suggestion}, ensure_ascii=False)])
+
+
+def _set(db, at, segment_id, code, coder, status, version):
+    db.execute("""insert into codings (segment_id, code, coder, status, codebook_version, created_at, updated_at)
+                  values (?, ?, ?, ?, ?, ?, ?)
+                  on conflict(segment_id, code, coder) do update set status = excluded.status,
+                  codebook_version = excluded.codebook_version, updated_at = excluded.updated_at""",
+               [segment_id, code, coder, status, version, at, at])
+    _log(db, at, coder, status, segment_id, code, version, _suggestion(db, segment_id, code))
+
+
+def _remove(db, at, segment_id, code, coder, version):
+    if db.execute("delete from codings where segment_id = ? and code = ? and coder = ?",
+                  [segment_id, code, coder]).rowcount:
+        _log(db, at, coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code))
+
+
+def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | None = None) -> dict:
+    """Apply one analyst action to a segment, atomically with its audit events; return the new state.
+
+    confirm / reject / remove / toggle take a ``code``; ``accept`` confirms every suggested code the
+    analyst has not rejected; ``review`` ("confirm and next") rejects the suggested codes left
+    undecided and marks the segment finished; ``reopen`` unmarks it.
+    """
+    if action not in ACTIONS:
+        raise CoderError(f"unknown action {action!r} ({', '.join(ACTIONS)})")
+    if action in ("confirm", "reject", "remove", "toggle") and code not in codebook.ids:
+        raise CoderError(f"unknown code {code!r} (codebook {codebook.version_tag}: {', '.join(codebook.ids)})")
+    version, at = codebook.version_tag, store.now()
+    with store.immediate(db):
+        if not _segment_rows(db, "s.id = ?", [segment_id]):
+            raise CoderError(f"no segment {segment_id} to code (unknown, or an interviewer turn)")
+        mine = {r["code"]: r["status"] for r in db.query(
+            "select code, status from codings where segment_id = ? and coder = ?", [segment_id, coder])}
+        suggested = [r["code"] for r in db.query(
+            "select code from suggestions where segment_id = ? and selected = 1", [segment_id])]
+        if action == "toggle":
+            if mine.get(code) == "confirmed":
+                action = "reject" if code in suggested else "remove"
+            else:
+                action = "confirm"
+        if action in ("confirm", "reject"):
+            _set(db, at, segment_id, code, coder, {"confirm": "confirmed", "reject": "rejected"}[action], version)
+        elif action == "remove":
+            _remove(db, at, segment_id, code, coder, version)
+        elif action == "accept":
+            for c in suggested:
+                if c not in mine:
+                    _set(db, at, segment_id, c, coder, "confirmed", version)
+        elif action == "review":
+            for c in suggested:
+                if c not in mine:
+                    _set(db, at, segment_id, c, coder, "rejected", version)
+            db.execute("insert or replace into reviews (segment_id, coder, reviewed_at) values (?, ?, ?)",
+                       [segment_id, coder, at])
+            _log(db, at, coder, "reviewed", segment_id, None, version)
+        elif action == "reopen":
+            if db.execute("delete from reviews where segment_id = ? and coder = ?", [segment_id, coder]).rowcount:
+                _log(db, at, coder, "reopened", segment_id, None, version)
+    return states(db, coder, segment_ids=[segment_id])[0]
+
+
+def progress(db, coder: str) -> dict[int, dict]:
+    """Per transcript: interviewee segments, and how many ``coder`` has finished."""
+    rows = db.query("""
+        select s.transcript_id, count(*) as total, count(r.segment_id) as reviewed
+        from segments s join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
+        left join reviews r on r.segment_id = s.id and r.coder = ?
+        where sp.perspective != 'interviewer' group by s.transcript_id""", [coder])
+    return {r["transcript_id"]: {"total": r["total"], "reviewed": r["reviewed"]} for r in rows}
+
+
+def code_counts(db) -> dict[str, dict]:
+    """Per code: confirmed codings, segments with the code, and coders who used it."""
+    rows = db.query("""select code, count(*) as codings, count(distinct segment_id) as segments,
+                       count(distinct coder) as coders from codings where status = 'confirmed' group by code""")
+    return {r["code"]: dict(r) for r in rows}
+
+
+def events(db, segment_id: int | None = None, limit: int = 200) -> list[dict]:
+    """The audit log, newest first."""
+    where, params = ("where segment_id = ?", [segment_id]) if segment_id is not None else ("", [])
+    return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in db.query(
+        f"select * from events {where} order by id desc limit ?", [*params, limit])]

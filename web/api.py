@@ -1,0 +1,61 @@
+"""The JSON API the pages' own JavaScript uses; same login and CSRF rules as the pages."""
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
+
+from coder import coding
+from coder import db as store
+from coder.errors import CoderError
+
+from .database import blind, get_codebook, get_db
+from .tasks import retrainer, schedule
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def show_others(db) -> bool:
+    return current_user.is_supervisor or not blind(db)
+
+
+@bp.route("/transcripts/<int:transcript_id>/segments")
+def segments(transcript_id):
+    db = get_db()
+    try:
+        store.find_transcript(db, transcript_id)
+    except CoderError:
+        abort(404)
+    return jsonify(transcript=transcript_id,
+                   segments=coding.states(db, current_user.name, transcript_id, show_others=show_others(db)))
+
+
+@bp.route("/segments/<int:segment_id>/actions", methods=["POST"])
+def act(segment_id):
+    data = request.get_json(silent=True) or {}
+    db = get_db()
+    try:
+        state = coding.apply(db, segment_id, current_user.name, data.get("action"), get_codebook(), data.get("code"))
+    except CoderError as exc:
+        return jsonify(error=str(exc)), 400
+    if data.get("action") == "review":
+        schedule(state["transcript_id"])
+    if not show_others(db):
+        state["others"] = {}
+    return jsonify(segment=state)
+
+
+@bp.route("/codebook")
+def codebook():
+    book = get_codebook()
+    return jsonify(version=book.version_tag,
+                   codes=[{"id": c.id, "name": c.name, "name_en": c.name_en, "group": c.group, "key": i + 1}
+                          for i, c in enumerate(book.codes)])
+
+
+@bp.route("/status")
+def status():
+    return jsonify(retraining=retrainer().status())
+
+
+@bp.errorhandler(404)
+def not_found(exc):
+    return jsonify(error="見つかりません。"), 404

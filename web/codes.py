@@ -1,0 +1,14 @@
+"""The codebook page: definitions, when to use and not, examples, rules, and how often each code is used."""
+
+from flask import Blueprint, render_template
+
+from coder.coding import code_counts
+
+from .database import get_codebook, get_db
+
+bp = Blueprint("codes", __name__)
+
+
+@bp.route("/codebook")
+def index():
+    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db()))

@@ -1,0 +1,37 @@
+"""The transcript coding view: turns and segments; the page's JavaScript does the coding via /api/."""
+
+from itertools import groupby
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from coder import coding
+from coder import db as store
+from coder.errors import CoderError
+from coder.speakers import PERSPECTIVES
+
+from .database import get_codebook, get_db
+
+bp = Blueprint("coding", __name__)
+
+
+@bp.route("/transcripts/<int:transcript_id>")
+def show(transcript_id):
+    db = get_db()
+    try:
+        transcript = store.find_transcript(db, transcript_id)
+    except CoderError:
+        abort(404)
+    order = "uncertain" if request.args.get("order") == "uncertain" else "reading"
+    segments = list(store.iter_segments(db, transcript_id))
+    ids = {s["index"]: i for i, s in enumerate(segments)}
+    queue = []
+    if order == "uncertain":
+        # Review queue: unfinished segments, least certain suggestions first; finished ones last.
+        states = coding.states(db, current_user.name, transcript_id, show_others=False)
+        states.sort(key=lambda s: (s["reviewed"], -s["uncertainty"], s["idx"]))
+        queue = [segments[ids[s["idx"]]] for s in states]
+    turns = [(turn, list(group)) for turn, group in groupby(segments, key=lambda s: s["turn"])]
+    return render_template("coding/show.html", transcript=transcript, turns=turns, queue=queue, order=order,
+                           codebook=get_codebook(), perspectives=PERSPECTIVES,
+                           progress=coding.progress(db, current_user.name).get(transcript_id))

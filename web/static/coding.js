@@ -1,0 +1,144 @@
+// The coding view: draws each segment's code buttons from /api/ and codes with the keyboard.
+// Interview text is only ever set with textContent, never as HTML.
+(function () {
+  "use strict";
+  const root = document.getElementById("segments");
+  if (!root) return;
+  const transcript = root.dataset.transcript;
+  const CODES = JSON.parse(document.getElementById("codes-data").textContent);
+  const NAMES = JSON.parse(document.getElementById("names-data").textContent);
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const articles = Array.from(root.querySelectorAll("article.seg"));
+  const byIndex = new Map(articles.map((a) => [a.dataset.index, a]));
+  const state = new Map();  // segment index -> state from the API
+  const message = document.getElementById("message");
+  let current = 0;
+  let generation = null;
+
+  function say(text) { message.textContent = text || ""; }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function draw(s) {
+    state.set(String(s.idx), s);
+    const article = byIndex.get(String(s.idx));
+    if (!article) return;
+    article.dataset.id = s.id;
+    article.classList.toggle("reviewed", s.reviewed);
+    const chips = article.querySelector(".chips");
+    chips.replaceChildren();
+    CODES.forEach((code, i) => {
+      const mine = s.mine[code];
+      const button = el("button", "chip c-" + (i + 1), (i + 1) + " " + NAMES[i]);
+      button.type = "button";
+      button.dataset.code = code;
+      if (s.suggested.includes(code)) {
+        button.classList.add("suggested");
+        button.append(el("span", "score", " " + Math.round(s.scores[code] * 100)));
+      }
+      if (mine === "confirmed") button.classList.add("confirmed");
+      if (mine === "rejected") button.classList.add("rejected");
+      button.setAttribute("aria-pressed", mine === "confirmed" ? "true" : "false");
+      if (s.reasons[code] && s.reasons[code].length) button.title = s.reasons[code].join("\n");
+      button.addEventListener("click", (e) => { e.stopPropagation(); focus(articles.indexOf(article)); act(article, "toggle", code); });
+      chips.append(button);
+    });
+    if (s.reviewed) chips.append(el("span", "done", "✓ 確定済み"));
+    const why = article.querySelector(".why");
+    why.replaceChildren();
+    const explained = CODES.filter((c) => s.suggested.includes(c) && s.reasons[c] && s.reasons[c].length);
+    if (explained.length) {
+      const details = el("details");
+      details.append(el("summary", null, "提案の理由"));
+      const list = el("ul");
+      explained.forEach((c) => list.append(el("li", null, NAMES[CODES.indexOf(c)] + "：" + s.reasons[c].join("／"))));
+      details.append(list);
+      why.append(details);
+    }
+    const others = Object.entries(s.others || {});
+    if (others.length) {
+      why.append(el("p", "others", "他の分析者：" + others.map(([who, codes]) =>
+        who + "（" + codes.map((c) => NAMES[CODES.indexOf(c)] || c).join("、") + "）").join("　")));
+    }
+  }
+
+  function updateProgress() {
+    const done = Array.from(state.values()).filter((s) => s.reviewed).length;
+    document.getElementById("progress").value = done;
+    document.getElementById("progress").max = state.size || 1;
+    document.getElementById("progress-text").textContent = done + " / " + state.size;
+  }
+
+  async function call(url, body) {
+    const response = await fetch(url, {
+      method: body ? "POST" : "GET", credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json", "X-CSRFToken": token } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401) { window.location.reload(); throw new Error(data.error); }
+    if (!response.ok) throw new Error(data.error || "エラーが発生しました（" + response.status + "）");
+    return data;
+  }
+
+  async function load() {
+    try {
+      const data = await call("/api/transcripts/" + transcript + "/segments");
+      data.segments.forEach(draw);
+      updateProgress();
+      if (!data.segments.some((s) => Object.keys(s.scores).length)) say("このトランスクリプトにはまだ提案がありません。計算が終わると表示されます。");
+    } catch (err) { say(err.message); }
+  }
+
+  async function act(article, action, code) {
+    if (!article || !article.dataset.id) return;
+    try {
+      const data = await call("/api/segments/" + article.dataset.id + "/actions", { action: action, code: code });
+      draw(data.segment);
+      updateProgress();
+      say("");
+    } catch (err) { say(err.message); }
+  }
+
+  function focus(i) {
+    if (!articles.length) return;
+    current = Math.max(0, Math.min(articles.length - 1, i));
+    articles.forEach((a, j) => a.classList.toggle("current", j === current));
+    articles[current].focus({ preventScroll: true });
+    articles[current].scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", async (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) return;
+    const article = articles[current];
+    if (e.key === "j" || e.key === "ArrowDown") focus(current + 1);
+    else if (e.key === "k" || e.key === "ArrowUp") focus(current - 1);
+    else if (/^[1-9]$/.test(e.key) && Number(e.key) <= CODES.length) act(article, "toggle", CODES[Number(e.key) - 1]);
+    else if (e.key === "a") act(article, "accept");
+    else if (e.key === "u") act(article, "reopen");
+    else if (e.key === "Enter") { await act(article, "review"); focus(current + 1); }
+    else return;
+    e.preventDefault();
+  });
+  articles.forEach((a, i) => a.addEventListener("click", () => focus(i)));
+
+  async function poll() {
+    try {
+      const data = await call("/api/status");
+      const r = data.retraining;
+      document.getElementById("training").hidden = !r.running;
+      if (generation !== null && r.generation !== generation) await load();
+      generation = r.generation;
+    } catch (err) { /* the next poll tries again */ }
+  }
+
+  load().then(() => focus(0));
+  poll();
+  setInterval(poll, 4000);
+})();

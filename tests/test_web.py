@@ -128,3 +128,49 @@ def test_codebook_page_shows_definitions_examples_and_counts(login, project, cod
     handover = codebook.code("handover")
     assert handover.definition in page and handover.examples[0] in page and "使わない場面" in page
     assert "確認済み 1 件（1 セグメント、1 人）" in page
+
+
+def test_two_analysts_confirming_at_the_same_moment_lose_nothing(login, project):
+    import threading
+
+    clients = {name: login(name) for name in ("hanako", "taro")}
+    segments = seg_ids(project)
+    start = threading.Barrier(2)
+    failures = []
+
+    def work(client):
+        start.wait()
+        for segment in segments:
+            for code in ("needs_assessment", "autonomy", "information_sharing", "handover", "effects"):
+                response = act(client, segment, "confirm", code)
+                if response.status_code != 200:
+                    failures.append(response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    database = store.open_db(project)
+    per_coder = {r["coder"]: r["n"] for r in database.query("select coder, count(*) n from codings group by coder")}
+    assert per_coder == {"hanako": 5 * len(segments), "taro": 5 * len(segments)}
+    assert database["events"].count == 10 * len(segments)
+
+
+def test_confirm_and_next_retrains_suggestions_in_the_background(project, login, embedder, codebook):
+    from web import create_app
+
+    app = create_app({"DATABASE": str(project), "TESTING": True, "SECRET_KEY": "test"})
+    client = app.test_client()
+    token = client.get("/login").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+    client.post("/login", data={"name": "hanako", "password": "hanako-password", "csrf_token": token})
+    client.csrf = token
+    segment = seg_ids(project)[0]
+    act(client, segment, "confirm", "information_sharing")
+    assert act(client, segment, "review").status_code == 200  # returns at once; training runs in a thread
+    app.extensions["coder_retrainer"].wait(120)
+    status = client.get("/api/status").get_json()["retraining"]
+    assert status["generation"] == 1 and status["error"] is None and status["trained_on"] == 1
+    states = client.get("/api/transcripts/1/segments").get_json()["segments"]
+    assert all(len(s["scores"]) == len(codebook.ids) for s in states)

@@ -38,17 +38,18 @@ class LearnedSuggester:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
+        self.positives = Y.sum(axis=0).astype(int)
+        self.models = {}
+        trainable = [ci for ci in range(Y.shape[1])
+                     if min(self.positives[ci], len(Y) - self.positives[ci]) >= MIN_POSITIVES]
+        if not trainable:  # too few confirmations yet (e.g. the first one): cold scores only
+            return self
         self.vectorizer = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, min_df=1)
         self.vectorizer.fit(batch.content)
         self.words = np.array(self.vectorizer.get_feature_names_out())
         self.n_dense = batch.embeddings.shape[1] if batch.embedder is not None else 0
         X = self.features(batch, base)
-        self.positives = Y.sum(axis=0).astype(int)
-        self.models = {}
-        for ci in range(Y.shape[1]):
-            pos, neg = int(Y[:, ci].sum()), int(len(Y) - Y[:, ci].sum())
-            if pos < MIN_POSITIVES or neg < MIN_POSITIVES:
-                continue
+        for ci in trainable:
             model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(X, Y[:, ci])
             model.coef_words_ = model.coef_[0][self.n_dense:self.n_dense + len(self.words)]
             self.models[ci] = model

@@ -16,7 +16,7 @@ from . import db as store
 from .errors import CoderError
 
 ACTIONS = ("confirm", "reject", "remove", "toggle", "accept", "review", "reopen")
-REASONS_FROM = 0.2  # suggestion scores from which reasons are shown even when below the threshold
+NEAR_MISS = 0.1  # reasons are also shown for codes scoring within this of their threshold
 
 
 def _segment_rows(db, where: str, params: list) -> list[dict]:
@@ -32,7 +32,7 @@ def states(db, coder: str, transcript_id: int | None = None, segment_ids: list[i
     """Each interviewee segment as the coding view shows it to ``coder``.
 
     ``suggested``: codes above their threshold; ``scores``: every scored code; ``reasons``: for
-    suggested codes and codes scoring at least REASONS_FROM; ``mine``: {code: confirmed|rejected};
+    suggested codes and near misses (within NEAR_MISS of the threshold); ``mine``: {code: confirmed|rejected};
     ``others``: {coder: [confirmed codes]} (empty when ``show_others`` is off, i.e. blind mode).
     """
     if segment_ids is not None:
@@ -53,7 +53,7 @@ def states(db, coder: str, transcript_id: int | None = None, segment_ids: list[i
             s["uncertainty"] = max(s["uncertainty"], 1 - abs(r["score"] - t) / max(t, 1 - t))
             if r["selected"]:
                 s["suggested"].append(r["code"])
-            if r["selected"] or r["score"] >= REASONS_FROM:
+            if r["selected"] or r["score"] >= r["threshold"] - NEAR_MISS:
                 s["reasons"][r["code"]] = json.loads(r["reasons"] or "[]")
         for r in db.query(f"select segment_id, code, coder, status from codings where segment_id in ({marks})",
                           part):

@@ -174,3 +174,9 @@ def test_confirm_and_next_retrains_suggestions_in_the_background(project, login,
     assert status["generation"] == 1 and status["error"] is None and status["trained_on"] == 1
     states = client.get("/api/transcripts/1/segments").get_json()["segments"]
     assert all(len(s["scores"]) == len(codebook.ids) for s in states)
+
+
+def test_pages_forbid_inline_and_foreign_scripts(login):
+    response = login("hanako").get("/transcripts/1")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "<script>" not in response.get_data(as_text=True)  # only src= scripts and JSON data blocks

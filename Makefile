@@ -8,7 +8,7 @@ DEMO_DB ?= demo.db
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install test demo bench clean
+.PHONY: install browsers test demo bench clean
 
 install: $(STAMP)
 
@@ -20,8 +20,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The browser tests (tests/browser) drive Debian's chromium through its chromedriver; a CJK font
+# makes the Japanese pages render as text, not boxes. apt-get runs (as root) only when one is missing.
+browsers:
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver && fc-list :lang=ja 2>/dev/null | grep -q . \
+	|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver fonts-noto-cjk)
+
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
-test: $(STAMP)
+test: $(STAMP) browsers
 	$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -15,7 +15,10 @@
   let current = 0;
   let generation = null;
 
-  function say(text) { message.textContent = text || ""; }
+  function say(text, info) {
+    message.textContent = text || "";
+    message.classList.toggle("info", Boolean(info));
+  }
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -91,7 +94,7 @@
       const data = await call("/api/transcripts/" + transcript + "/segments");
       data.segments.forEach(draw);
       updateProgress();
-      if (!data.segments.some((s) => Object.keys(s.scores).length)) say("このトランスクリプトにはまだ提案がありません。計算が終わると表示されます。");
+      if (!data.segments.some((s) => Object.keys(s.scores).length)) say("このトランスクリプトにはまだ提案がありません。計算が終わると表示されます。", true);
     } catch (err) { say(err.message); }
   }
 
@@ -107,26 +110,39 @@
 
   function focus(i) {
     if (!articles.length) return;
+    // keep the selected segment clear of the sticky header when scrolling to it
+    const head = document.querySelector(".coding-head");
+    document.documentElement.style.setProperty("--head", (head ? head.offsetHeight : 0) + "px");
     current = Math.max(0, Math.min(articles.length - 1, i));
     articles.forEach((a, j) => a.classList.toggle("current", j === current));
     articles[current].focus({ preventScroll: true });
     articles[current].scrollIntoView({ block: "nearest" });
   }
 
-  document.addEventListener("keydown", async (e) => {
+  document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-    if (["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) return;
+    const active = document.activeElement;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)) return;
+    // Enter on a focused button, link or summary belongs to that control, not to the coding view.
+    if (e.key === "Enter" && ["BUTTON", "A", "SUMMARY"].includes(active.tagName)) return;
     const article = articles[current];
-    if (e.key === "j" || e.key === "ArrowDown") focus(current + 1);
-    else if (e.key === "k" || e.key === "ArrowUp") focus(current - 1);
-    else if (/^[1-9]$/.test(e.key) && Number(e.key) <= CODES.length) act(article, "toggle", CODES[Number(e.key) - 1]);
-    else if (e.key === "a") act(article, "accept");
-    else if (e.key === "u") act(article, "reopen");
-    else if (e.key === "Enter") { await act(article, "review"); focus(current + 1); }
-    else return;
-    e.preventDefault();
+    let run = null;
+    if (e.key === "j" || e.key === "ArrowDown") run = () => focus(current + 1);
+    else if (e.key === "k" || e.key === "ArrowUp") run = () => focus(current - 1);
+    else if (/^[1-9]$/.test(e.key) && Number(e.key) <= CODES.length) run = () => act(article, "toggle", CODES[Number(e.key) - 1]);
+    else if (e.key === "a") run = () => act(article, "accept");
+    else if (e.key === "u") run = () => act(article, "reopen");
+    else if (e.key === "Enter") run = async () => { await act(article, "review"); focus(current + 1); };
+    if (!run) return;
+    e.preventDefault();  // before any await, or the browser acts on the key too
+    run();
   });
   articles.forEach((a, i) => a.addEventListener("click", () => focus(i)));
+  document.getElementById("accept-all").addEventListener("click", () => act(articles[current], "accept"));
+  document.getElementById("review-next").addEventListener("click", async () => {
+    await act(articles[current], "review");
+    focus(current + 1);
+  });
 
   async function poll() {
     try {

@@ -16,11 +16,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE=os.environ.get("CODER_DB", "coder.db"), CODEBOOK=None, EMBEDDING_MODEL=None,
         RETRAIN=True,  # confirmations retrain the learner in a background thread
-        JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=100 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=100 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
     )
     if test_config:
         app.config.update(test_config)
+    app.json.ensure_ascii = False  # Japanese as UTF-8 in /api/ responses, not \uXXXX escapes
     from . import api, auth, codes, coding, database, importer, tasks, transcripts
 
     if not app.config.get("SECRET_KEY"):

@@ -159,3 +159,11 @@ def test_enter_on_a_focused_button_does_not_also_confirm_a_segment(browser, log_
         assert database["reviews"].count == 0 and codings(suggested_project) == []
     finally:
         database.close()
+
+
+def test_keys_typed_faster_than_the_server_answers_apply_in_order(browser, log_in, server, suggested_project):
+    driver = open_coding(log_in(browser(), "hanako"), server)
+    ActionChains(driver).send_keys("a").send_keys(Keys.ENTER).perform()  # accept, then confirm at once
+    until(driver, lambda d: "reviewed" in classes(d, FIRST))
+    assert "confirmed" in classes(driver, FIRST, SHARING)
+    assert ("hanako", FIRST, SHARING, "confirmed") in codings(suggested_project)

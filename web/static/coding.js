@@ -98,7 +98,15 @@
     } catch (err) { say(err.message); }
   }
 
-  async function act(article, action, code) {
+  // Actions are sent one after another, in the order the keys were pressed: a fast "a" then
+  // Enter must accept before it confirms, whatever order the server threads would take them in.
+  let queue = Promise.resolve();
+  function act(article, action, code) {
+    queue = queue.then(() => send(article, action, code));
+    return queue;
+  }
+
+  async function send(article, action, code) {
     if (!article || !article.dataset.id) return;
     try {
       const data = await call("/api/segments/" + article.dataset.id + "/actions", { action: action, code: code });
@@ -132,15 +140,15 @@
     else if (/^[1-9]$/.test(e.key) && Number(e.key) <= CODES.length) run = () => act(article, "toggle", CODES[Number(e.key) - 1]);
     else if (e.key === "a") run = () => act(article, "accept");
     else if (e.key === "u") run = () => act(article, "reopen");
-    else if (e.key === "Enter") run = async () => { await act(article, "review"); focus(current + 1); };
+    else if (e.key === "Enter") run = () => { act(article, "review"); focus(current + 1); };
     if (!run) return;
     e.preventDefault();  // before any await, or the browser acts on the key too
     run();
   });
   articles.forEach((a, i) => a.addEventListener("click", () => focus(i)));
   document.getElementById("accept-all").addEventListener("click", () => act(articles[current], "accept"));
-  document.getElementById("review-next").addEventListener("click", async () => {
-    await act(articles[current], "review");
+  document.getElementById("review-next").addEventListener("click", () => {
+    act(articles[current], "review");
     focus(current + 1);
   });
 
@@ -149,7 +157,7 @@
       const data = await call("/api/status");
       const r = data.retraining;
       document.getElementById("training").hidden = !r.running;
-      if (generation !== null && r.generation !== generation) await load();
+      if (generation !== null && r.generation !== generation) await (queue = queue.then(load));
       generation = r.generation;
     } catch (err) { /* the next poll tries again */ }
   }

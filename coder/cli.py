@@ -385,3 +385,88 @@ def evaluate(gold, pred, as_json, codebook_path):
         click.echo(f"{code:20} {m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f} {m['support']:>4}")
     for name, s in result["summary"].items():
         click.echo(f"{name:20} micro-F1 {s['micro_f1']:.3f}  macro-F1 {s['macro_f1']:.3f}")
+
+
+@cli.command()
+@click.option("--ratings", type=click.Path(exists=True, dir_okay=False),
+              help="Generic mode: a CSV with columns unit,coder,value (one row per rating).")
+@click.option("--metric", type=click.Choice(["alpha-nominal", "alpha-ordinal", "alpha-interval", "alpha-ratio",
+                                             "cohen", "fleiss", "percent"]), default="alpha-nominal",
+              show_default=True, help="With --ratings: the statistic.")
+@click.option("--coders", help="Project mode: comma-separated coders (default: every analyst; 'model', "
+                               "'consensus' and NAME:recode are allowed).")
+@click.option("--by", type=click.Choice(["code", "perspective", "transcript"]), default="code", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@codebook_option
+@db_option
+def agreement(ratings, metric, coders, by, as_json, codebook_path, db_path):
+    """Inter-rater agreement: Krippendorff's alpha (95% bootstrap CI), Cohen's and Fleiss' kappa, % agreement.
+
+    Example: coder agreement --db project.db --by perspective
+    """
+    from . import agreement as stats
+
+    if ratings:
+        _, _, matrix = stats.read_ratings(ratings)
+        result = stats.compute(metric, matrix)
+        click.echo(json.dumps(result) if as_json else
+                   f"{metric}: {_fmt(result['value'])} ({result['n_units']} units, {result['n_coders']} coders)")
+        return
+    from .codebook import load_codebook
+
+    names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
+    result = stats.project_agreement(store.open_db(db_path, create=False), load_codebook(codebook_path), names, by)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"coders: {', '.join(result['coders'])}")
+    click.echo(f"{by:22} {'n':>6} {'alpha':>6} {'95% CI':>15} {'%agree':>7} {'fleiss':>7}  cohen per pair")
+    for row in [*result["rows"], {"key": "overall", **result["overall"]}]:
+        ci = row["alpha_ci"]
+        pairs = "  ".join(f"{k} {_fmt(v)}" for k, v in row["cohen"].items())
+        click.echo(f"{row['key']:22} {row['n_segments']:>6} {_fmt(row['alpha']):>6} "
+                   f"{('[' + _fmt(ci[0]) + ', ' + _fmt(ci[1]) + ']') if ci else '-':>15} "
+                   f"{_fmt(row['percent']):>7} {_fmt(row['fleiss']):>7}  {pairs}")
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+@cli.command()
+@click.option("--source", default="consensus", show_default=True,
+              help="consensus, all (every analyst), an analyst's name, or model.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@db_option
+def codings(source, fmt, output, db_path):
+    """Print confirmed codings from one source (consensus, all analysts, one analyst, or the model).
+
+    Example: coder codings --source consensus --format csv -o consensus.csv
+    """
+    from .layers import codings_for
+
+    rows = codings_for(store.open_db(db_path, create=False), source)
+    if fmt == "jsonl":
+        output.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return
+    writer = csv.DictWriter(output, fieldnames=["segment_id", "code", "coder"])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@cli.command()
+@click.argument("coder_name", metavar="CODER")
+@click.option("--size", default=20, show_default=True, help="Segments to draw.")
+@click.option("--min-age-days", default=14.0, show_default=True, help="Only segments finished this long ago.")
+@click.option("--seed", type=int, help="Random seed (for a reproducible sample).")
+@db_option
+def recode(coder_name, size, min_age_days, seed, db_path):
+    """Draw a sample of CODER's finished segments to re-code blind (intra-coder agreement).
+
+    Example: coder recode hanako --size 20 --min-age-days 14 --db project.db
+    """
+    from .agreement import draw_recode_sample
+
+    n = draw_recode_sample(store.open_db(db_path, create=False), coder_name, size, min_age_days, seed)
+    click.echo(f"{coder_name} has {n} segment(s) to re-code blind (web UI: 再コーディング)")

@@ -77,25 +77,27 @@ def _suggestion(db, segment_id: int, code: str) -> dict | None:
     return {"score": round(r["score"], 4), "threshold": round(r["threshold"], 4), "suggesters": r["suggesters"]}
 
 
-def _log(db, at, coder, action, segment_id, code, version, suggestion=None):
+def _log(db, at, user, action, segment_id, code, version, suggestion=None, layer=None, **extra):
+    detail = {"codebook_version": version, "suggestion": suggestion, **extra}
+    if layer and layer != user:
+        detail["layer"] = layer  # e.g. a supervisor writing the consensus layer
     db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, ?, ?)",
-               [at, coder, action, segment_id, code,
-                json.dumps({"codebook_version": version, "suggestion": suggestion}, ensure_ascii=False)])
+               [at, user, action, segment_id, code, json.dumps(detail, ensure_ascii=False)])
 
 
-def _set(db, at, segment_id, code, coder, status, version):
+def _set(db, at, segment_id, code, coder, status, version, actor=None):
     db.execute("""insert into codings (segment_id, code, coder, status, codebook_version, created_at, updated_at)
                   values (?, ?, ?, ?, ?, ?, ?)
                   on conflict(segment_id, code, coder) do update set status = excluded.status,
                   codebook_version = excluded.codebook_version, updated_at = excluded.updated_at""",
                [segment_id, code, coder, status, version, at, at])
-    _log(db, at, coder, status, segment_id, code, version, _suggestion(db, segment_id, code))
+    _log(db, at, actor or coder, status, segment_id, code, version, _suggestion(db, segment_id, code), coder)
 
 
-def _remove(db, at, segment_id, code, coder, version):
+def _remove(db, at, segment_id, code, coder, version, actor=None):
     if db.execute("delete from codings where segment_id = ? and code = ? and coder = ?",
                   [segment_id, code, coder]).rowcount:
-        _log(db, at, coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code))
+        _log(db, at, actor or coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code), coder)
 
 
 def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | None = None) -> dict:
@@ -141,6 +143,36 @@ def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | No
             if db.execute("delete from reviews where segment_id = ? and coder = ?", [segment_id, coder]).rowcount:
                 _log(db, at, coder, "reopened", segment_id, None, version)
     return states(db, coder, segment_ids=[segment_id])[0]
+
+
+def adjudicate(db, segment_id: int, codes: list[str], supervisor: str, codebook) -> list[str]:
+    """Make ``codes`` the consensus of a segment (the ``consensus`` layer), atomically with audit
+    events naming the supervisor and what each analyst had coded."""
+    from .layers import CONSENSUS
+
+    unknown = sorted(set(codes) - set(codebook.ids))
+    if unknown:
+        raise CoderError(f"unknown code(s) {', '.join(unknown)} (codebook {codebook.version_tag})")
+    version, at = codebook.version_tag, store.now()
+    with store.immediate(db):
+        if not _segment_rows(db, "s.id = ?", [segment_id]):
+            raise CoderError(f"no segment {segment_id} to adjudicate (unknown, or an interviewer turn)")
+        current = {r["code"] for r in db.query("select code from codings where segment_id = ? and coder = ? "
+                                               "and status = 'confirmed'", [segment_id, CONSENSUS])}
+        for code in codebook.ids:
+            if code in codes and code not in current:
+                _set(db, at, segment_id, code, CONSENSUS, "confirmed", version, actor=supervisor)
+            elif code not in codes and code in current:
+                _remove(db, at, segment_id, code, CONSENSUS, version, actor=supervisor)
+        db.execute("insert or replace into reviews (segment_id, coder, reviewed_at) values (?, ?, ?)",
+                   [segment_id, CONSENSUS, at])
+        coded = {}
+        for r in db.query("select coder, code from codings where segment_id = ? and status = 'confirmed' "
+                          "and coder != ?", [segment_id, CONSENSUS]):
+            coded.setdefault(r["coder"], []).append(r["code"])
+        _log(db, at, supervisor, "adjudicated", segment_id, None, version, layer=CONSENSUS,
+             codes=sorted(codes), coders=coded)
+    return sorted(codes)
 
 
 def progress(db, coder: str) -> dict[int, dict]:

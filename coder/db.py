@@ -81,6 +81,17 @@ def _m0003(db: Database) -> None:
     db["events"].create_index(["segment_id"])
 
 
+@migrations(name="0004_memos_recode_samples")
+def _m0004(db: Database) -> None:
+    # Codebook clarifications noted on a code (optionally from one segment's disagreement).
+    db["memos"].create({"id": int, "code": str, "segment_id": int, "author": str, "created_at": str, "text": str},
+                       pk="id", not_null={"code", "author", "text"})
+    # Segments drawn for a coder to re-code blind (intra-coder agreement); re-codings are stored
+    # under the pseudo-coder "NAME:recode".
+    db["recode_samples"].create({"coder": str, "segment_id": int, "drawn_at": str}, pk=("coder", "segment_id"),
+                                foreign_keys=[("segment_id", "segments", "id")])
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 

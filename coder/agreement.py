@@ -1,0 +1,309 @@
+"""Inter-rater agreement: Krippendorff's α, Cohen's κ, Fleiss' κ and percent agreement.
+
+Point estimates come from well-kept implementations (``krippendorff``, scikit-learn's
+``cohen_kappa_score``, statsmodels' ``fleiss_kappa``). Data are a *reliability matrix*: one row
+per coder, one column per unit, ``nan`` where a coder did not rate a unit (missing, not absent).
+
+In a project (``project_agreement``) a unit is a segment and, per code, a coder's value is 1 if
+they confirmed the code there and 0 if they finished the segment (or coded it) without it; a
+segment a coder never saw is missing for them. Pooled figures (overall, per perspective, per
+transcript) treat every (segment, code) pair as a unit.
+
+The bootstrap CI of a binary α resamples units. Units fall into few types (how many coders rated
+the unit, how many of them said 1), so a resample is a multinomial draw over the types — exact,
+and fast enough for 20,000 segments. ``binary_alpha`` (the same formula, Krippendorff 2011
+§3–4) equals ``krippendorff.alpha`` on such data (tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CoderError
+
+METRICS = ("alpha-nominal", "alpha-ordinal", "alpha-interval", "alpha-ratio", "cohen", "fleiss", "percent")
+BOOTSTRAP = 1000
+RELIABLE, TENTATIVE = 0.800, 0.667  # Krippendorff's usual thresholds for α
+
+
+# --- generic data: unit,coder,value -------------------------------------------------------------
+
+def read_ratings(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
+    """``(coders, units, matrix)`` from a long CSV with columns unit,coder,value (one row per rating).
+
+    Values are numbers if every value is numeric, else categories (coded 0, 1, … in sorted order).
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CoderError(f"{path}: cannot read ratings: {exc}") from exc
+    if not rows or not {"unit", "coder", "value"} <= set(rows[0]):
+        raise CoderError(f"{path}: expected a CSV header with columns unit,coder,value")
+    values = [r["value"].strip() for r in rows]
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        categories = sorted(set(values))
+        numbers = [float(categories.index(v)) for v in values]
+    units = list(dict.fromkeys(r["unit"] for r in rows))
+    coders = list(dict.fromkeys(r["coder"] for r in rows))
+    matrix = np.full((len(coders), len(units)), np.nan)
+    ui, ci = {u: i for i, u in enumerate(units)}, {c: i for i, c in enumerate(coders)}
+    for line, (r, v) in enumerate(zip(rows, numbers), 2):
+        cell = (ci[r["coder"]], ui[r["unit"]])
+        if not math.isnan(matrix[cell]) and matrix[cell] != v:
+            raise CoderError(f"{path}, line {line}: coder {r['coder']!r} rated unit {r['unit']!r} twice, differently")
+        matrix[cell] = v
+    return coders, units, matrix
+
+
+def compute(metric: str, matrix: np.ndarray) -> dict:
+    """``{"metric", "value", "n_units", "n_coders"}`` for a reliability matrix (coders × units).
+
+    n_units counts the units the metric rests on: pairable units (≥ 2 ratings) for α and percent,
+    units rated by both coders for Cohen's κ, units rated by every coder for Fleiss' κ.
+    """
+    if metric not in METRICS:
+        raise CoderError(f"unknown metric {metric!r} ({', '.join(METRICS)})")
+    rated = ~np.isnan(matrix)
+    pairable = rated.sum(axis=0) >= 2
+    if metric.startswith("alpha-"):
+        value, n = alpha(matrix, metric.split("-")[1]), int(pairable.sum())
+    elif metric == "percent":
+        value, n = percent_agreement(matrix), int(pairable.sum())
+    elif metric == "cohen":
+        if matrix.shape[0] != 2:
+            raise CoderError(f"Cohen's kappa needs exactly two coders, the data has {matrix.shape[0]}")
+        value, n = cohen(matrix[0], matrix[1]), int(rated.all(axis=0).sum())
+    else:
+        value, n = fleiss(matrix), int(rated.all(axis=0).sum())
+    return {"metric": metric, "value": value, "n_units": n, "n_coders": int(matrix.shape[0])}
+
+
+def alpha(matrix: np.ndarray, level: str = "nominal") -> float | None:
+    import krippendorff
+
+    usable = matrix[:, (~np.isnan(matrix)).sum(axis=0) >= 2]
+    if usable.shape[1] == 0 or len(np.unique(usable[~np.isnan(usable)])) < 2:
+        return None  # no pairable units, or no variation: α is undefined
+    return float(krippendorff.alpha(reliability_data=usable, level_of_measurement=level))
+
+
+def percent_agreement(matrix: np.ndarray) -> float | None:
+    """Mean over pairable units of the share of coder pairs that agree."""
+    rated = ~np.isnan(matrix)
+    m = rated.sum(axis=0)
+    keep = m >= 2
+    if not keep.any():
+        return None
+    same = sum(n * (n - 1) for n in ((matrix == v).sum(axis=0) for v in np.unique(matrix[rated])))
+    return float(np.mean(same[keep] / (m[keep] * (m[keep] - 1))))
+
+
+def cohen(a: np.ndarray, b: np.ndarray) -> float | None:
+    from sklearn.metrics import cohen_kappa_score
+
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if both.sum() == 0 or len(np.unique(np.concatenate([a[both], b[both]]))) < 2:
+        return None
+    return float(cohen_kappa_score(a[both], b[both]))
+
+
+def fleiss(matrix: np.ndarray) -> float | None:
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+    complete = matrix[:, (~np.isnan(matrix)).all(axis=0)]
+    if complete.shape[1] == 0 or len(np.unique(complete)) < 2:
+        return None
+    table, _ = aggregate_raters(complete.T.astype(int))
+    return float(fleiss_kappa(table, method="fleiss"))
+
+
+# --- binary α with a fast bootstrap ---------------------------------------------------------------
+
+def unit_types(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairable units of a 0/1 matrix grouped by (ratings m, ones k): arrays m, k and counts."""
+    rated = ~np.isnan(matrix)
+    m = rated.sum(axis=0)
+    k = np.where(rated, matrix, 0).sum(axis=0)
+    keep = m >= 2
+    pairs, counts = np.unique(np.stack([m[keep], k[keep]]), axis=1, return_counts=True)
+    return pairs[0].astype(float), pairs[1].astype(float), counts.astype(float)
+
+
+def binary_alpha(m: np.ndarray, k: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Krippendorff's nominal α of 0/1 data from unit types (m ratings, k ones) with weights ``w``
+    (one row of weights per estimate): 1 − (n − 1) · Σ 2k(m−k)/(m−1) / (2 n₁ n₀)."""
+    w = np.atleast_2d(w)
+    n = w @ m
+    n1 = w @ k
+    n0 = n - n1
+    observed = w @ (2 * k * (m - k) / (m - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n0 * n1 > 0, 1 - (n - 1) * observed / (2 * n1 * n0), np.nan)
+
+
+def alpha_ci(matrix: np.ndarray, reps: int = BOOTSTRAP, seed: int = 0) -> tuple[float, float] | None:
+    """95% bootstrap interval (percentile, units resampled) of binary nominal α."""
+    m, k, counts = unit_types(matrix)
+    total = int(counts.sum())
+    if total < 2:
+        return None
+    draws = np.random.default_rng(seed).multinomial(total, counts / total, size=reps)
+    values = binary_alpha(m, k, draws)
+    values = values[~np.isnan(values)]
+    if len(values) < reps / 2:
+        return None
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def summarise(matrix: np.ndarray, coders: list[str], reps: int = BOOTSTRAP) -> dict:
+    """Every figure for one binary reliability matrix (one code, or pooled codes)."""
+    rated = ~np.isnan(matrix)
+    out = {"n_segments": int((rated.sum(axis=0) >= 2).sum()), "alpha": alpha(matrix),
+           "alpha_ci": alpha_ci(matrix, reps) if matrix.shape[1] else None,
+           "percent": percent_agreement(matrix) if matrix.shape[1] else None,
+           "fleiss": fleiss(matrix) if matrix.shape[0] >= 2 else None,
+           "n_complete": int(rated.all(axis=0).sum()),
+           "cohen": {f"{a}|{b}": cohen(matrix[i], matrix[j])
+                     for (i, a), (j, b) in combinations(enumerate(coders), 2)},
+           "present": {c: int(np.nansum(matrix[i] == 1)) for i, c in enumerate(coders)}}
+    out["verdict"] = verdict(out["alpha"])
+    return out
+
+
+def verdict(value: float | None) -> str:
+    if value is None:
+        return "undefined"
+    return "reliable" if value >= RELIABLE else "tentative" if value >= TENTATIVE else "unreliable"
+
+
+# --- a project's codings ----------------------------------------------------------------------
+
+BY = ("code", "perspective", "transcript")
+
+
+def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "code",
+                      reps: int = BOOTSTRAP) -> dict:
+    """Agreement among ``coders`` (default: every analyst) per code, perspective or transcript,
+    plus the overall figure (every (segment, code) pair a unit)."""
+    from . import layers
+
+    if by not in BY:
+        raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    names = layers.resolve(db, coders)
+    if len(names) < 2:
+        raise CoderError(f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
+                         " (each analyst codes in the web UI under their own name)")
+    units = layers.segments(db)
+    values = layers.tensor(db, codebook.ids, names, units)
+    pooled = values.reshape(len(names), -1)
+    rows = []
+    if by == "code":
+        for k, code in enumerate(codebook.ids):
+            rows.append({"key": code, "label": codebook.code(code).name, **summarise(values[:, :, k], names, reps)})
+    else:
+        field = "perspective" if by == "perspective" else "transcript"
+        keys = list(dict.fromkeys(u[field] for u in units))
+        for key in keys:
+            mask = np.array([u[field] == key for u in units])
+            rows.append({"key": key, "label": key, **summarise(values[:, mask, :].reshape(len(names), -1), names, reps)})
+    return {"coders": names, "by": by, "rows": rows, "overall": summarise(pooled, names, reps)}
+
+
+def disagreements(db, codebook, coders: list[str] | None = None, code: str | None = None) -> list[dict]:
+    """Segments seen by two or more of ``coders`` whose confirmed codes differ (on ``code`` if given),
+    with each coder's codes and the consensus (None until adjudicated)."""
+    from . import layers
+
+    names = layers.resolve(db, coders)
+    units = layers.segments(db)
+    values = layers.tensor(db, codebook.ids, names + [layers.CONSENSUS], units)
+    people, consensus = values[:-1], values[-1]
+    ks = [codebook.ids.index(code)] if code else list(range(len(codebook.ids)))
+    out = []
+    for i, unit in enumerate(units):
+        seen = [j for j in range(len(names)) if not np.isnan(people[j, i, 0])]
+        if len(seen) < 2:
+            continue
+        if all(np.array_equal(people[seen[0], i, ks], people[j, i, ks]) for j in seen[1:]):
+            continue
+        out.append({**unit, "codes": {names[j]: [codebook.ids[k] for k in range(len(codebook.ids))
+                                                 if people[j, i, k] == 1] for j in seen},
+                    "consensus": None if np.isnan(consensus[i, 0]) else
+                    [codebook.ids[k] for k in range(len(codebook.ids)) if consensus[i, k] == 1]})
+    return out
+
+
+def model_report(db, codebook, reps: int = 200) -> dict:
+    """The suggester as a coder: pooled α with each analyst and with the consensus, and how often
+    analysts accepted its suggestions, per code."""
+    from . import layers
+
+    model = layers.model_layer(db)
+    if not model:
+        return {"model": None, "versus": [], "acceptance": []}
+    units = layers.segments(db)
+    versus = []
+    for other in layers.analysts(db) + ([layers.CONSENSUS] if layers.CONSENSUS in layers.all_layers(db) else []):
+        values = layers.tensor(db, codebook.ids, [model, other], units).reshape(2, -1)
+        versus.append({"coder": other, "alpha": alpha(values), "alpha_ci": alpha_ci(values, reps),
+                       "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids))})
+    rows = db.query("""
+        select s.code, count(*) as suggested, sum(c.status = 'confirmed') as accepted
+        from suggestions s
+        join (select segment_id, coder from reviews union select segment_id, coder from codings) seen
+          on seen.segment_id = s.segment_id
+        left join codings c on c.segment_id = s.segment_id and c.code = s.code and c.coder = seen.coder
+        where s.selected = 1 and seen.coder != 'consensus' and instr(seen.coder, ':') = 0
+        group by s.code""")
+    by_code = {r["code"]: r for r in rows}
+    acceptance = [{"code": c, "suggested": by_code.get(c, {}).get("suggested", 0) or 0,
+                   "accepted": by_code.get(c, {}).get("accepted", 0) or 0} for c in codebook.ids]
+    for a in acceptance:
+        a["rate"] = a["accepted"] / a["suggested"] if a["suggested"] else None
+    return {"model": model, "versus": versus, "acceptance": acceptance}
+
+
+def draw_recode_sample(db, coder: str, size: int = 20, min_age_days: float = 14, seed: int | None = None) -> int:
+    """Draw up to ``size`` segments ``coder`` last coded at least ``min_age_days`` ago for a blind
+    re-coding (stored as ``coder:recode``); returns how many are now in their sample."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from . import db as store
+
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=min_age_days)).isoformat(timespec="seconds")
+    eligible = [r["segment_id"] for r in db.query(
+        """select segment_id from (select segment_id, reviewed_at as at from reviews where coder = ?
+                                   union all select segment_id, updated_at from codings where coder = ?)
+           where segment_id not in (select segment_id from recode_samples where coder = ?)
+           group by segment_id having max(at) <= ? order by segment_id""", [coder, coder, coder, cutoff])]
+    chosen = random.Random(seed).sample(eligible, min(size, len(eligible)))
+    with db.atomic():
+        db["recode_samples"].insert_all([{"coder": coder, "segment_id": s, "drawn_at": store.now()} for s in chosen])
+    return db.execute("select count(*) from recode_samples where coder = ?", [coder]).fetchone()[0]
+
+
+def intra_coder(db, codebook, reps: int = 200) -> list[dict]:
+    """α of each analyst with their own blind re-coding, over the re-coded sample (pooled codes)."""
+    from . import layers
+
+    units = layers.segments(db)
+    out = []
+    for name in layers.analysts(db):
+        again = name + layers.RECODE
+        if again not in layers.all_layers(db):
+            continue
+        values = layers.tensor(db, codebook.ids, [name, again], units).reshape(2, -1)
+        out.append({"coder": name, "alpha": alpha(values), "alpha_ci": alpha_ci(values, reps),
+                    "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids)),
+                    "sample": db.execute("select count(*) from recode_samples where coder = ?", [name]).fetchone()[0]})
+    return out

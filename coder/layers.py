@@ -1,0 +1,110 @@
+"""Coding layers: who said which code applies where — for agreement, and as the source that the
+matrix and exports read from.
+
+Layers (``codings.coder`` values):
+- an analyst's user name — their own codings;
+- ``consensus`` — the final codes a supervisor chose when adjudicating a segment;
+- ``model:<suggesters>`` — the stored suggestions (above threshold), a pseudo-coder that saw every
+  segment it scored; it lives in the ``suggestions`` table, not in ``codings``;
+- ``NAME:recode`` — NAME's blind re-coding of a sample (intra-coder agreement).
+
+A layer "saw" a segment if it finished it (``reviews``) or coded it; on a seen segment a code is
+1 if confirmed, else 0; on an unseen segment it is missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import CoderError
+
+CONSENSUS = "consensus"
+MODEL = "model"
+RECODE = ":recode"
+SOURCES_HELP = "consensus, all (every analyst), an analyst's name, or model"
+
+
+def is_analyst(name: str) -> bool:
+    return name != CONSENSUS and ":" not in name and not name.startswith(MODEL)
+
+
+def all_layers(db) -> list[str]:
+    rows = db.query("select coder from codings union select coder from reviews order by coder")
+    return [r["coder"] for r in rows]
+
+
+def analysts(db) -> list[str]:
+    return [c for c in all_layers(db) if is_analyst(c)]
+
+
+def model_layer(db) -> str | None:
+    """``model:<suggester versions>`` of the stored suggestions (the most common version), if any."""
+    rows = list(db.query("select suggesters, count(*) n from suggestions group by suggesters order by n desc limit 1"))
+    return f"{MODEL}:{rows[0]['suggesters']}" if rows else None
+
+
+def resolve(db, names: list[str] | None) -> list[str]:
+    """Layer names, checked; ``model`` stands for the model layer; default: every analyst."""
+    if not names:
+        return analysts(db)
+    known, model, out = set(all_layers(db)), model_layer(db), []
+    for name in names:
+        if name in (MODEL, model) and model:
+            out.append(model)
+        elif name in known:
+            out.append(name)
+        else:
+            raise CoderError(f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
+                             f"{', model' if model else ''})")
+    return out
+
+
+def segments(db, transcript_id: int | None = None) -> list[dict]:
+    """Interviewee segments (the units of coding): id, transcript, perspective, text."""
+    where, params = ("and s.transcript_id = ?", [transcript_id]) if transcript_id is not None else ("", [])
+    return list(db.query(f"""
+        select s.id, s.transcript_id, t.name as transcript, sp.perspective, s.idx, s.text
+        from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
+        join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer' {where}
+        order by s.transcript_id, s.idx""", params))
+
+
+def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndarray:
+    """values[layer, segment, code]: 1 confirmed, 0 seen without it, nan not seen."""
+    where = {u["id"]: i for i, u in enumerate(units)}
+    col = {c: k for k, c in enumerate(codes)}
+    values = np.full((len(names), len(units), len(codes)), np.nan, dtype=np.float32)
+    for li, name in enumerate(names):
+        if name.startswith(MODEL + ":"):
+            rows = db.query("select segment_id, code, selected from suggestions where suggesters = ?",
+                            [name.split(":", 1)[1]])
+            for r in rows:
+                if r["segment_id"] in where and r["code"] in col:
+                    values[li, where[r["segment_id"]], col[r["code"]]] = r["selected"]
+            continue
+        for r in db.query("select segment_id from reviews where coder = ? union "
+                          "select segment_id from codings where coder = ?", [name, name]):
+            if r["segment_id"] in where:
+                values[li, where[r["segment_id"]], :] = 0
+        for r in db.query("select segment_id, code from codings where coder = ? and status = 'confirmed'", [name]):
+            if r["segment_id"] in where and r["code"] in col:
+                values[li, where[r["segment_id"]], col[r["code"]]] = 1
+    return values
+
+
+def codings_for(db, source: str = CONSENSUS) -> list[dict]:
+    """Confirmed codes from one source — ``consensus``, ``all`` (every analyst, one row per analyst),
+    an analyst's name, or ``model`` — as rows {segment_id, code, coder}."""
+    if source == MODEL:
+        return [{"segment_id": r["segment_id"], "code": r["code"], "coder": model_layer(db)}
+                for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")]
+    if source == "all":
+        names = analysts(db)
+    elif source == CONSENSUS or source in all_layers(db):
+        names = [source]
+    else:
+        raise CoderError(f"unknown coding source {source!r} ({SOURCES_HELP}; analysts: {', '.join(analysts(db))})")
+    marks = ",".join("?" * len(names)) or "null"
+    return list(db.query(f"""select segment_id, code, coder from codings
+                             where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",
+                         names))

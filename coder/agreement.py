@@ -214,8 +214,15 @@ def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "
         keys = list(dict.fromkeys(u[field] for u in units))
         for key in keys:
             mask = np.array([u[field] == key for u in units])
-            rows.append({"key": key, "label": key, **summarise(values[:, mask, :].reshape(len(names), -1), names, reps)})
-    return {"coders": names, "by": by, "rows": rows, "overall": summarise(pooled, names, reps)}
+            rows.append({"key": key, "label": key,
+                         **_per_segment(summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values)})
+    return {"coders": names, "by": by, "rows": rows, "overall": _per_segment(summarise(pooled, names, reps), values)}
+
+
+def _per_segment(row: dict, values: np.ndarray) -> dict:
+    """Pooled figures count (segment, code) units; report segments (a layer sees all codes of a segment)."""
+    k = values.shape[2]
+    return {**row, "n_segments": row["n_segments"] // k, "n_complete": row["n_complete"] // k}
 
 
 def disagreements(db, codebook, coders: list[str] | None = None, code: str | None = None) -> list[dict]:

@@ -28,7 +28,7 @@ def _segment_rows(db, where: str, params: list) -> list[dict]:
 
 
 def states(db, coder: str, transcript_id: int | None = None, segment_ids: list[int] | None = None,
-           show_others: bool = True) -> list[dict]:
+           show_others: bool = True, show_suggestions: bool = True) -> list[dict]:
     """Each interviewee segment as the coding view shows it to ``coder``.
 
     ``suggested``: codes above their threshold; ``scores``: every scored code; ``reasons``: for
@@ -46,7 +46,7 @@ def states(db, coder: str, transcript_id: int | None = None, segment_ids: list[i
     for part in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         marks = ",".join("?" * len(part))
         for r in db.query(f"select segment_id, code, score, threshold, selected, reasons from suggestions "
-                          f"where segment_id in ({marks})", part):
+                          f"where segment_id in ({marks}) and ?", [*part, show_suggestions]):
             s = by_id[r["segment_id"]]
             s["scores"][r["code"]] = round(r["score"], 3)
             t = r["threshold"]  # the measure of coder.suggest.combine.uncertainty, per code
@@ -100,12 +100,14 @@ def _remove(db, at, segment_id, code, coder, version, actor=None):
         _log(db, at, actor or coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code), coder)
 
 
-def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | None = None) -> dict:
+def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | None = None,
+          blind: bool = False) -> dict:
     """Apply one analyst action to a segment, atomically with its audit events; return the new state.
 
     confirm / reject / remove / toggle take a ``code``; ``accept`` confirms every suggested code the
     analyst has not rejected; ``review`` ("confirm and next") rejects the suggested codes left
-    undecided and marks the segment finished; ``reopen`` unmarks it.
+    undecided and marks the segment finished; ``reopen`` unmarks it. ``blind`` (re-coding) ignores
+    suggestions: nothing is accepted or rejected on their account, and they are not returned.
     """
     if action not in ACTIONS:
         raise CoderError(f"unknown action {action!r} ({', '.join(ACTIONS)})")
@@ -117,7 +119,7 @@ def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | No
             raise CoderError(f"no segment {segment_id} to code (unknown, or an interviewer turn)")
         mine = {r["code"]: r["status"] for r in db.query(
             "select code, status from codings where segment_id = ? and coder = ?", [segment_id, coder])}
-        suggested = [r["code"] for r in db.query(
+        suggested = [] if blind else [r["code"] for r in db.query(
             "select code from suggestions where segment_id = ? and selected = 1", [segment_id])]
         if action == "toggle":
             if mine.get(code) == "confirmed":
@@ -142,7 +144,14 @@ def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | No
         elif action == "reopen":
             if db.execute("delete from reviews where segment_id = ? and coder = ?", [segment_id, coder]).rowcount:
                 _log(db, at, coder, "reopened", segment_id, None, version)
-    return states(db, coder, segment_ids=[segment_id])[0]
+    return states(db, coder, segment_ids=[segment_id], show_suggestions=not blind)[0]
+
+
+def recode_sample(db, coder: str) -> list[int]:
+    """The segments drawn for ``coder`` to re-code blind, in reading order."""
+    return [r["segment_id"] for r in db.query(
+        """select r.segment_id from recode_samples r join segments s on s.id = r.segment_id
+           where r.coder = ? order by s.transcript_id, s.idx""", [coder])]
 
 
 def adjudicate(db, segment_id: int, codes: list[str], supervisor: str, codebook) -> list[str]:

@@ -6,6 +6,7 @@ from flask_login import current_user
 from coder import coding
 from coder import db as store
 from coder.errors import CoderError
+from coder.layers import RECODE
 
 from .database import blind, get_codebook, get_db
 from .tasks import retrainer, schedule
@@ -28,16 +29,31 @@ def segments(transcript_id):
                    segments=coding.states(db, current_user.name, transcript_id, show_others=show_others(db)))
 
 
+@bp.route("/recode/segments")
+def recode_segments():
+    """The caller's blind re-coding sample: no suggestions, no earlier codes, nobody else's codes."""
+    db = get_db()
+    ids = coding.recode_sample(db, current_user.name)
+    return jsonify(segments=coding.states(db, current_user.name + RECODE, segment_ids=ids, show_others=False,
+                                          show_suggestions=False))
+
+
 @bp.route("/segments/<int:segment_id>/actions", methods=["POST"])
 def act(segment_id):
     data = request.get_json(silent=True) or {}
     db = get_db()
+    recode = data.get("layer") == "recode"
+    if recode and segment_id not in coding.recode_sample(db, current_user.name):
+        return jsonify(error=f"セグメント {segment_id} は再コーディングの対象ではありません。"), 400
+    coder = current_user.name + RECODE if recode else current_user.name
     try:
-        state = coding.apply(db, segment_id, current_user.name, data.get("action"), get_codebook(), data.get("code"))
+        state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), blind=recode)
     except CoderError as exc:
         return jsonify(error=str(exc)), 400
-    if data.get("action") == "review":
+    if data.get("action") == "review" and not recode:
         schedule(state["transcript_id"])
+    if recode:
+        state["others"] = {}
     if not show_others(db):
         state["others"] = {}
     return jsonify(segment=state)

@@ -3,6 +3,7 @@
 from flask import Blueprint, render_template
 
 from coder.coding import code_counts
+from coder.memos import list_memos
 
 from .database import get_codebook, get_db
 
@@ -11,4 +12,7 @@ bp = Blueprint("codes", __name__)
 
 @bp.route("/codebook")
 def index():
-    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db()))
+    memos = {}
+    for m in list_memos(get_db()):
+        memos.setdefault(m["code"], []).append(m)
+    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db()), memos=memos)

@@ -35,3 +35,13 @@ def show(transcript_id):
     return render_template("coding/show.html", transcript=transcript, turns=turns, queue=queue, order=order,
                            codebook=get_codebook(), perspectives=PERSPECTIVES,
                            progress=coding.progress(db, current_user.name).get(transcript_id))
+
+
+@bp.route("/recode")
+def recode():
+    """My blind re-coding sample (intra-coder agreement), drawn by a supervisor or `coder recode`."""
+    db = get_db()
+    ids = set(coding.recode_sample(db, current_user.name))
+    segments = [s for s in coding.states(db, current_user.name, segment_ids=sorted(ids), show_suggestions=False)]
+    return render_template("coding/recode.html", segments=segments, codebook=get_codebook(),
+                           perspectives=PERSPECTIVES)

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from coder import db as store
-from coder.coding import progress
+from coder.coding import progress, recode_sample
 from coder.errors import CoderError
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
@@ -18,7 +18,8 @@ bp = Blueprint("transcripts", __name__)
 def index():
     db = get_db()
     return render_template("transcripts/index.html", transcripts=store.list_transcripts(db),
-                           progress=progress(db, current_user.name), blind=blind(db), perspectives=PERSPECTIVES)
+                           progress=progress(db, current_user.name), blind=blind(db), perspectives=PERSPECTIVES,
+                           recode=len(recode_sample(db, current_user.name)))
 
 
 @bp.route("/transcripts/<int:transcript_id>/speakers", methods=["GET", "POST"])

@@ -5,6 +5,8 @@
   const root = document.getElementById("segments");
   if (!root) return;
   const transcript = root.dataset.transcript;
+  const loadUrl = root.dataset.load || "/api/transcripts/" + transcript + "/segments";
+  const layer = root.dataset.layer || null;  // "recode": a blind re-coding sample
   const CODES = JSON.parse(document.getElementById("codes-data").textContent);
   const NAMES = JSON.parse(document.getElementById("names-data").textContent);
   const token = document.querySelector('meta[name="csrf-token"]').content;
@@ -28,8 +30,9 @@
   }
 
   function draw(s) {
-    state.set(String(s.idx), s);
-    const article = byIndex.get(String(s.idx));
+    const key = s.transcript_id + ":" + s.idx;  // data-index of the segment's <article>
+    state.set(key, s);
+    const article = byIndex.get(key);
     if (!article) return;
     article.dataset.id = s.id;
     article.classList.toggle("reviewed", s.reviewed);
@@ -91,10 +94,10 @@
 
   async function load() {
     try {
-      const data = await call("/api/transcripts/" + transcript + "/segments");
+      const data = await call(loadUrl);
       data.segments.forEach(draw);
       updateProgress();
-      if (!data.segments.some((s) => Object.keys(s.scores).length)) say("このトランスクリプトにはまだ提案がありません。計算が終わると表示されます。", true);
+      if (!layer && !data.segments.some((s) => Object.keys(s.scores).length)) say("このトランスクリプトにはまだ提案がありません。計算が終わると表示されます。", true);
     } catch (err) { say(err.message); }
   }
 
@@ -109,7 +112,7 @@
   async function send(article, action, code) {
     if (!article || !article.dataset.id) return;
     try {
-      const data = await call("/api/segments/" + article.dataset.id + "/actions", { action: action, code: code });
+      const data = await call("/api/segments/" + article.dataset.id + "/actions", { action: action, code: code, layer: layer });
       draw(data.segment);
       updateProgress();
       say("");

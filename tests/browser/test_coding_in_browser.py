@@ -167,3 +167,25 @@ def test_keys_typed_faster_than_the_server_answers_apply_in_order(browser, log_i
     until(driver, lambda d: "reviewed" in classes(d, FIRST))
     assert "confirmed" in classes(driver, FIRST, SHARING)
     assert ("hanako", FIRST, SHARING, "confirmed") in codings(suggested_project)
+
+
+def test_two_analysts_disagree_and_the_supervisor_adjudicates_in_the_browser(browser, log_in, server,
+                                                                              suggested_project, tmp_path):
+    for name, key in (("hanako", "a"), ("taro", "6")):  # hanako accepts the suggestion, taro codes effects
+        driver = open_coding(log_in(browser(), name), server)
+        press(driver, key)
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "article.current .chip.confirmed"))
+        press(driver, Keys.ENTER)
+        until(driver, lambda d: "reviewed" in classes(d, FIRST))
+    driver = log_in(browser(), "sato")
+    driver.get(server + "/agreement/")
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "table.agreement"))
+    assert "裁定待ちの不一致 1 件" in driver.find_element(By.TAG_NAME, "body").text
+    (tmp_path / "agreement.png").write_bytes(driver.get_screenshot_as_png())
+    driver.get(server + "/agreement/adjudicate")
+    form = until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "form.adjudicate"))
+    form.find_element(By.CSS_SELECTOR, f"input[value='{SHARING}']").click()
+    (tmp_path / "adjudicate.png").write_bytes(driver.get_screenshot_as_png())
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    until(driver, lambda d: "裁定待ちの不一致はありません" in d.find_element(By.TAG_NAME, "body").text)
+    assert ("consensus", FIRST, SHARING, "confirmed") in codings(suggested_project)

@@ -38,8 +38,9 @@ def analysts(db) -> list[str]:
 
 
 def model_layer(db) -> str | None:
-    """``model:<suggester versions>`` of the stored suggestions (the most common version), if any."""
-    rows = list(db.query("select suggesters, count(*) n from suggestions group by suggesters order by n desc limit 1"))
+    """``model:<suggester versions>`` named after the newest stored suggestions, if any. The layer is
+    every stored suggestion (one current set per segment), whichever run stored it."""
+    rows = list(db.query("select suggesters from suggestions order by created_at desc limit 1"))
     return f"{MODEL}:{rows[0]['suggesters']}" if rows else None
 
 
@@ -76,8 +77,7 @@ def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndar
     values = np.full((len(names), len(units), len(codes)), np.nan, dtype=np.float32)
     for li, name in enumerate(names):
         if name.startswith(MODEL + ":"):
-            rows = db.query("select segment_id, code, selected from suggestions where suggesters = ?",
-                            [name.split(":", 1)[1]])
+            rows = db.query("select segment_id, code, selected from suggestions")
             for r in rows:
                 if r["segment_id"] in where and r["code"] in col:
                     values[li, where[r["segment_id"]], col[r["code"]]] = r["selected"]

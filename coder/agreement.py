@@ -1,7 +1,7 @@
 """Inter-rater agreement: Krippendorff's α, Cohen's κ, Fleiss' κ and percent agreement.
 
-Point estimates come from well-kept implementations (``krippendorff``, scikit-learn's
-``cohen_kappa_score``, statsmodels' ``fleiss_kappa``). Data are a *reliability matrix*: one row
+Point estimates come from well-kept implementations (``krippendorff``, statsmodels'
+``cohens_kappa`` and ``fleiss_kappa``). Data are a *reliability matrix*: one row
 per coder, one column per unit, ``nan`` where a coder did not rate a unit (missing, not absent).
 
 In a project (``project_agreement``) a unit is a segment and, per code, a coder's value is 1 if
@@ -107,21 +107,27 @@ def percent_agreement(matrix: np.ndarray) -> float | None:
 
 
 def cohen(a: np.ndarray, b: np.ndarray) -> float | None:
-    from sklearn.metrics import cohen_kappa_score
+    """Cohen's κ of two coders over the units both rated (statsmodels, from their contingency table)."""
+    from statsmodels.stats.inter_rater import cohens_kappa
 
     both = ~np.isnan(a) & ~np.isnan(b)
-    if both.sum() == 0 or len(np.unique(np.concatenate([a[both], b[both]]))) < 2:
+    x, y = a[both], b[both]
+    labels = np.unique(np.concatenate([x, y]))
+    if len(labels) < 2:
         return None
-    return float(cohen_kappa_score(a[both], b[both]))
+    n = len(labels)
+    table = np.bincount(np.searchsorted(labels, x) * n + np.searchsorted(labels, y), minlength=n * n).reshape(n, n)
+    return float(cohens_kappa(table, return_results=False))
 
 
 def fleiss(matrix: np.ndarray) -> float | None:
-    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+    from statsmodels.stats.inter_rater import fleiss_kappa
 
     complete = matrix[:, (~np.isnan(matrix)).all(axis=0)]
     if complete.shape[1] == 0 or len(np.unique(complete)) < 2:
         return None
-    table, _ = aggregate_raters(complete.T.astype(int))
+    complete = complete.astype(int)  # as before (aggregate_raters got complete.T.astype(int))
+    table = np.stack([(complete == c).sum(axis=0) for c in np.unique(complete)], axis=1)
     return float(fleiss_kappa(table, method="fleiss"))
 
 
@@ -133,8 +139,10 @@ def unit_types(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m = rated.sum(axis=0)
     k = np.where(rated, matrix, 0).sum(axis=0)
     keep = m >= 2
-    pairs, counts = np.unique(np.stack([m[keep], k[keep]]), axis=1, return_counts=True)
-    return pairs[0].astype(float), pairs[1].astype(float), counts.astype(float)
+    base = matrix.shape[0] + 1
+    counts = np.bincount(m[keep] * base + np.rint(k[keep]).astype(np.int64), minlength=1)
+    key = np.flatnonzero(counts)
+    return (key // base).astype(float), (key % base).astype(float), counts[key].astype(float)
 
 
 def binary_alpha(m: np.ndarray, k: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -202,7 +210,7 @@ def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "
     if len(names) < 2:
         raise CoderError(f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
                          " (each analyst codes in the web UI under their own name)")
-    units = layers.segments(db)
+    units = layers.segments(db, text=False)
     values = layers.tensor(db, codebook.ids, names, units)
     pooled = values.reshape(len(names), -1)
     rows = []
@@ -234,18 +242,18 @@ def disagreements(db, codebook, coders: list[str] | None = None, code: str | Non
     units = layers.segments(db)
     values = layers.tensor(db, codebook.ids, names + [layers.CONSENSUS], units)
     people, consensus = values[:-1], values[-1]
-    ks = [codebook.ids.index(code)] if code else list(range(len(codebook.ids)))
+    ids = codebook.ids
+    ks = [ids.index(code)] if code else list(range(len(ids)))
+    seen = ~np.isnan(people[:, :, 0])                              # layer x segment
+    sub = people[:, :, ks]
+    ones = np.where(seen[:, :, None], sub == 1, False).sum(axis=0)  # segment x code: how many said 1
+    differ = (seen.sum(axis=0) >= 2) & ((ones > 0) & (ones < seen.sum(axis=0)[:, None])).any(axis=1)
     out = []
-    for i, unit in enumerate(units):
-        seen = [j for j in range(len(names)) if not np.isnan(people[j, i, 0])]
-        if len(seen) < 2:
-            continue
-        if all(np.array_equal(people[seen[0], i, ks], people[j, i, ks]) for j in seen[1:]):
-            continue
-        out.append({**unit, "codes": {names[j]: [codebook.ids[k] for k in range(len(codebook.ids))
-                                                 if people[j, i, k] == 1] for j in seen},
+    for i in np.flatnonzero(differ):
+        who = np.flatnonzero(seen[:, i])
+        out.append({**units[i], "codes": {names[j]: [ids[k] for k in np.flatnonzero(people[j, i] == 1)] for j in who},
                     "consensus": None if np.isnan(consensus[i, 0]) else
-                    [codebook.ids[k] for k in range(len(codebook.ids)) if consensus[i, k] == 1]})
+                    [ids[k] for k in np.flatnonzero(consensus[i] == 1)]})
     return out
 
 
@@ -257,10 +265,12 @@ def model_report(db, codebook, reps: int = 200) -> dict:
     model = layers.model_layer(db)
     if not model:
         return {"model": None, "versus": [], "acceptance": []}
-    units = layers.segments(db)
+    units = layers.segments(db, text=False)
     versus = []
-    for other in layers.analysts(db) + ([layers.CONSENSUS] if layers.CONSENSUS in layers.all_layers(db) else []):
-        values = layers.tensor(db, codebook.ids, [model, other], units).reshape(2, -1)
+    others = layers.analysts(db) + ([layers.CONSENSUS] if layers.CONSENSUS in layers.all_layers(db) else [])
+    loaded = layers.tensor(db, codebook.ids, [model, *others], units).reshape(len(others) + 1, -1)
+    for i, other in enumerate(others, 1):
+        values = loaded[[0, i]]
         versus.append({"coder": other, "alpha": alpha(values), "alpha_ci": alpha_ci(values, reps),
                        "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids))})
     rows = db.query("""
@@ -303,7 +313,7 @@ def intra_coder(db, codebook, reps: int = 200) -> list[dict]:
     """α of each analyst with their own blind re-coding, over the re-coded sample (pooled codes)."""
     from . import layers
 
-    units = layers.segments(db)
+    units = layers.segments(db, text=False)
     out = []
     for name in layers.analysts(db):
         again = name + layers.RECODE

@@ -60,11 +60,11 @@ def resolve(db, names: list[str] | None) -> list[str]:
     return out
 
 
-def segments(db, transcript_id: int | None = None) -> list[dict]:
-    """Interviewee segments (the units of coding): id, transcript, perspective, text."""
+def segments(db, transcript_id: int | None = None, text: bool = True) -> list[dict]:
+    """Interviewee segments (the units of coding): id, transcript, perspective (and text)."""
     where, params = ("and s.transcript_id = ?", [transcript_id]) if transcript_id is not None else ("", [])
     return list(db.query(f"""
-        select s.id, s.transcript_id, t.name as transcript, sp.perspective, s.idx, s.text
+        select s.id, s.transcript_id, t.name as transcript, sp.perspective, s.idx{", s.text" if text else ""}
         from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
         join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer' {where}
         order by s.transcript_id, s.idx""", params))
@@ -72,23 +72,38 @@ def segments(db, transcript_id: int | None = None) -> list[dict]:
 
 def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndarray:
     """values[layer, segment, code]: 1 confirmed, 0 seen without it, nan not seen."""
-    where = {u["id"]: i for i, u in enumerate(units)}
-    col = {c: k for k, c in enumerate(codes)}
+    ids = np.fromiter((u["id"] for u in units), dtype=np.int64, count=len(units))
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+
+    def rows_of(seg: np.ndarray):
+        """Positions in ``units`` of the given segment ids, and which ids were units at all."""
+        if not len(sorted_ids):
+            return np.zeros(0, dtype=np.int64), np.zeros(len(seg), dtype=bool)
+        pos = np.minimum(np.searchsorted(sorted_ids, seg), len(sorted_ids) - 1)
+        hit = sorted_ids[pos] == seg
+        return order[pos[hit]], hit
+
+    # a code's column computed in SQL (-1: not in ``codes``), so rows come back as plain integers
+    column = "case code " + " ".join(f"when ? then {k}" for k in range(len(codes))) + " else -1 end"
     values = np.full((len(names), len(units), len(codes)), np.nan, dtype=np.float32)
     for li, name in enumerate(names):
         if name.startswith(MODEL + ":"):
-            rows = db.query("select segment_id, code, selected from suggestions")
-            for r in rows:
-                if r["segment_id"] in where and r["code"] in col:
-                    values[li, where[r["segment_id"]], col[r["code"]]] = r["selected"]
+            rows = np.array(db.execute(f"select segment_id, {column}, selected from suggestions", codes).fetchall(),
+                            dtype=np.int64).reshape(-1, 3)
+            at, hit = rows_of(rows[:, 0])
+            k, selected = rows[hit, 1], rows[hit, 2]
+            values[li, at[k >= 0], k[k >= 0]] = selected[k >= 0]
             continue
-        for r in db.query("select segment_id from reviews where coder = ? union "
-                          "select segment_id from codings where coder = ?", [name, name]):
-            if r["segment_id"] in where:
-                values[li, where[r["segment_id"]], :] = 0
-        for r in db.query("select segment_id, code from codings where coder = ? and status = 'confirmed'", [name]):
-            if r["segment_id"] in where and r["code"] in col:
-                values[li, where[r["segment_id"]], col[r["code"]]] = 1
+        seen = np.array(db.execute("select segment_id from reviews where coder = ? union "
+                                   "select segment_id from codings where coder = ?", [name, name]).fetchall(),
+                        dtype=np.int64).reshape(-1)
+        values[li, rows_of(seen)[0], :] = 0
+        rows = np.array(db.execute(f"select segment_id, {column} from codings where coder = ? and status = 'confirmed'",
+                                   [*codes, name]).fetchall(), dtype=np.int64).reshape(-1, 2)
+        at, hit = rows_of(rows[:, 0])
+        k = rows[hit, 1]
+        values[li, at[k >= 0], k[k >= 0]] = 1
     return values
 
 

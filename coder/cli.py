@@ -470,3 +470,31 @@ def recode(coder_name, size, min_age_days, seed, db_path):
 
     n = draw_recode_sample(store.open_db(db_path, create=False), coder_name, size, min_age_days, seed)
     click.echo(f"{coder_name} has {n} segment(s) to re-code blind (web UI: 再コーディング)")
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Rows of the matrix.")
+@click.option("--source", default="consensus", show_default=True,
+              help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).")
+@click.option("--case", "case_name", help="Only this case.")
+@click.option("--transcript", help="Only this transcript (id or name).")
+@click.option("--quotes", default=3, show_default=True, help="Quotes per cell.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@codebook_option
+@db_option
+def matrix(by, source, case_name, transcript, quotes, fmt, output, codebook_path, db_path):
+    """The perspective x code matrix: counts, interviewees, shares and representative quotes.
+
+    Example: coder matrix --db project.db --source consensus --format md -o matrix.md
+    """
+    from .codebook import load_codebook
+    from .matrix import build, to_csv, to_markdown
+
+    book = load_codebook(codebook_path)
+    result = build(store.open_db(db_path, create=False), book, by, source, quotes, case_name, transcript)
+    if fmt == "json":
+        output.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    else:
+        output.write(to_markdown(result, book) if fmt == "md" else to_csv(result, book))

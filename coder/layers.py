@@ -107,15 +107,35 @@ def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndar
     return values
 
 
-def codings_for(db, source: str = CONSENSUS) -> list[dict]:
-    """Confirmed codes from one source — ``consensus``, ``all`` (every analyst, one row per analyst),
-    an analyst's name, or ``model`` — as rows {segment_id, code, coder}."""
+def consensus_codes(db, codes: list[str]) -> list[tuple[int, str]]:
+    """The final codes: the adjudicated ``consensus`` layer where a supervisor settled a segment,
+    else the codes every analyst who saw the segment confirmed. Codes the analysts split on and
+    nobody has adjudicated yet are left out (they are pending, see ``agreement.disagreements``)."""
+    units = segments(db, text=False)
+    names = analysts(db)
+    values = tensor(db, codes, names + [CONSENSUS], units)
+    people, settled = values[:-1], values[-1]
+    seen = ~np.isnan(people[:, :, 0])
+    ones = np.where(seen[:, :, None], people == 1, False).sum(axis=0)
+    unanimous = (seen.sum(axis=0)[:, None] == ones) & (ones > 0)
+    final = np.where(~np.isnan(settled[:, :1]), settled == 1, unanimous)
+    return [(units[i]["id"], codes[k]) for i, k in zip(*np.nonzero(final))]
+
+
+def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[dict]:
+    """Confirmed codes from one source as rows {segment_id, code, coder}: ``consensus`` (the final
+    codes, see ``consensus_codes``), ``all`` (every analyst, one row per analyst), an analyst's
+    name, or ``model`` (suggestions above threshold: unconfirmed)."""
     if source == MODEL:
         return [{"segment_id": r["segment_id"], "code": r["code"], "coder": model_layer(db)}
                 for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")]
+    if source == CONSENSUS:
+        if codes is None:
+            codes = sorted({r["code"] for r in db.query("select distinct code from codings")})
+        return [{"segment_id": s, "code": c, "coder": CONSENSUS} for s, c in consensus_codes(db, codes)]
     if source == "all":
         names = analysts(db)
-    elif source == CONSENSUS or source in all_layers(db):
+    elif source in all_layers(db):
         names = [source]
     else:
         raise CoderError(f"unknown coding source {source!r} ({SOURCES_HELP}; analysts: {', '.join(analysts(db))})")
@@ -123,3 +143,31 @@ def codings_for(db, source: str = CONSENSUS) -> list[dict]:
     return list(db.query(f"""select segment_id, code, coder from codings
                              where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",
                          names))
+
+
+def coded_rows(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[dict]:
+    """``codings_for`` joined with what a quote needs: transcript, case, speaker, perspective,
+    offsets, times, text, and the suggestion score of the code there (None if never scored)."""
+    rows = codings_for(db, source, codes)
+    if codes is not None:
+        rows = [r for r in rows if r["code"] in codes]
+    ids = sorted({r["segment_id"] for r in rows})
+    meta, scores = {}, {}
+    for part in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        marks = ",".join("?" * len(part))
+        for m in db.query(f"""
+                select s.id, s.transcript_id, t.name as transcript, t.case_name as case_name, t.title,
+                       sp.name as speaker, sp.perspective, s.idx, s.start, s.[end], s.start_time, s.end_time, s.text
+                from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
+                join speakers sp on sp.id = u.speaker_id where s.id in ({marks})""", part):
+            meta[m["id"]] = m
+        for r in db.query(f"select segment_id, code, score from suggestions where segment_id in ({marks})", part):
+            scores[(r["segment_id"], r["code"])] = r["score"]
+    out = []
+    for r in rows:
+        m = meta[r["segment_id"]]
+        if m["perspective"] == "interviewer":
+            continue
+        out.append({**{k: v for k, v in m.items() if k != "id"}, "segment_id": r["segment_id"], "code": r["code"],
+                    "coder": r["coder"], "score": scores.get((r["segment_id"], r["code"]))})
+    return out

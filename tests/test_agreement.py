@@ -109,8 +109,10 @@ def test_adjudication_writes_a_consensus_layer_that_exports_can_choose(coded, co
     assert disputed[0]["codes"] == {"hanako": ["information_sharing"], "taro": ["value_alignment"]}
     coding.adjudicate(database, b, ["information_sharing"], "sato", codebook)
     assert agreement.disagreements(database, codebook)[0]["consensus"] == ["information_sharing"]
-    assert layers.codings_for(database, "consensus") == [{"segment_id": b, "code": "information_sharing",
-                                                          "coder": "consensus"}]
+    # the final codes: adjudicated where settled, else what every analyst who saw the segment confirmed
+    assert layers.codings_for(database, "consensus", codebook.ids) == [
+        {"segment_id": a, "code": "information_sharing", "coder": "consensus"},
+        {"segment_id": b, "code": "information_sharing", "coder": "consensus"}]
     assert len(layers.codings_for(database, "all")) == 4 and len(layers.codings_for(database, "taro")) == 2
     event = coding.events(database, b)[0]
     assert event["user"] == "sato" and event["action"] == "adjudicated" and event["detail"]["layer"] == "consensus"

@@ -29,8 +29,8 @@ def is_analyst(name: str) -> bool:
 
 
 def all_layers(db) -> list[str]:
-    rows = db.query("select coder from codings union select coder from reviews order by coder")
-    return [r["coder"] for r in rows]
+    return [name for (name,) in db.execute("select distinct coder from codings union "
+                                           "select distinct coder from reviews order by 1").fetchall()]
 
 
 def analysts(db) -> list[str]:
@@ -61,10 +61,12 @@ def resolve(db, names: list[str] | None) -> list[str]:
 
 
 def segments(db, transcript_id: int | None = None, text: bool = True) -> list[dict]:
-    """Interviewee segments (the units of coding): id, transcript, perspective (and text)."""
+    """Interviewee segments (the units of coding): id, transcript, case, speaker, perspective,
+    position, length (and text)."""
     where, params = ("and s.transcript_id = ?", [transcript_id]) if transcript_id is not None else ("", [])
     return list(db.query(f"""
-        select s.id, s.transcript_id, t.name as transcript, sp.perspective, s.idx{", s.text" if text else ""}
+        select s.id, s.transcript_id, t.name as transcript, t.case_name, sp.name as speaker, sp.perspective, s.idx,
+               s.start, s.[end], s.start_time, length(s.text) as chars{", s.text" if text else ""}
         from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
         join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer' {where}
         order by s.transcript_id, s.idx""", params))
@@ -95,6 +97,17 @@ def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndar
             k, selected = rows[hit, 1], rows[hit, 2]
             values[li, at[k >= 0], k[k >= 0]] = selected[k >= 0]
             continue
+        if len(codes) <= 62:  # one row per seen segment: its confirmed codes as a bit mask
+            rows = np.array(db.execute(f"""
+                select segment_id, sum(bit) from (
+                  select segment_id, 0 as bit from reviews where coder = ?
+                  union all
+                  select segment_id, case when status = 'confirmed' and k >= 0 then 1 << k else 0 end
+                  from (select segment_id, status, {column} as k from codings where coder = ?))
+                group by segment_id""", [name, *codes, name]).fetchall(), dtype=np.int64).reshape(-1, 2)
+            at, hit = rows_of(rows[:, 0])
+            values[li, at, :] = (rows[hit, 1:2] >> np.arange(len(codes))) & 1
+            continue
         seen = np.array(db.execute("select segment_id from reviews where coder = ? union "
                                    "select segment_id from codings where coder = ?", [name, name]).fetchall(),
                         dtype=np.int64).reshape(-1)
@@ -107,18 +120,21 @@ def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndar
     return values
 
 
-def consensus_codes(db, codes: list[str]) -> list[tuple[int, str]]:
-    """The final codes: the adjudicated ``consensus`` layer where a supervisor settled a segment,
-    else the codes every analyst who saw the segment confirmed. Codes the analysts split on and
-    nobody has adjudicated yet are left out (they are pending, see ``agreement.disagreements``)."""
-    units = segments(db, text=False)
-    names = analysts(db)
-    values = tensor(db, codes, names + [CONSENSUS], units)
+def final_codes(values: np.ndarray) -> np.ndarray:
+    """segment × code booleans from a tensor of [analysts..., consensus]: the consensus where a
+    supervisor settled the segment, else the codes every analyst who saw it confirmed."""
     people, settled = values[:-1], values[-1]
     seen = ~np.isnan(people[:, :, 0])
     ones = np.where(seen[:, :, None], people == 1, False).sum(axis=0)
     unanimous = (seen.sum(axis=0)[:, None] == ones) & (ones > 0)
-    final = np.where(~np.isnan(settled[:, :1]), settled == 1, unanimous)
+    return np.where(~np.isnan(settled[:, :1]), settled == 1, unanimous)
+
+
+def consensus_codes(db, codes: list[str]) -> list[tuple[int, str]]:
+    """The final codes (see ``final_codes``) as (segment id, code) pairs. Codes the analysts split on
+    and nobody has adjudicated yet are left out (pending, see ``agreement.disagreements``)."""
+    units = segments(db, text=False)
+    final = final_codes(tensor(db, codes, analysts(db) + [CONSENSUS], units))
     return [(units[i]["id"], codes[k]) for i, k in zip(*np.nonzero(final))]
 
 
@@ -127,7 +143,8 @@ def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> 
     codes, see ``consensus_codes``), ``all`` (every analyst, one row per analyst), an analyst's
     name, or ``model`` (suggestions above threshold: unconfirmed)."""
     if source == MODEL:
-        return [{"segment_id": r["segment_id"], "code": r["code"], "coder": model_layer(db)}
+        name = model_layer(db)
+        return [{"segment_id": r["segment_id"], "code": r["code"], "coder": name}
                 for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")]
     if source == CONSENSUS:
         if codes is None:
@@ -140,9 +157,10 @@ def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> 
     else:
         raise CoderError(f"unknown coding source {source!r} ({SOURCES_HELP}; analysts: {', '.join(analysts(db))})")
     marks = ",".join("?" * len(names)) or "null"
-    return list(db.query(f"""select segment_id, code, coder from codings
-                             where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",
-                         names))
+    rows = db.execute(f"""select segment_id, code, coder from codings
+                          where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",
+                      names).fetchall()
+    return [{"segment_id": s, "code": c, "coder": who} for s, c, who in rows]
 
 
 def coded_rows(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[dict]:
@@ -161,8 +179,9 @@ def coded_rows(db, source: str = CONSENSUS, codes: list[str] | None = None) -> l
                 from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
                 join speakers sp on sp.id = u.speaker_id where s.id in ({marks})""", part):
             meta[m["id"]] = m
-        for r in db.query(f"select segment_id, code, score from suggestions where segment_id in ({marks})", part):
-            scores[(r["segment_id"], r["code"])] = r["score"]
+        for sid, code, score in db.execute(f"select segment_id, code, score from suggestions "
+                                           f"where segment_id in ({marks})", part).fetchall():
+            scores[(sid, code)] = score
     out = []
     for r in rows:
         m = meta[r["segment_id"]]

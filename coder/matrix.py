@@ -3,7 +3,8 @@
 Each cell: coded segments, distinct interviewees (speaker × transcript), the share of the row's
 segments the source has coded at all, and ranked representative quotes. Quotes are ranked by
 confidence (the final/consensus codes and codes more analysts agree on first, then the suggester's
-score), then by centrality (TF-IDF cosine of the segment's content words to the cell's centroid);
+score), then by centrality (TF-IDF cosine of the segment's content words to the centroid of the
+cell's CANDIDATES most confident segments);
 near-duplicates (content-word Jaccard ≥ 0.6) and very short segments are skipped.
 
 Per code, a χ² test of presence × row (with adjusted standardised residuals per cell; Fisher's
@@ -26,6 +27,7 @@ ROWS = ("person", "supporter", "employer")  # matrix rows for by=perspective, in
 QUOTES = 3
 MIN_QUOTE_CHARS = 12
 NEAR_DUPLICATE = 0.6
+CANDIDATES = 200  # quote candidates per cell (the most confident) among which centrality is computed
 FIELD = {"perspective": "perspective", "case": "case_name", "transcript": "transcript"}
 SOURCE_LABELS = {"consensus": "合意（裁定済み・全員一致のコード）", "all": "全分析者（和集合）",
                  "model": "提案のみ（未確認）"}
@@ -43,114 +45,119 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
     if by not in BY:
         raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     codes = codebook.ids  # core codes first, then further: the codebook's order
-    rows_all = layers.coded_rows(db, source, codes)
-    scope = _scope(db, source, case, transcript)
-    rows_all = [r for r in rows_all if r["segment_id"] in scope]
+    units = layers.segments(db, text=False)
+    people = layers.analysts(db)
+    scope = _scope(db, units, people, source, case, transcript)
     field = FIELD[by]
     keys = [p for p in ROWS if any(s[field] == p for s in scope.values())] if by == "perspective" else \
         sorted({s[field] or "―" for s in scope.values()})
     totals = {k: sum((s[field] or "―") == k for s in scope.values()) for k in keys}
     support = defaultdict(int)  # (segment, code) -> analysts who confirmed it (quote confidence)
-    if source != "model":
-        for r in layers.codings_for(db, "all"):
-            support[(r["segment_id"], r["code"])] += 1
-    tokens = {r["id"]: _content(r["tokens"]) for r in _tokens(db, {r["segment_id"] for r in rows_all})}
-    cells = {k: {c: [] for c in codes} for k in keys}
-    for r in rows_all:
-        key = r[field] or "―"
-        if key in cells and r["code"] in cells[key]:
-            cells[key][r["code"]].append(r)
+    if source in ("consensus", "all") or source in people:
+        values = layers.tensor(db, codes, people + [layers.CONSENSUS], units)
+        agreeing = (values[:-1] == 1).sum(axis=0)  # nan == 1 is False: unseen counts as nobody
+        for i, k in zip(*np.nonzero(agreeing)):
+            support[(units[i]["id"], codes[k])] = int(agreeing[i, k])
+    if source == "consensus":  # the final codes, from the tensor already loaded
+        pairs = [(units[i]["id"], codes[k], "consensus") for i, k in zip(*np.nonzero(layers.final_codes(values)))]
+    else:
+        pairs = [(r["segment_id"], r["code"], r["coder"]) for r in layers.codings_for(db, source, codes)]
+    members = {(k, c): {} for k in keys for c in codes}  # (row, code) -> {segment id: coder}, reading order
+    for sid, code, who in pairs:
+        unit = scope.get(sid)
+        if unit is not None and (unit[field] or "―", code) in members:
+            members[(unit[field] or "―", code)].setdefault(sid, who)
+    scores = {(sid, code): score for sid, code, score in
+              db.execute("select segment_id, code, score from suggestions").fetchall()}
+    rank = _Ranker(db, scope, support, scores)
     out = {"by": by, "source": source, "source_label": SOURCE_LABELS.get(source, f"分析者 {source}"),
            "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {}}
-    vectorize = _vectorizer(tokens)
     for key in keys:
         out["cells"][key] = {}
         for code in codes:
-            hits = _unique_segments(cells[key][code])
+            hits = members[(key, code)]
             out["cells"][key][code] = {
                 "segments": len(hits),
-                "interviewees": len({(h["transcript_id"], h["speaker"]) for h in hits}),
+                "interviewees": len({(scope[s]["transcript_id"], scope[s]["speaker"]) for s in hits}),
                 "share": len(hits) / totals[key] if totals[key] else 0.0,
-                "quotes": _quotes(hits, code, support, tokens, vectorize, quotes)}
+                "quotes": rank.quotes(hits, code, quotes)}
     out["tests"] = tests(out)
     return out
 
 
-def _scope(db, source, case, transcript) -> dict[int, dict]:
+def _scope(db, units, people, source, case, transcript) -> dict[int, dict]:
     """Segments the source has looked at (the share's denominator), by id, with their row fields."""
     from . import db as store
 
-    units = {u["id"]: u for u in layers.segments(db, text=False)}
-    info = {r["id"]: r for r in db.query("select id, case_name from transcripts")}
+    units = {u["id"]: u for u in units}
     if transcript is not None:
         tid = store.find_transcript(db, transcript)["id"]
         units = {i: u for i, u in units.items() if u["transcript_id"] == tid}
     if case is not None:
-        units = {i: u for i, u in units.items() if info[u["transcript_id"]]["case_name"] == case}
+        units = {i: u for i, u in units.items() if u["case_name"] == case}
     if source == "model":
-        seen = {r["segment_id"] for r in db.query("select distinct segment_id from suggestions")}
+        seen = {sid for (sid,) in db.execute("select distinct segment_id from suggestions").fetchall()}
     else:
-        names = layers.analysts(db) if source in ("all", "consensus") else [source]
-        seen = set()
-        for name in names + (["consensus"] if source == "consensus" else []):
-            seen |= {r["segment_id"] for r in db.query(
-                "select segment_id from reviews where coder = ? union select segment_id from codings where coder = ?",
-                [name, name])}
-    return {i: {**u, "case_name": info[u["transcript_id"]]["case_name"]} for i, u in units.items() if i in seen}
+        names = list(people) if source in ("all", "consensus") else [source]
+        names += ["consensus"] if source == "consensus" else []
+        marks = ",".join("?" * len(names)) or "null"
+        seen = {sid for (sid,) in db.execute(f"select segment_id from reviews where coder in ({marks}) union "
+                                             f"select segment_id from codings where coder in ({marks})",
+                                             [*names, *names]).fetchall()}
+    return {i: u for i, u in units.items() if i in seen}
 
 
-def _tokens(db, ids):
-    ids = sorted(ids)
-    for part in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        yield from db.query(f"select id, tokens from segments where id in ({','.join('?' * len(part))})", part)
+class _Ranker:
+    """Picks a cell's representative quotes; reads content words and texts only for candidates."""
+
+    def __init__(self, db, scope, support, scores):
+        self.db, self.scope, self.support, self.scores = db, scope, support, scores
+        self.words, self.texts = {}, {}
+
+    def _load(self, ids):
+        missing = sorted(set(ids) - self.words.keys())
+        for part in (missing[i:i + 500] for i in range(0, len(missing), 500)):
+            for sid, tokens, text in self.db.execute(
+                    f"select id, tokens, text from segments where id in ({','.join('?' * len(part))})", part).fetchall():
+                self.words[sid], self.texts[sid] = _content(tokens), text
+
+    def quotes(self, hits: dict[int, str], code: str, n: int) -> list[dict]:
+        """The top ``n``: most confident first; among the CANDIDATES most confident, the most central;
+        no near-duplicates; segments under MIN_QUOTE_CHARS only when nothing else is left."""
+        if not hits or n <= 0:
+            return []
+        confidence = {s: round((who == "consensus") + self.support[(s, code)] + (self.scores.get((s, code)) or 0), 1)
+                      for s, who in hits.items()}
+        short = {s: self.scope[s]["chars"] < MIN_QUOTE_CHARS for s in hits}
+        pool = sorted(hits, key=lambda s: (short[s], -confidence[s], s))[:CANDIDATES]
+        self._load(pool)
+        central = dict(zip(pool, _centrality([self.words[s] for s in pool])))
+        pool.sort(key=lambda s: (short[s], -confidence[s], -central[s], s))
+        chosen = []
+        for s in pool:
+            mine = set(self.words[s])
+            if any(self.texts[c] == self.texts[s] or _jaccard(mine, set(self.words[c])) >= NEAR_DUPLICATE
+                   for c in chosen):
+                continue
+            chosen.append(s)
+            if len(chosen) == n:
+                break
+        return [{"text": self.texts[s], "transcript": self.scope[s]["transcript"], "speaker": self.scope[s]["speaker"],
+                 "start": self.scope[s]["start"], "end": self.scope[s]["end"], "segment_id": s,
+                 "transcript_id": self.scope[s]["transcript_id"], "index": self.scope[s]["idx"],
+                 "case": self.scope[s]["case_name"], "start_time": self.scope[s]["start_time"]} for s in chosen]
 
 
-def _vectorizer(tokens: dict[int, list[str]]):
+def _centrality(words: list[list[str]]) -> np.ndarray:
+    """Cosine of each segment's TF-IDF vector to the centroid of the group."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if not tokens or not any(tokens.values()):
-        return None
-    ids = list(tokens)
-    vec = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True)
-    X = vec.fit_transform([tokens[i] for i in ids])
-    where = {i: n for n, i in enumerate(ids)}
-    return lambda segment_ids: X[[where[i] for i in segment_ids]]
-
-
-def _unique_segments(rows: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for r in rows:  # source "all" has one row per analyst: a segment counts once
-        if r["segment_id"] not in seen:
-            seen.add(r["segment_id"])
-            out.append(r)
-    return out
-
-
-def _quotes(hits, code, support, tokens, vectorize, n) -> list[dict]:
-    if not hits or n <= 0:
-        return []
-    centrality = np.zeros(len(hits))
-    if vectorize is not None:
-        X = vectorize([h["segment_id"] for h in hits])
-        centroid = np.asarray(X.mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        if norm:
-            centrality = np.asarray(X @ (centroid / norm)).ravel()
-    confidence = [(h["coder"] == "consensus") + support[(h["segment_id"], code)] + (h["score"] or 0) for h in hits]
-    order = sorted(range(len(hits)), key=lambda i: (len(hits[i]["text"]) < MIN_QUOTE_CHARS, -round(confidence[i], 1),
-                                                    -centrality[i], hits[i]["segment_id"]))
-    chosen = []
-    for i in order:
-        words = set(tokens.get(hits[i]["segment_id"], []))
-        if any(_jaccard(words, set(tokens.get(hits[j]["segment_id"], []))) >= NEAR_DUPLICATE for j in chosen):
-            continue
-        chosen.append(i)
-        if len(chosen) == n:
-            break
-    return [{"text": hits[i]["text"], "transcript": hits[i]["transcript"], "speaker": hits[i]["speaker"],
-             "start": hits[i]["start"], "end": hits[i]["end"], "segment_id": hits[i]["segment_id"],
-             "transcript_id": hits[i]["transcript_id"], "case": hits[i]["case_name"],
-             "start_time": hits[i]["start_time"]} for i in chosen]
+    if not any(words):
+        return np.zeros(len(words))
+    X = TfidfVectorizer(analyzer=lambda w: w, sublinear_tf=True).fit_transform(words)
+    centroid = np.asarray(X.mean(axis=0)).ravel()
+    norm = np.linalg.norm(centroid)
+    return np.asarray(X @ (centroid / norm)).ravel() if norm else np.zeros(len(words))
 
 
 def _jaccard(a: set, b: set) -> float:

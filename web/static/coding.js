@@ -165,7 +165,9 @@
     } catch (err) { /* the next poll tries again */ }
   }
 
-  load().then(() => focus(0));
+  // a link to one segment (#seg-TRANSCRIPT-INDEX, e.g. from the matrix) opens with it selected
+  const linked = location.hash ? articles.findIndex((a) => "#" + a.id === location.hash) : -1;
+  load().then(() => focus(Math.max(linked, 0)));
   poll();
   setInterval(poll, 4000);
 })();

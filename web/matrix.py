@@ -1,0 +1,51 @@
+"""The matrix page: perspective (or case, transcript) × code heatmap; a cell opens its quotes."""
+
+from flask import Blueprint, abort, render_template, request
+
+from coder import layers
+from coder import matrix as synthesis
+from coder.errors import CoderError
+from coder.speakers import PERSPECTIVES
+
+from .database import get_codebook, get_db
+
+bp = Blueprint("matrix", __name__, url_prefix="/matrix")
+
+
+def _params():
+    a = request.args
+    by = a.get("by") if a.get("by") in synthesis.BY else "perspective"
+    return {"by": by, "source": a.get("source") or "consensus", "case": a.get("case") or None,
+            "transcript": a.get("transcript") or None}
+
+
+def _choices(db):
+    return {"sources": ["consensus", "all", *layers.analysts(db), "model"],
+            "cases": sorted({r["case_name"] for r in db.query("select distinct case_name from transcripts")} - {None}),
+            "transcripts": list(db.query("select id, name from transcripts order by id"))}
+
+
+@bp.route("/")
+def index():
+    db, params = get_db(), _params()
+    measure = "share" if request.args.get("measure") == "share" else "segments"
+    try:
+        result = synthesis.build(db, get_codebook(), quotes=1, **params)
+    except CoderError as exc:
+        abort(400, str(exc))
+    values = [c[measure] for row in result["cells"].values() for c in row.values()]
+    top = max(values, default=0) or 1
+    heat = {k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()}
+    return render_template("matrix/index.html", m=result, heat=heat, measure=measure, params=params,
+                           codebook=get_codebook(), perspectives=PERSPECTIVES, **_choices(db))
+
+
+@bp.route("/cell")
+def cell():
+    db, params = get_db(), _params()
+    row, code = request.args.get("row"), request.args.get("code")
+    result = synthesis.build(db, get_codebook(), quotes=200, **params)
+    if row not in result["cells"] or code not in result["codes"]:
+        abort(404)
+    return render_template("matrix/cell.html", m=result, row=row, code=code, cell=result["cells"][row][code],
+                           params=params, codebook=get_codebook(), perspectives=PERSPECTIVES)

@@ -1,21 +1,36 @@
 """Exports: one pure function per format, picked from one table (``EXPORTERS``).
 
 An exporter is registered with ``@exporter(name, suffix, kind, label)`` in a module of this package
-and called as ``fn(data, out)`` where ``data`` is what its ``kind`` asks for — ``"quotes"``: the rows
-of ``collect_quotes()``; ``"matrix"``: ``coder.matrix.build()``'s dict; ``"project"``: the project
-database (REFI-QDA) — and ``out`` a path to write. The CLI (``coder export``) and the web export page
-both read this table, so a new format appears in both.
+and called as ``fn(data, out, codebook, meta)``:
+
+- ``data`` is what its ``kind`` asks for — ``"quotes"``: the rows of ``collect_quotes()`` (one per
+  coded segment × code × coder, in codebook order); ``"matrix"``: ``coder.matrix.build()``'s dict;
+  ``"project"`` and ``"codebook"``: the project database itself (REFI-QDA);
+- ``out`` is the ``Path`` to write;
+- ``codebook`` the loaded ``Codebook``;
+- ``meta`` a dict describing the export: ``source``, ``source_label`` (Japanese), ``unconfirmed``
+  (True for the model's suggestions), ``by``, ``case``, ``transcript``, ``project`` (the database
+  file name), ``codebook`` (its version tag) and ``generated`` (ISO date).
+
+``run()`` gathers the data for a format and calls its exporter; the CLI (``coder export``) and the
+web export page both call it and read this table, so a new format appears in both.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from importlib import import_module
+from pathlib import Path
 from typing import Callable
 
 from ..errors import CoderError
 
 MODULES = ("quotes", "tables", "refi")  # modules that register exporters
+PERSPECTIVE_ORDER = ("person", "supporter", "employer", "unknown")  # quotes are grouped in this order
+UNCONFIRMED = ("注意：モデルの提案のみに基づく書き出しです（提案のみ・未確認）。分析者による確認を経ていないため、"
+               "このまま分析結果として引用しないでください。")
 
 
 @dataclass(frozen=True)
@@ -51,5 +66,79 @@ def load() -> dict[str, Exporter]:
 def get(name: str) -> Exporter:
     table = load()
     if name not in table:
-        raise CoderError(f"unknown export format {name!r} ({', '.join(sorted(table))})")
+        raise CoderError(f"unknown export format {name!r} (choose one of: {', '.join(sorted(table))})")
     return table[name]
+
+
+def file_name(name: str, source: str = "consensus") -> str:
+    """A default file name such as ``coder-quotes-consensus.xlsx`` (no characters any system rejects)."""
+    safe = re.sub(r"[^\w-]+", "_", source).strip("_") or "export"
+    return f"coder-{name.rsplit('-', 1)[0]}-{safe}{get(name).suffix}"
+
+
+def collect_quotes(db, codebook, source: str = "consensus", case: str | None = None,
+                   transcript: str | int | None = None) -> list[dict]:
+    """``layers.coded_rows`` of one source, limited to a case or transcript, sorted by code (codebook
+    order), perspective, transcript, offset and coder."""
+    from .. import db as store
+    from ..layers import coded_rows
+
+    rows = coded_rows(db, source, codebook.ids)
+    if transcript is not None:
+        tid = store.find_transcript(db, transcript)["id"]
+        rows = [r for r in rows if r["transcript_id"] == tid]
+    if case is not None:
+        rows = [r for r in rows if r["case_name"] == case]
+    order = {c: i for i, c in enumerate(codebook.ids)}
+    return sorted(rows, key=lambda r: (order[r["code"]], _rank(r["perspective"]), r["transcript"], r["start"],
+                                       r["coder"]))
+
+
+def _rank(perspective: str) -> tuple:
+    return (PERSPECTIVE_ORDER.index(perspective), "") if perspective in PERSPECTIVE_ORDER else (99, perspective)
+
+
+def run(db, name: str, out, codebook, source: str | None = None, by: str = "perspective",
+        case: str | None = None, transcript: str | int | None = None) -> Path:
+    """Write export ``name`` to ``out`` (a file, or a folder to put ``file_name()`` in); return the path.
+
+    ``source`` defaults to ``consensus`` (the final codes) for quotes and the matrix, and to ``all``
+    (every analyst's own codings, as REFI-QDA users) for a project.
+    """
+    from .. import matrix
+
+    exp = get(name)
+    if source is None:
+        source = "all" if exp.kind in ("project", "codebook") else "consensus"
+    out = Path(out)
+    if out.is_dir():
+        out = out / file_name(name, source)
+    if not out.parent.is_dir():
+        raise CoderError(f"cannot write {out}: there is no folder {out.parent}")
+    cases = {r["case_name"] for r in db.query("select distinct case_name from transcripts")}
+    if case is not None and case not in cases:
+        raise CoderError(f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})")
+    if exp.kind == "quotes":
+        data = collect_quotes(db, codebook, source, case, transcript)
+    elif exp.kind == "matrix":
+        data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript)
+    else:
+        data = db
+    try:
+        exp.fn(data, out, codebook, _meta(db, codebook, source, by, case, transcript))
+    except OSError as exc:
+        raise CoderError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    return out
+
+
+def _meta(db, codebook, source, by, case, transcript) -> dict:
+    from .. import db as store
+    from ..matrix import SOURCE_LABELS
+
+    if transcript is not None:
+        transcript = store.find_transcript(db, transcript)["name"]  # the web form sends ids
+    files = [r[2] for r in db.execute("pragma database_list").fetchall() if r[1] == "main"]
+    return {"source": source, "source_label": SOURCE_LABELS.get(source, f"分析者 {source}"),
+            "unconfirmed": source == "model", "by": by, "case": case, "transcript": transcript,
+            "project": Path(files[0]).name if files and files[0] else "", "codebook": codebook.version_tag,
+            "generated": date.today().isoformat()}

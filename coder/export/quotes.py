@@ -1,0 +1,150 @@
+"""Quotes by code: a table (CSV, XLSX) with one row per coded segment, and a report in Japanese
+(DOCX, Markdown) with a section per code and, within it, the quotes of each perspective."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+
+from ..db import hhmmss
+from ..speakers import PERSPECTIVES
+from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, sheets
+
+COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
+    ("code", "コードID", 20), ("code_name", "コード", 30), ("perspective", "立場", 8), ("case", "事例", 10),
+    ("transcript", "トランスクリプト", 18), ("speaker", "話者", 10), ("text", "発言", 60),
+    ("start", "開始（字）", 10), ("end", "終了（字）", 10), ("start_time", "開始時刻", 13), ("end_time", "終了時刻", 13),
+    ("coder", "コーダー", 18), ("score", "提案スコア", 9), ("segment_id", "セグメントID", 13))
+
+
+def records(rows, codebook):
+    """The table's rows: one list of values per coded segment × code × coder, as in ``COLUMNS``."""
+    for r in rows:
+        yield [r["code"], codebook.code(r["code"]).name, PERSPECTIVES.get(r["perspective"], r["perspective"]),
+               r["case_name"], r["transcript"], r["speaker"], r["text"], r["start"], r["end"],
+               hhmmss(r["start_time"]), hhmmss(r["end_time"]), r["coder"],
+               None if r["score"] is None else round(r["score"], 3), r["segment_id"]]
+
+
+@exporter("quotes-csv", ".csv", "quotes", "コード別の引用一覧（CSV）")
+def quotes_csv(rows, out, codebook, meta):
+    with open(out, "w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
+        writer = csv.writer(f)
+        writer.writerow([c[0] for c in COLUMNS])
+        writer.writerows(records(rows, codebook))
+
+
+@exporter("quotes-xlsx", ".xlsx", "quotes", "コード別の引用一覧（Excel）")
+def quotes_xlsx(rows, out, codebook, meta):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "引用"
+    sheets.table(wb.active, [c[1] for c in COLUMNS], records(rows, codebook), [c[2] for c in COLUMNS],
+                 wrap={"発言"}, formats={12: "0.000"}, note=UNCONFIRMED if meta["unconfirmed"] else None)
+    sheets.info(wb, meta, "コード別の引用一覧")
+    wb.save(out)
+
+
+def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
+    """The quote report as blocks (kind, text, reference): title, p, warning, code, definition,
+    perspective, quote. A section per code in codebook order, a sub-section per perspective."""
+    scope = "、".join(x for x in (meta.get("case") and f"事例 {meta['case']}",
+                                  meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}") if x)
+    blocks = [("title", "コード別引用集", ""),
+              ("p", f"出典：{meta['source_label']}。対象：{scope or 'すべてのインタビュー'}。"
+                    f"プロジェクト {meta.get('project') or '―'}、コードブック {meta.get('codebook')}、"
+                    f"{meta.get('generated')} 作成。", "")]
+    if meta["unconfirmed"]:
+        blocks.append(("warning", UNCONFIRMED, ""))
+    quotes = defaultdict(dict)  # code -> segment id -> row, with every coder who applied it there
+    for r in rows:
+        quotes[r["code"]].setdefault(r["segment_id"], {**r, "coders": []})["coders"].append(r["coder"])
+    for code in codebook.codes:
+        blocks += [("code", f"{code.name}（{code.name_en}）", ""), ("definition", _joined(code.definition), "")]
+        found = quotes.get(code.id, {}).values()
+        if not found:
+            blocks.append(("p", "このコードが付いた発言はありません。", ""))
+        perspectives = [*PERSPECTIVE_ORDER, *sorted({q["perspective"] for q in found} - set(PERSPECTIVE_ORDER))]
+        for perspective in perspectives:
+            mine = sorted((q for q in found if q["perspective"] == perspective),
+                          key=lambda q: (q["transcript"], q["start"]))
+            if mine:
+                blocks.append(("perspective", f"{PERSPECTIVES.get(perspective, perspective)}（{len(mine)} 件）", ""))
+                blocks += [("quote", f"「{q['text']}」", _reference(q, meta)) for q in mine]
+    return blocks
+
+
+def _joined(text: str) -> str:
+    """Text folded over lines in the codebook YAML, without the spaces folding left between sentences."""
+    return re.sub(r"(?<=[。、」）])\s+", "", text.strip())
+
+
+def _reference(q: dict, meta: dict) -> str:
+    parts = [q["transcript"], q["speaker"], f"{q['start']}–{q['end']}字"]
+    if q["start_time"] is not None:
+        parts.append(hhmmss(q["start_time"]))
+    if meta["source"] == "all":
+        parts.append("コーダー " + "、".join(q["coders"]))
+    if meta["unconfirmed"] and q["score"] is not None:
+        parts.append(f"提案スコア {q['score']:.2f}")
+    return "・".join(parts)
+
+
+MARKDOWN = {"title": "# {}", "p": "{}", "warning": "> **{}**", "code": "## {}", "definition": "**定義**：{}",
+            "perspective": "### {}", "quote": "- {}（{}）"}
+
+
+@exporter("quotes-md", ".md", "quotes", "コード別の引用集（Markdown）")
+def quotes_md(rows, out, codebook, meta):
+    lines, previous = [], None
+    for kind, text, ref in report(rows, codebook, meta):
+        if lines and not kind == previous == "quote":
+            lines.append("")  # a blank line between blocks; quotes of one perspective form one list
+        lines.append(MARKDOWN[kind].format(text, ref))
+        previous = kind
+    out.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+
+@exporter("quotes-docx", ".docx", "quotes", "コード別の引用集（Word）")
+def quotes_docx(rows, out, codebook, meta):
+    from docx import Document
+    from docx.shared import Pt, RGBColor
+
+    doc = Document()
+    _japanese_fonts(doc)
+    for kind, text, ref in report(rows, codebook, meta):
+        if kind in ("title", "code", "perspective"):
+            doc.add_heading(text, {"title": 0, "code": 1, "perspective": 2}[kind])
+        elif kind == "quote":
+            para = doc.add_paragraph(text)
+            para.paragraph_format.left_indent = Pt(12)
+            note = para.add_run("\n" + ref)
+            note.font.size, note.font.color.rgb = Pt(8.5), RGBColor(0x59, 0x59, 0x59)
+        else:
+            para = doc.add_paragraph()
+            if kind == "definition":
+                para.add_run("定義：").bold = True
+            run = para.add_run(text)
+            if kind == "warning":
+                run.bold, run.font.color.rgb = True, RGBColor(0xC0, 0x00, 0x00)
+    doc.save(out)
+
+
+def _japanese_fonts(doc) -> None:
+    """Japanese text in Mincho (body) and Gothic (headings), marked as Japanese for line breaking."""
+    from docx.oxml.ns import qn
+
+    for style in doc.styles:
+        if style.type != 1 or style.name not in ("Normal", "Title", *(f"Heading {i}" for i in range(1, 4))):
+            continue  # type 1: paragraph styles
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.get_or_add_rFonts()
+        fonts.set(qn("w:eastAsia"), "游明朝" if style.name == "Normal" else "游ゴシック")
+        fonts.attrib.pop(qn("w:eastAsiaTheme"), None)
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = rpr.makeelement(qn("w:lang"), {})
+            rpr.append(lang)
+        lang.set(qn("w:eastAsia"), "ja-JP")

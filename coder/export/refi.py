@@ -1,0 +1,261 @@
+"""REFI-QDA exports: the project as ``.qdpx`` and the codebook as ``.qdc`` (QDA-XML 1.0).
+
+A ``.qdpx`` is a zip of ``project.qde`` (XML, namespace ``urn:QDA-XML:project:1.0``, elements in
+schema order) and ``sources/<guid>.txt``, one per transcript, holding exactly ``transcripts.text``
+(UTF-8, no BOM) and referenced as ``internal://<guid>.txt``. Every coded segment is one
+``PlainTextSelection`` whose ``startPosition``/``endPosition`` are the segment's offsets: 0-based code
+points, end exclusive (``𠮷`` counts one), as the standard counts characters. It holds one ``Coding``
+per (coder, code), ``creatingUser`` = the coder's ``User``.
+
+GUIDs are uuid5 of a fixed namespace and a stable key (user name, code id, transcript name + text
+hash…), so exporting twice gives the same GUIDs. What REFI-QDA has no element for travels in
+variables, so a round trip through ``coder import-qdpx`` restores it: ``話者の立場`` (one
+``speaker=perspective`` line per speaker) and ``coder`` (JSON: the transcript's format, per coder the
+offset ranges of the segments they finished, and the cue times of subtitle transcripts). A
+transcript's case is a ``Case`` with a ``SourceRef``, its title the ``TextSource``'s ``Description``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+from . import exporter
+
+NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "coder:refi-qda")
+SPEAKERS_VARIABLE = "話者の立場"
+META_VARIABLE = "coder"
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
+
+
+def guid(kind: str, key: str) -> str:
+    """The stable GUID of a user, code, source… (``kind``) named ``key``."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
+
+
+def code_guid(code: str) -> str:
+    """A codebook code's GUID, or the GUID a user code (``user:<guid>``) came with."""
+    if code.startswith("user:"):
+        return code[len("user:"):]
+    return guid("code", code)
+
+
+def source_guid(name: str, text: str) -> str:
+    return guid("source", f"{name}:{hashlib.sha256(text.encode('utf-8')).hexdigest()}")
+
+
+def _codings(db, source: str) -> tuple[list[dict], list[str]]:
+    """Confirmed codings to export and the coders whose finished segments travel with them.
+
+    ``all``: every analyst and the ``consensus`` layer, or one analyst's name: their own codings and
+    finished segments. ``consensus`` (the final codes) and ``model``: ``layers.codings_for(source)``,
+    without finished segments (those layers are derived, not coded)."""
+    from ..layers import CONSENSUS, all_layers, analysts, codings_for
+
+    layers = all_layers(db)
+    if source == "all":
+        names = [*analysts(db), *([CONSENSUS] if CONSENSUS in layers else [])]
+    elif source in layers and source != CONSENSUS:
+        names = [source]
+    else:
+        return codings_for(db, source), []
+    marks = ",".join("?" * len(names)) or "null"
+    return list(db.query(f"""select segment_id, code, coder, created_at from codings
+                             where status = 'confirmed' and coder in ({marks})""", names)), names
+
+
+def _ranges(rows: list[dict]) -> list[list[int]]:
+    """Offset ranges of consecutive segments (``idx``), merged."""
+    out, last = [], None
+    for r in sorted(rows, key=lambda r: r["idx"]):
+        if out and r["idx"] == last + 1:
+            out[-1][1] = r["end"]
+        else:
+            out.append([r["start"], r["end"]])
+        last = r["idx"]
+    return out
+
+
+def _code_elements(parent, codes: list[dict], E) -> None:
+    """``Code`` elements (nested by ``parent``) for rows {code, name, description, parent, codable}."""
+    children: dict[str | None, list[dict]] = {}
+    known = {c["code"] for c in codes}
+    for c in codes:
+        children.setdefault(c["parent"] if c["parent"] in known else None, []).append(c)
+
+    def add(into, key):
+        for c in children.get(key, []):
+            el = E(into, "Code", guid=code_guid(c["code"]), name=c["name"],
+                   isCodable="true" if c["codable"] else "false")
+            if c["description"]:
+                E(el, "Description").text = c["description"]
+            add(el, c["code"])
+
+    add(parent, None)
+
+
+def _code_rows(codebook, user_codes: list[dict], used: set[str] = frozenset()) -> list[dict]:
+    """The codebook's codes, the project's user codes, and any other code a coding uses (a code
+    dropped from the codebook since), as rows {code, name, description, parent, codable}."""
+    codes = [{"code": c.id, "name": c.name, "description": c.definition, "parent": None, "codable": True}
+             for c in codebook.codes]
+    codes += [{"code": f"user:{u['guid']}", "name": u["name"], "description": u["description"],
+               "parent": u["parent"], "codable": bool(u["codable"])} for u in user_codes]
+    have = {c["code"] for c in codes}
+    return codes + [{"code": c, "name": c, "description": "", "parent": None, "codable": True}
+                    for c in sorted(used - have)]
+
+
+def _element_maker(ns: str):
+    from lxml import etree
+
+    def E(parent, tag, **attrs):
+        tag = f"{{{ns}}}{tag}"
+        if parent is None:
+            return etree.Element(tag, attrs, nsmap={None: ns})
+        return etree.SubElement(parent, tag, attrs)
+
+    return E
+
+
+def project_xml(db, codebook, source: str = "all", name: str = "coder", case: str | None = None,
+                transcript: str | int | None = None) -> tuple[bytes, dict[str, str]]:
+    """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references."""
+    from lxml import etree
+
+    from .. import db as store
+
+    E = _element_maker(NS)
+    where, params = [], []
+    if case is not None:
+        where, params = ["case_name = ?"], [case]
+    if transcript is not None:
+        where, params = where + ["id = ?"], params + [store.find_transcript(db, transcript)["id"]]
+    transcripts = list(db.query("select id, name, case_name, title, format, text from transcripts"
+                                + (f" where {' and '.join(where)}" if where else "") + " order by id", params))
+    segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
+                                             "from segments")}
+    rows, finishers = _codings(db, source)
+    rows = [r for r in rows if segments[r["segment_id"]]["transcript_id"] in {t["id"] for t in transcripts}]
+    coders = sorted({r["coder"] for r in rows} | set(finishers))
+
+    root = E(None, "Project", name=name, origin=f"coder ({codebook.version_tag})")
+    if coders:
+        users = E(root, "Users")
+        for c in coders:
+            E(users, "User", guid=guid("user", c), name=c)
+    codes = _code_rows(codebook, store.user_codes(db), {r["code"] for r in rows})
+    _code_elements(E(E(root, "CodeBook"), "Codes"), codes, E)
+    variables = E(root, "Variables")
+    for label, text in ((SPEAKERS_VARIABLE, "one line per speaker: name=perspective (person, supporter, employer, "
+                                            "interviewer, unknown)"),
+                        (META_VARIABLE, "coder's metadata for a lossless round trip (JSON: format, finished "
+                                        "segments per coder as offset ranges)")):
+        E(E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text"),
+          "Description").text = text
+    case_names = sorted({t["case_name"] for t in transcripts if t["case_name"]})
+    if case_names:
+        cases = E(root, "Cases")
+        for c in case_names:
+            el = E(cases, "Case", guid=guid("case", c), name=c)
+            for t in transcripts:
+                if t["case_name"] == c:
+                    E(el, "SourceRef", targetGUID=source_guid(t["name"], t["text"]))
+    files = {}
+    if transcripts:
+        sources = E(root, "Sources")
+    by_segment: dict[int, list[dict]] = {}
+    for r in rows:
+        by_segment.setdefault(r["segment_id"], []).append(r)
+    for t in transcripts:
+        sid = source_guid(t["name"], t["text"])
+        files[f"sources/{sid}.txt"] = t["text"]
+        el = E(sources, "TextSource", guid=sid, name=t["name"], plainTextPath=f"internal://{sid}.txt")
+        if t["title"]:
+            E(el, "Description").text = t["title"]
+        segs = sorted((s for s in segments.values() if s["transcript_id"] == t["id"]), key=lambda s: s["idx"])
+        for s in (s for s in segs if s["id"] in by_segment):
+            sel_id = guid("selection", f"{sid}:{s['start']}:{s['end']}")
+            sel = E(el, "PlainTextSelection", guid=sel_id, startPosition=str(s["start"]), endPosition=str(s["end"]))
+            for r in sorted(by_segment[s["id"]], key=lambda r: (r["coder"], r["code"])):
+                attrs = {"guid": guid("coding", f"{sel_id}:{r['coder']}:{r['code']}"),
+                         "creatingUser": guid("user", r["coder"])}
+                if r.get("created_at"):
+                    attrs["creationDateTime"] = r["created_at"]
+                E(E(sel, "Coding", **attrs), "CodeRef", targetGUID=code_guid(r["code"]))
+        speakers = "\n".join(f"{r['speaker']}={r['perspective']}" for r in store.list_speakers(db, t["id"]))
+        reviewed = {}
+        for c in finishers:
+            done = list(db.query("""select s.idx, s.start, s.[end] from reviews r join segments s on s.id = r.segment_id
+                                    where r.coder = ? and s.transcript_id = ?""", [c, t["id"]]))
+            if done:
+                reviewed[c] = _ranges(done)
+        meta = {"format": t["format"], "reviewed": reviewed}
+        if any(s["start_time"] is not None for s in segs):  # subtitles: the cue times of turns and segments
+            turns = db.query("select start_time, end_time from turns where transcript_id = ? order by idx", [t["id"]])
+            meta["times"] = {"segments": [[s["start_time"], s["end_time"]] for s in segs],
+                             "turns": [[r["start_time"], r["end_time"]] for r in turns]}
+        meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+        for label, value in ((SPEAKERS_VARIABLE, speakers), (META_VARIABLE, meta)):
+            vv = E(el, "VariableValue")
+            E(vv, "VariableRef", targetGUID=guid("variable", label))
+            E(vv, "TextValue").text = value
+    E(root, "Description").text = (f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
+                                   "Selections are segments (sentences); offsets are code points.")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True), files
+
+
+def _write_zip(out: Path, members: dict[str, bytes]) -> None:
+    """Write the archive next to ``out`` and move it into place, so a failure leaves no half file."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for member, data in members.items():
+                z.writestr(zipfile.ZipInfo(member, ZIP_TIME), data, zipfile.ZIP_DEFLATED)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_qdpx(db, out, codebook, source: str = "all", name: str = "coder", case: str | None = None,
+                transcript: str | int | None = None) -> Path:
+    """Write the project (transcripts, codebook + user codes, codings of ``source``) as a ``.qdpx``."""
+    qde, files = project_xml(db, codebook, source, name, case, transcript)
+    _write_zip(Path(out), {"project.qde": qde, **{k: v.encode("utf-8") for k, v in files.items()}})
+    return Path(out)
+
+
+def codebook_xml(codebook, user_codes: list[dict] | None = None) -> bytes:
+    from lxml import etree
+
+    E = _element_maker(CODEBOOK_NS)
+    root = E(None, "CodeBook", origin=f"coder ({codebook.version_tag})")
+    _code_elements(E(root, "Codes"), _code_rows(codebook, user_codes or []), E)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def export_qdc(codebook, out, user_codes: list[dict] | None = None) -> Path:
+    """Write the codebook (name = Japanese name, description = definition; plus user codes) as ``.qdc``."""
+    Path(out).write_bytes(codebook_xml(codebook, user_codes))
+    return Path(out)
+
+
+@exporter("refi-qdpx", ".qdpx", "project", "REFI-QDA プロジェクト（NVivo・ATLAS.ti・MAXQDA・QualCoder）")
+def qdpx(db, out, codebook, meta):
+    name = Path(meta.get("project") or "coder").stem or "coder"
+    return export_qdpx(db, out, codebook, meta.get("source", "all"), name, meta.get("case"), meta.get("transcript"))
+
+
+@exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")
+def qdc(db, out, codebook, meta):
+    from ..db import user_codes
+
+    return export_qdc(codebook, out, user_codes(db))

@@ -1,0 +1,53 @@
+"""The perspective × code matrix as a table: CSV and Markdown (``coder.matrix``'s own renderings)
+and an XLSX workbook with a count sheet and a quote sheet."""
+
+from __future__ import annotations
+
+from ..db import hhmmss
+from ..speakers import PERSPECTIVES
+from . import UNCONFIRMED, exporter, sheets
+
+ROWS = {"perspective": "立場", "case": "事例", "transcript": "トランスクリプト"}  # what a matrix row is
+MEASURES = (("segments", "セグメント数", None), ("interviewees", "話者数", None), ("share", "割合", "0%"))
+
+
+@exporter("matrix-csv", ".csv", "matrix", "立場 × コード マトリクス（CSV）")
+def matrix_csv(matrix, out, codebook, meta):
+    from ..matrix import to_csv
+
+    out.write_bytes(to_csv(matrix, codebook).encode("utf-8-sig"))  # the BOM makes Excel read UTF-8
+
+
+@exporter("matrix-md", ".md", "matrix", "立場 × コード マトリクス（Markdown）")
+def matrix_md(matrix, out, codebook, meta):
+    from ..matrix import to_markdown
+
+    out.write_bytes(to_markdown(matrix, codebook).encode("utf-8"))
+
+
+@exporter("matrix-xlsx", ".xlsx", "matrix", "立場 × コード マトリクス（Excel）")
+def matrix_xlsx(matrix, out, codebook, meta):
+    from openpyxl import Workbook
+
+    label = (lambda k: PERSPECTIVES.get(k, k)) if matrix["by"] == "perspective" else str
+    note = UNCONFIRMED if matrix["unconfirmed"] else None
+    wb = Workbook()
+    wb.active.title = "集計"
+    header = ["コード"] + [f"{label(k)}\n{name}" for k in matrix["rows"] for _, name, _ in MEASURES] + ["p値（探索的）"]
+    counts = [[codebook.code(code).name] + [matrix["cells"][k][code][m] for k in matrix["rows"] for m, _, _ in MEASURES]
+              + [matrix["tests"].get(code, {}).get("p")] for code in matrix["codes"]]
+    counts.append(["対象セグメント数"] + [matrix["totals"][k] if m == "segments" else None
+                                    for k in matrix["rows"] for m, _, _ in MEASURES] + [None])
+    formats = {1 + i: fmt for i in range(len(matrix["rows"]) * len(MEASURES)) if (fmt := MEASURES[i % 3][2])}
+    sheets.table(wb.active, header, counts, [40] + [11] * (len(header) - 2) + [12],
+                 formats=formats | {len(header) - 1: "0.000"}, note=note)
+    quotes = wb.create_sheet("引用")
+    rows = [[label(k), code, codebook.code(code).name, rank, q["text"], q["transcript"], q["speaker"], q["start"],
+             q["end"], hhmmss(q["start_time"]), q["case"], q["segment_id"]]
+            for k in matrix["rows"] for code in matrix["codes"]
+            for rank, q in enumerate(matrix["cells"][k][code]["quotes"], 1)]
+    sheets.table(quotes, [ROWS[matrix["by"]], "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
+                          "終了（字）", "開始時刻", "事例", "セグメントID"],
+                 rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
+    sheets.info(wb, meta, f"立場 × コード マトリクス（行：{ROWS[matrix['by']]}）")
+    wb.save(out)

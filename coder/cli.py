@@ -498,3 +498,60 @@ def matrix(by, source, case_name, transcript, quotes, fmt, output, codebook_path
         output.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
         output.write(to_markdown(result, book) if fmt == "md" else to_csv(result, book))
+
+
+def _export_formats() -> list[str]:
+    from .export import load
+
+    return sorted(load())
+
+
+@cli.command()
+@click.option("--format", "fmt", required=True, type=click.Choice(_export_formats()),
+              help="What to write (see README).")
+@click.option("--out", "out_path", required=True, type=click.Path(), help="File to write, or a folder (default name).")
+@click.option("--source", help="consensus (final codes; default), all (every analyst; default for refi-qdpx), "
+                               "an analyst's name, or model (unconfirmed).")
+@click.option("--by", type=click.Choice(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Matrix rows (matrix-* formats).")
+@click.option("--case", "case_name", help="Only this case.")
+@click.option("--transcript", help="Only this transcript (id or name).")
+@codebook_option
+@db_option
+def export(fmt, out_path, source, by, case_name, transcript, codebook_path, db_path):
+    """Write quotes by code, the matrix or the project (REFI-QDA) to a file (CSV, XLSX, DOCX, Markdown, …).
+
+    Example: coder export --format quotes-docx --out quotes.docx --source consensus --db project.db
+    """
+    from .codebook import load_codebook
+    from .export import run
+
+    path = run(store.open_db(db_path, create=False), fmt, out_path, load_codebook(codebook_path), source, by,
+               case_name, transcript)
+    click.echo(f"{fmt} → {path}")
+
+
+@cli.command("import-qdpx")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--case", help="Case for sources the file gives none.")
+@click.option("--speaker", "pairs", multiple=True, metavar="SPEAKER=PERSPECTIVE",
+              help="Map a speaker label to person|supporter|employer|interviewer (repeatable).")
+@codebook_option
+@db_option
+def import_qdpx(file, case, pairs, codebook_path, db_path):
+    """Import a REFI-QDA project (.qdpx) or codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, QualCoder or coder.
+
+    Example: coder import-qdpx interviews.qdpx --case minato --speaker 支援員=supporter --db project.db
+    """
+    from . import speakers
+    from .codebook import load_codebook
+    from .qda_import import import_qdc, import_qdpx as run
+
+    try:
+        mapping = speakers.parse_pairs(pairs)
+    except speakers.SpeakerMapError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    db, book = store.open_db(db_path), load_codebook(codebook_path)
+    report = import_qdc(db, file, book) if file.lower().endswith(".qdc") else run(db, file, book, case=case,
+                                                                                   speaker_map=mapping)
+    click.echo("\n".join(report.summary()))

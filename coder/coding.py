@@ -85,13 +85,31 @@ def _log(db, at, user, action, segment_id, code, version, suggestion=None, layer
                [at, user, action, segment_id, code, json.dumps(detail, ensure_ascii=False)])
 
 
-def _set(db, at, segment_id, code, coder, status, version, actor=None):
+def _upsert(db, at, segment_id, code, coder, status, version):
     db.execute("""insert into codings (segment_id, code, coder, status, codebook_version, created_at, updated_at)
                   values (?, ?, ?, ?, ?, ?, ?)
                   on conflict(segment_id, code, coder) do update set status = excluded.status,
                   codebook_version = excluded.codebook_version, updated_at = excluded.updated_at""",
                [segment_id, code, coder, status, version, at, at])
+
+
+def _set(db, at, segment_id, code, coder, status, version, actor=None):
+    _upsert(db, at, segment_id, code, coder, status, version)
     _log(db, at, actor or coder, status, segment_id, code, version, _suggestion(db, segment_id, code), coder)
+
+
+def record_imported(db, at, coder: str, version: str, codings: list[tuple[int, str]], reviewed: list[int],
+                    **detail) -> None:
+    """Store one coder's confirmed codings ``(segment_id, code)`` and finished segments brought in from
+    another tool (REFI-QDA import), each coding logged as ``imported``, in the caller's transaction."""
+    for segment_id, code in codings:
+        _upsert(db, at, segment_id, code, coder, "confirmed", version)
+        _log(db, at, coder, "imported", segment_id, code, version, **detail)
+    for segment_id in reviewed:
+        db.execute("insert or ignore into reviews (segment_id, coder, reviewed_at) values (?, ?, ?)",
+                   [segment_id, coder, at])
+    if reviewed:
+        _log(db, at, coder, "imported-reviews", None, None, version, segments=len(reviewed), **detail)
 
 
 def _remove(db, at, segment_id, code, coder, version, actor=None):

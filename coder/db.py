@@ -92,6 +92,16 @@ def _m0004(db: Database) -> None:
                                 foreign_keys=[("segment_id", "segments", "id")])
 
 
+@migrations(name="0005_user_codes")
+def _m0005(db: Database) -> None:
+    # Codes that came with an imported REFI-QDA file (.qdpx/.qdc) and match no codebook code; their
+    # codings store ``user:<guid>`` in ``codings.code``. ``parent`` is the code string of the code
+    # they were nested under (a codebook id or ``user:<guid>``), ``codable`` REFI's isCodable.
+    db["user_codes"].create({"id": int, "name": str, "guid": str, "description": str, "parent": str,
+                             "codable": int, "created_at": str}, pk="id", not_null={"name", "guid"})
+    db["user_codes"].create_index(["guid"], unique=True)
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
@@ -291,6 +301,11 @@ def confirmed_examples(db: Database) -> list[dict]:
         group by s.id order by s.id""")
     return [{"id": r["id"], "text": r["text"], "codes": sorted(set((r["codes"] or "").split(",")) - {""})}
             for r in rows]
+
+
+def user_codes(db: Database) -> list[dict]:
+    """Codes imported from other tools (see migration 0005); a coding's code is ``user:<guid>``."""
+    return list(db.query("select id, name, guid, description, parent, codable, created_at from user_codes order by id"))
 
 
 def store_suggestions(db: Database, rows: list[dict]) -> None:

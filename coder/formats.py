@@ -79,6 +79,24 @@ def parse_labelled(text: str, source: str, fmt: str = "txt", known: set[str] = f
     return turns
 
 
+def paragraph_turns(text: str, speaker: str = UNKNOWN_SPEAKER) -> list[Turn]:
+    """One turn of ``speaker`` per paragraph (blocks between blank lines): for text without speaker labels."""
+    turns, start = [], None
+    for s, e in [*_lines(text), (len(text) + 1, len(text) + 1)]:
+        blank = not text[s:e].strip()
+        if start is None and not blank:
+            start = s
+        elif start is not None and blank:
+            turns.append(Turn(speaker=speaker, start=start, end=s - 1))
+            start = None
+    for turn in turns:
+        while text[turn.end - 1].isspace():
+            turn.end -= 1
+        while text[turn.start].isspace():
+            turn.start += 1
+    return turns
+
+
 def docx_text(data: bytes, source: str) -> str:
     """Paragraphs (and table rows as ``cell：cell``) of a .docx, one paragraph per block."""
     import docx  # python-docx; imported here so the CLI starts fast

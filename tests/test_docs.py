@@ -32,3 +32,10 @@ def test_every_suggester_is_documented():
 
     create("rules.v1", load_codebook())  # fills the registry
     assert REGISTRY and all(f"`{name}`" in README for name in REGISTRY)
+
+
+def test_every_export_format_is_documented():
+    from coder.export import load
+
+    missing = [name for name in load() if f"`{name}`" not in README]
+    assert load() and not missing, f"README does not document export format(s) {', '.join(missing)}"

@@ -180,3 +180,16 @@ def test_pages_forbid_inline_and_foreign_scripts(login):
     response = login("hanako").get("/transcripts/1")
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "<script>" not in response.get_data(as_text=True)  # only src= scripts and JSON data blocks
+
+
+def test_matrix_page_shows_counts_and_a_cell_links_back_to_the_segment(login, project, codebook):
+    client = login("hanako")
+    segment = seg_ids(project)[0]
+    act(client, segment, "confirm", "information_sharing")
+    act(client, segment, "review")
+    page = client.get("/matrix/").get_data(as_text=True)
+    assert "当事者" in page and "1（1人）" in page and "heat-9" in page
+    cell = client.get("/matrix/cell?row=person&code=information_sharing&source=consensus&by=perspective")
+    html = cell.get_data(as_text=True)
+    assert "支援員さんと情報を共有しています。" in html and 'href="/transcripts/1#seg-1-1"' in html
+    assert client.get("/matrix/?source=nobody").status_code == 400

@@ -1,0 +1,206 @@
+"""Read REFI-QDA files (QDA-XML 1.0) into plain data: a ``.qdpx`` project, or a ``.qdc`` codebook.
+
+Tolerant of what tools write: any ``*.qde`` in the archive (``project.qde`` first), ``sources/`` or
+``Sources/``, ``internal://`` or relative text paths, a byte-order mark, text inline
+(``PlainTextContent``), elements with or without the namespace. Positions are kept as written:
+0-based code points into the source's text, end exclusive. A source whose text is an external file
+not in the archive, and picture, PDF, audio and video sources, are listed as skipped; a missing
+``internal://`` file is an error (the archive is incomplete).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .decode import decode
+from .errors import CoderError
+
+MEDIA = {"PictureSource": "picture", "PDFSource": "PDF", "AudioSource": "audio", "VideoSource": "video"}
+
+
+@dataclass
+class QdaCode:
+    guid: str
+    name: str
+    description: str = ""
+    parent: str | None = None  # the parent code's guid
+    codable: bool = True
+
+
+@dataclass
+class QdaSelection:
+    guid: str
+    start: int
+    end: int
+    codings: list[tuple[str, str | None]] = field(default_factory=list)  # (code guid, user guid)
+
+
+@dataclass
+class QdaSource:
+    guid: str
+    name: str
+    text: str = ""
+    raw: bytes = b""  # the text file's bytes (for duplicate detection); empty when inline
+    encoding: str = "utf-8"
+    description: str = ""
+    variables: dict[str, str] = field(default_factory=dict)  # variable name → text value
+    selections: list[QdaSelection] = field(default_factory=list)
+    whole_source_codings: int = 0
+    note: str = ""  # how the text was found, if not the plain way
+
+
+@dataclass
+class QdaProject:
+    name: str = ""
+    users: dict[str, str] = field(default_factory=dict)  # guid → name
+    codes: list[QdaCode] = field(default_factory=list)
+    cases: dict[str, str] = field(default_factory=dict)  # source guid → case name
+    sources: list[QdaSource] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source name, why)
+    default_user: str | None = None
+
+
+def norm_guid(value: str | None) -> str | None:
+    return value.strip().strip("{}").lower() if value else None
+
+
+def _parse(data: bytes, where: str):
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise CoderError(f"{where}: not well-formed XML: {exc}") from exc
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            el.tag = etree.QName(el).localname  # namespaced or not, read by local name
+    return root
+
+
+def _codes(parent, parent_guid: str | None = None) -> list[QdaCode]:
+    out = []
+    for el in parent.findall("Code"):
+        if not el.get("guid"):
+            raise CoderError(f"code {el.get('name')!r} has no guid")
+        code = QdaCode(guid=norm_guid(el.get("guid")), name=el.get("name") or "", parent=parent_guid,
+                       description=(el.findtext("Description") or "").strip(),
+                       codable=(el.get("isCodable") or "true").strip().lower() in ("true", "1"))
+        out += [code, *_codes(el, code.guid)]
+    return out
+
+
+def read_qdc(path: str | Path) -> list[QdaCode]:
+    """The codes of a ``.qdc`` codebook (nested codes flattened, each with its parent's guid)."""
+    path = Path(path)
+    try:
+        root = _parse(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise CoderError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    if root.tag != "CodeBook" or root.find("Codes") is None:
+        raise CoderError(f"{path}: not a REFI-QDA codebook (expected <CodeBook> with <Codes>, found <{root.tag}>)")
+    try:
+        return _codes(root.find("Codes"))
+    except CoderError as exc:
+        raise CoderError(f"{path}: {exc}") from exc
+
+
+def _member(names: dict[str, str], ref: str) -> str | None:
+    """The archive member a ``plainTextPath`` points to (case-insensitive, sources/ or Sources/)."""
+    rel = ref[len("internal://"):] if ref.startswith("internal://") else ref
+    if "://" in rel or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        rel = PurePosixPath(rel.replace("\\", "/")).name  # an external path: look for the file by name
+    for candidate in (f"sources/{rel}", rel):
+        if candidate.lower() in names:
+            return names[candidate.lower()]
+    return None
+
+
+def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, str] | str:
+    """(text, raw bytes, encoding, note) of a TextSource, or why it has none."""
+    inline = el.find("PlainTextContent")
+    if inline is not None and (inline.text or "").strip():
+        return inline.text, b"", "utf-8", "inline text"
+    ref = el.get("plainTextPath")
+    member = _member(names, ref) if ref else None
+    if ref and member is None:
+        if ref.startswith("internal://"):
+            raise CoderError(f"{where}: the archive has no {ref} (source {el.get('name')!r}); the file is incomplete")
+        return f"text file {ref!r} is not in the archive"
+    data = z.read(member) if member else b""
+    if data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        text, encoding = decode(data, f"{where}:{member}")
+        return text, data, encoding, ""
+    rich = _member(names, el.get("richTextPath") or "")
+    if rich and rich.lower().endswith(".docx"):
+        from .formats import docx_text
+
+        try:
+            text = docx_text(z.read(rich), f"{where}:{rich}")
+            return text, z.read(rich), "docx", "text from the rich-text .docx (the plain text was empty)"
+        except CoderError:
+            pass
+    return "empty source (no text)"
+
+
+def read_qdpx(path: str | Path) -> QdaProject:
+    """Users, codes, cases and text sources (with selections) of a ``.qdpx``; CoderError names the file."""
+    path = Path(path)
+    try:
+        z = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise CoderError(f"{path}: not a REFI-QDA project (.qdpx must be a zip archive): {exc}") from exc
+    with z:
+        names = {n.lower(): n for n in z.namelist() if not n.endswith("/")}
+        qde = sorted((n for n in names.values() if n.lower().endswith(".qde")),
+                     key=lambda n: (n.lower() != "project.qde", n))
+        if not qde:
+            raise CoderError(f"{path}: no project.qde inside (is it a REFI-QDA .qdpx?)")
+        root = _parse(z.read(qde[0]), f"{path}:{qde[0]}")
+        if root.tag != "Project":
+            raise CoderError(f"{path}: {qde[0]} is not a REFI-QDA project (root <{root.tag}>, expected <Project>)")
+        project = QdaProject(name=root.get("name") or path.stem, default_user=norm_guid(root.get("creatingUserGUID")))
+        project.users = {norm_guid(u.get("guid")): u.get("name") or u.get("id") or ""
+                         for u in root.iterfind("Users/User")}
+        try:
+            project.codes = _codes(root.find("CodeBook/Codes")) if root.find("CodeBook/Codes") is not None else []
+        except CoderError as exc:
+            raise CoderError(f"{path}: {exc}") from exc
+        variables = {norm_guid(v.get("guid")): v.get("name") or "" for v in root.iterfind("Variables/Variable")}
+        for case in root.iterfind("Cases/Case"):
+            for ref in case.iterfind("SourceRef"):
+                project.cases.setdefault(norm_guid(ref.get("targetGUID")), case.get("name") or "")
+        for el in root.iterfind("Sources/*"):
+            path_stem = PurePosixPath((el.get("plainTextPath") or el.get("path") or "").replace("\\", "/")).stem
+            name = el.get("name") or path_stem or el.get("guid") or "?"
+            if el.tag in MEDIA:
+                project.skipped.append((name, f"{MEDIA[el.tag]} source (only text sources are imported)"))
+                continue
+            found = _text(z, names, el, str(path))
+            if isinstance(found, str):
+                project.skipped.append((name, found))
+                continue
+            source = QdaSource(guid=norm_guid(el.get("guid")), name=name, text=found[0], raw=found[1],
+                               encoding=found[2], note=found[3], description=(el.findtext("Description") or "").strip(),
+                               whole_source_codings=len(el.findall("Coding")))
+            for vv in el.iterfind("VariableValue"):
+                ref = vv.find("VariableRef")
+                value = next((c.text for c in vv if c.tag.endswith("Value") and c.tag != "VariableValue"), None)
+                if ref is not None and norm_guid(ref.get("targetGUID")) in variables:
+                    source.variables[variables[norm_guid(ref.get("targetGUID"))]] = value or ""
+            fallback = norm_guid(el.get("creatingUser"))
+            for sel in el.iterfind("PlainTextSelection"):
+                user = norm_guid(sel.get("creatingUser")) or fallback
+                try:
+                    start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+                except (TypeError, ValueError) as exc:
+                    raise CoderError(f"{path}: selection {sel.get('guid')} in {name!r} has no valid "
+                                     f"startPosition/endPosition") from exc
+                source.selections.append(QdaSelection(
+                    guid=norm_guid(sel.get("guid")), start=start, end=end,
+                    codings=[(norm_guid(c.get("targetGUID")), norm_guid(c.getparent().get("creatingUser")) or user)
+                             for c in sel.iterfind("Coding/CodeRef")]))
+            project.sources.append(source)
+    return project

@@ -1,0 +1,329 @@
+"""REFI-QDA files from other tools (NVivo, ATLAS.ti, MAXQDA, QualCoder) or from coder → the project.
+
+One call is one transaction: everything in the file is imported, or nothing. The rules:
+
+- **Sources → transcripts.** A text source whose file has the bytes of an existing transcript, or
+  whose text equals one's, is that transcript (only its codings are added). Otherwise its text is
+  parsed like an ingested file (``話者：発言`` labels, ``formats.parse_labelled``) and segmented; a text
+  without speaker labels becomes one turn per paragraph of the speaker ``話者不明``. Line ends are
+  normalised to ``\\n`` as ingest does.
+- **Offsets** are code points of the source text as written, end exclusive; a ``\\r\\n`` the
+  normalisation removes shifts later offsets by one.
+- **Selections → segments.** A selection codes every segment it covers at least half of; if it covers
+  none by half, the one segment it overlaps most (a short quote codes its sentence). Selections that
+  overlap no segment (text outside any turn, such as a title) are reported.
+- **Codes** match by GUID (coder's own exports), else by name: a codebook code's Japanese name,
+  English name or id (NFKC, case-insensitive). Others become user codes (``user_codes``); their
+  codings store ``user:<guid>``, which agreement and the matrix (codebook codes only) leave out.
+- **Users → coder names**: NFKC, spaces, ``:``, ``,`` and slashes → ``_``, at most 40 characters;
+  ``model…`` names get ``user_`` in front (``model`` is the suggestions' pseudo-coder).
+- **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
+  ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
+  have read all of it (REFI tools code whole documents), unless they already finished segments of
+  that transcript here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import db as store
+from . import speakers
+from .coding import record_imported
+from .errors import IngestError
+from .export.refi import META_VARIABLE, SPEAKERS_VARIABLE, guid
+from .formats import paragraph_turns, parse_labelled
+from .ingest import _unique_name
+from .qda import read_qdc, read_qdpx
+from .types import Transcript
+
+FORMATS = ("txt", "md", "docx", "vtt", "srt")
+
+
+@dataclass
+class ImportReport:
+    file: str
+    codebook_only: bool = False  # a .qdc
+    transcripts: list[tuple[str, int, bool, int]] = field(default_factory=list)  # name, id, new, segments
+    notes: list[str] = field(default_factory=list)  # per-source remarks (text found elsewhere, no labels…)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    selections: int = 0
+    unmatched: list[str] = field(default_factory=list)  # "source [start:end] why"
+    codings_in_file: int = 0
+    codings: int = 0  # (segment, code, coder) rows written
+    coders: dict[str, str] = field(default_factory=dict)  # name in the file → coder name
+    mapped: dict[str, str] = field(default_factory=dict)  # code name in the file → codebook id
+    by_name: list[str] = field(default_factory=list)  # of those, the ones matched by name, not GUID
+    user_codes: list[str] = field(default_factory=list)  # names of user codes added
+    known_user_codes: int = 0
+    unknown_code_refs: int = 0
+    user_code_codings: int = 0
+    interviewer_codings: int = 0
+    whole_source_codings: int = 0
+    reviews: str = ""
+
+    def summary(self) -> list[str]:
+        new = sum(1 for t in self.transcripts if t[2])
+        lines = [f"{self.file}: codebook" if self.codebook_only else
+                 f"{self.file}: {len(self.transcripts)} source(s) imported ({new} new transcript(s), "
+                 f"{len(self.transcripts) - new} matched existing ones), {len(self.skipped)} skipped"]
+        lines += [f"  {'imported' if n else 'matched '} {name!r} (id {tid}): {segs} segments"
+                  for name, tid, n, segs in self.transcripts]
+        lines += [f"  note: {n}" for n in self.notes] + [f"  skipped {n!r}: {why}" for n, why in self.skipped]
+        if self.selections or self.codings_in_file:
+            lines.append(f"selections: {self.selections}, {self.selections - len(self.unmatched)} mapped onto "
+                         f"segments, {len(self.unmatched)} matching no segment")
+            lines += [f"  no segment: {u}" for u in self.unmatched[:20]]
+            lines += [f"  … and {len(self.unmatched) - 20} more"] if len(self.unmatched) > 20 else []
+            who = ", ".join(f"{c} (from {n!r})" if c != n else c for n, c in self.coders.items()) or "nobody"
+            lines.append(f"codings: {self.codings_in_file} in the file → {self.codings} segment codings by {who}")
+        lines.append(f"codes: {len(self.mapped)} mapped to the codebook, {len(self.user_codes)} added as user codes"
+                     + (f", {self.known_user_codes} user codes already known" if self.known_user_codes else ""))
+        lines += [f"  {name} → {self.mapped[name]}" for name in self.by_name if name != self.mapped[name]]
+        if self.user_codes:
+            shown = ", ".join(self.user_codes[:15]) + (" …" if len(self.user_codes) > 15 else "")
+            lines.append(f"  not in the codebook (user codes): {shown}")
+        for count, text in ((self.user_code_codings, "codings of user codes: kept, but agreement and the matrix "
+                                                      "count codebook codes only"),
+                            (self.unknown_code_refs, "codings refer to no code in the file: not imported"),
+                            (self.whole_source_codings, "codings of whole sources (no selection): not imported"),
+                            (self.interviewer_codings, "codings on interviewer turns: kept, not shown while "
+                                                       "the speaker is an interviewer")):
+            if count:
+                lines.append(f"  {count} {text}")
+        return lines + ([f"finished segments: {self.reviews}"] if self.reviews else [])
+
+
+def _key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name or "").strip().casefold()
+
+
+def coder_name(name: str, taken: set[str]) -> str:
+    """A coder name for a user of another tool (see the module docstring), unique among ``taken``."""
+    base = re.sub(r"[\s:,/\\]+", "_", unicodedata.normalize("NFKC", name or "").strip()).strip("_")[:40] or "imported"
+    if base.startswith("model"):
+        base = f"user_{base}"[:40]
+    out, n = base, 2
+    while out in taken:
+        out, n = f"{base}-{n}", n + 1
+    taken.add(out)
+    return out
+
+
+def _map_codes(db, codes, codebook, report: ImportReport) -> dict[str, str]:
+    """{file code guid: our code string}; adds the unmatched ones to ``user_codes``."""
+    by_name = {_key(k): c.id for c in codebook.codes for k in (c.id, c.name_en, c.name)}
+    by_guid = {guid("code", c.id): c.id for c in codebook.codes}
+    known = {u["guid"] for u in store.user_codes(db)}
+    out = {}
+    for code in codes:  # parents come before their children
+        mapped = by_guid.get(code.guid) or by_name.get(_key(code.name))
+        if mapped:
+            out[code.guid] = report.mapped[code.name] = mapped
+            report.by_name += [] if code.guid in by_guid else [code.name]
+            continue
+        out[code.guid] = f"user:{code.guid}"
+        if code.guid in known:
+            report.known_user_codes += 1
+            continue
+        known.add(code.guid)
+        db["user_codes"].insert({"name": code.name or code.guid, "guid": code.guid, "description": code.description,
+                                 "parent": out.get(code.parent), "codable": int(code.codable),
+                                 "created_at": store.now()})
+        report.user_codes.append(code.name or code.guid)
+    return out
+
+
+def import_qdc(db, path: str | Path, codebook) -> ImportReport:
+    """Map a ``.qdc`` codebook's codes onto the codebook; add the others as user codes (one transaction)."""
+    report = ImportReport(file=str(path), codebook_only=True)
+    codes = read_qdc(path)
+    with store.immediate(db):
+        _map_codes(db, codes, codebook, report)
+    return report
+
+
+def _shift(raw: str):
+    """Offset in ``raw`` → offset after ``\\r\\n`` → ``\\n`` (as ingest normalises line ends)."""
+    crlf = [m.start() for m in re.finditer("\r\n", raw)]
+    return lambda i: i - bisect.bisect_left(crlf, i) if crlf else i
+
+
+def covered(segs: list[dict], starts: list[int], start: int, end: int, closest: bool = True) -> list[dict]:
+    """Segments (sorted by start) a selection covers at least half of; else the one it overlaps most."""
+    i, hits, best = max(bisect.bisect_right(starts, start) - 1, 0), [], None
+    while i < len(segs) and segs[i]["start"] < end:
+        s = segs[i]
+        overlap = min(end, s["end"]) - max(start, s["start"])
+        if overlap > 0 and 2 * overlap >= s["end"] - s["start"]:
+            hits.append(s)
+        if overlap > 0 and (best is None or overlap > best[0]):
+            best = (overlap, s)
+        i += 1
+    return hits or ([best[1]] if best and closest else [])
+
+
+def _speaker_map(value: str) -> dict[str, str]:
+    out = {}
+    for line in (value or "").splitlines():
+        name, sep, pid = line.rpartition("=")
+        if sep and name.strip():
+            try:
+                out[speakers.normalize_label(name)] = speakers.perspective_id(pid)
+            except speakers.SpeakerMapError:
+                continue
+    return out
+
+
+def _transcript(src, project, path: Path, names: set[str], mapping: dict, known: dict, case, report) -> Transcript:
+    """A new transcript (turns with perspectives, not yet segmented) from a source."""
+    text = src.text.replace("\r\n", "\n").replace("\r", "\n")
+    meta = _meta(src)
+    fmt = meta.get("format") if meta.get("format") in FORMATS else "txt"
+    try:
+        turns = parse_labelled(text, f"{path}:{src.name}", "md" if fmt == "md" else "txt", set(mapping) | set(known))
+    except IngestError:
+        turns = paragraph_turns(text)
+        report.notes.append(f"{src.name!r} has no speaker labels: one turn per paragraph, speaker 話者不明 "
+                            "(map it with `coder speakers set 話者不明 PERSPECTIVE --transcript NAME`)")
+    for turn in turns:
+        turn.perspective = speakers.resolve(turn.speaker, mapping, known)
+    unknown = sorted({t.speaker for t in turns if t.perspective == "unknown"})
+    if unknown:
+        shown = ", ".join(unknown[:12]) + (f" … ({len(unknown)} in all)" if len(unknown) > 12 else "")
+        report.notes.append(f"{src.name!r}: speakers without a perspective: {shown} "
+                            "(fix with `coder speakers set SPEAKER PERSPECTIVE`)")
+    sha = hashlib.sha256(src.raw or text.encode("utf-8")).hexdigest()
+    return Transcript(name=_unique_name(src.name, names), source_file=path.name, sha256=sha, encoding=src.encoding,
+                      format=fmt, original=src.text, text=text, turns=turns,
+                      case=project.cases.get(src.guid) or case, title=src.description or None)
+
+
+def _meta(src) -> dict:
+    try:
+        meta = json.loads(src.variables.get(META_VARIABLE) or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = None,
+                speaker_map: dict[str, str] | None = None) -> ImportReport:
+    """Import a ``.qdpx`` (see the module docstring); CoderError names the file and writes nothing."""
+    path = Path(path)
+    project = read_qdpx(path)
+    report = ImportReport(file=str(path), skipped=list(project.skipped))
+    known, names = store.known_speakers(db), store.known_names(db)
+    existing = {}  # sha256 of the file, or the text → transcript id (or a new Transcript)
+    for r in db.query("select id, sha256, text from transcripts"):
+        existing[r["sha256"]] = existing[r["text"]] = r["id"]
+    plans, new = [], []
+    for src in project.sources:
+        report.notes += [f"{src.name!r}: {src.note}"] if src.note else []
+        text = src.text.replace("\r\n", "\n").replace("\r", "\n")
+        match = existing.get(hashlib.sha256(src.raw).hexdigest() if src.raw else None) or existing.get(text)
+        if match is None:
+            mapping = dict(speaker_map or {}) | _speaker_map(src.variables.get(SPEAKERS_VARIABLE))
+            match = _transcript(src, project, path, names, mapping, known, case, report)
+            new.append(match)
+            existing[match.sha256] = existing[text] = match
+        plans.append((src, match))
+        report.whole_source_codings += src.whole_source_codings
+    if new:
+        from .segment import load_nlp, segment_transcripts
+
+        segment_transcripts(nlp or load_nlp(), new)
+        for src, t in plans:
+            if any(t is n for n in new):
+                _restore_times(t, _meta(src).get("times"))
+    with store.immediate(db):
+        codes = _map_codes(db, project.codes, codebook, report)
+        store.store_transcripts(db, new)
+        coder_of = _coders(project, report)
+        for src, t in plans:
+            tid = t if isinstance(t, int) else t.id
+            count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
+            report.transcripts.append((db["transcripts"].get(tid)["name"], tid, any(t is n for n in new), count))
+    if report.codings:
+        recorded = any(META_VARIABLE in src.variables for src, _ in plans)
+        report.reviews = "as recorded in the file" if recorded else \
+            "assumed: each coder finished every interviewee segment of the sources they coded"
+    return report
+
+
+def _coders(project, report: ImportReport):
+    """user GUID → coder name, made on first use (and noted in the report)."""
+    names, taken = {}, set()
+
+    def coder_of(user: str | None) -> str:
+        user = user or project.default_user
+        if user not in names:
+            label = project.users.get(user) or (f"user-{user[:8]}" if user else "imported")
+            names[user] = report.coders[label] = coder_name(label, taken)
+        return names[user]
+
+    return coder_of
+
+
+def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport, version: str, file: str) -> int:
+    """Map one source's selections onto transcript ``tid``'s segments, store the codings and finished
+    segments; return the number of segments."""
+    segs = list(db.query("""select s.id, s.start, s.[end], sp.perspective from segments s
+                            join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
+                            where s.transcript_id = ? order by s.start""", [tid]))
+    starts, shift, done = [s["start"] for s in segs], _shift(src.text), {}
+    for sel in src.selections:
+        report.selections += 1
+        report.codings_in_file += len(sel.codings)
+        inside = 0 <= sel.start < sel.end <= len(src.text)
+        hits = covered(segs, starts, shift(sel.start), shift(sel.end)) if inside else []
+        if not hits:
+            excerpt = src.text[max(sel.start, 0):sel.end][:30].replace("\n", " ")
+            report.unmatched.append(f"{src.name} [{sel.start}:{sel.end}] {excerpt!r}")
+            continue
+        for code_guid, user in sel.codings:
+            if code_guid not in codes:
+                report.unknown_code_refs += 1
+                continue
+            for s in hits:
+                done.setdefault(coder_of(user), set()).add((s["id"], codes[code_guid], s["perspective"]))
+    reviewed, at = _meta(src).get("reviewed"), store.now()
+    for coder, rows in done.items():
+        pairs = sorted((s, c) for s, c, _ in rows)
+        report.codings += len(pairs)
+        report.user_code_codings += sum(1 for _, c in pairs if c.startswith("user:"))
+        report.interviewer_codings += sum(1 for *_, p in rows if p == "interviewer")
+        record_imported(db, at, coder, version, pairs, _finished(db, segs, starts, tid, coder, reviewed), file=file)
+    if isinstance(reviewed, dict):  # coder's own export: also the segments finished without any code
+        for coder in set(reviewed) - set(done):
+            record_imported(db, at, coder_name(coder, set()), version, [],
+                            _finished(db, segs, starts, tid, coder, reviewed), file=file)
+    return len(segs)
+
+
+def _restore_times(t: Transcript, times) -> None:
+    """Cue times of a subtitle transcript exported by coder (if its turns and segments still line up)."""
+    if not isinstance(times, dict) or len(times.get("turns", [])) != len(t.turns) or \
+            len(times.get("segments", [])) != len(t.segments):
+        return
+    for item, (start, end) in zip([*t.turns, *t.segments], [*times["turns"], *times["segments"]]):
+        item.start_time, item.end_time = start, end
+
+
+def _finished(db, segs, starts, tid, coder, reviewed) -> list[int]:
+    """Segment ids ``coder`` finished: the file's ranges (segments covered by half), else the assumption."""
+    if isinstance(reviewed, dict):
+        out = set()
+        for start, end in reviewed.get(coder, []):
+            out.update(s["id"] for s in covered(segs, starts, start, end, closest=False))
+        return sorted(out)
+    if list(db.query("select 1 from reviews r join segments s on s.id = r.segment_id where r.coder = ? "
+                     "and s.transcript_id = ? limit 1", [coder, tid])):
+        return []
+    return [s["id"] for s in segs if s["perspective"] != "interviewer"]

@@ -494,6 +494,9 @@ def matrix(by, source, case_name, transcript, quotes, fmt, output, codebook_path
 
     book = load_codebook(codebook_path)
     result = build(store.open_db(db_path, create=False), book, by, source, quotes, case_name, transcript)
+    if not any(c["segments"] for row in result["cells"].values() for c in row.values()):
+        click.echo(f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
+                   "suggestions with --source model", err=True)
     if fmt == "json":
         output.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:

@@ -75,6 +75,9 @@ def main() -> int:
     parser.add_argument("--schema-dir", type=Path, required=True, help="Folder with Project.xsd and Codebook.xsd.")
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
+    missing = [name for name in ("Project.xsd", "Codebook.xsd") if not (args.schema_dir / name).is_file()]
+    if missing:
+        parser.error(f"{args.schema_dir}: no {' or '.join(missing)} there (give the folder holding the REFI-QDA schemas)")
     failed = 0
     for path in args.files:
         errors = check(path, args.schema_dir)

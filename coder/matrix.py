@@ -3,7 +3,7 @@
 Each cell: coded segments, distinct interviewees (speaker × transcript), the share of the row's
 segments the source has coded at all, and ranked representative quotes. Quotes are ranked by
 confidence (the final/consensus codes and codes more analysts agree on first, then the suggester's
-score), then by centrality (TF-IDF cosine of the segment's content words to the centroid of the
+score where it suggested the code), then by centrality (TF-IDF cosine of the segment's content words to the centroid of the
 cell's CANDIDATES most confident segments);
 near-duplicates (content-word Jaccard ≥ 0.6) and very short segments are skipped.
 
@@ -27,7 +27,7 @@ ROWS = ("person", "supporter", "employer")  # matrix rows for by=perspective, in
 QUOTES = 3
 MIN_QUOTE_CHARS = 12
 NEAR_DUPLICATE = 0.6
-CANDIDATES = 200  # quote candidates per cell (the most confident) among which centrality is computed
+CANDIDATES = 100  # quote candidates per cell (the most confident) among which centrality is computed
 FIELD = {"perspective": "perspective", "case": "case_name", "transcript": "transcript"}
 SOURCE_LABELS = {"consensus": "合意（裁定済み・全員一致のコード）", "all": "全分析者（和集合）",
                  "model": "提案のみ（未確認）"}
@@ -67,8 +67,8 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
         unit = scope.get(sid)
         if unit is not None and (unit[field] or "―", code) in members:
             members[(unit[field] or "―", code)].setdefault(sid, who)
-    scores = {(sid, code): score for sid, code, score in
-              db.execute("select segment_id, code, score from suggestions").fetchall()}
+    scores = {(sid, code): score for sid, code, score in  # the suggester's score where it suggested the code
+              db.execute("select segment_id, code, score from suggestions where selected = 1").fetchall()}
     rank = _Ranker(db, scope, support, scores)
     out = {"by": by, "source": source, "source_label": SOURCE_LABELS.get(source, f"分析者 {source}"),
            "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {}}

@@ -22,6 +22,13 @@ CONSENSUS = "consensus"
 MODEL = "model"
 RECODE = ":recode"
 SOURCES_HELP = "consensus, all (every analyst), an analyst's name, or model"
+SOURCE_LABELS = {CONSENSUS: "合意（裁定済み・全員一致のコード）", "all": "全分析者（和集合）",
+                 MODEL: "提案のみ（未確認）"}
+
+
+def source_label(source: str) -> str:
+    """How pages and reports name a coding source, in Japanese."""
+    return SOURCE_LABELS.get(source, f"分析者 {source}")
 
 
 def is_analyst(name: str) -> bool:

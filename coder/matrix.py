@@ -29,8 +29,6 @@ MIN_QUOTE_CHARS = 12
 NEAR_DUPLICATE = 0.6
 CANDIDATES = 100  # quote candidates per cell (the most confident) among which centrality is computed
 FIELD = {"perspective": "perspective", "case": "case_name", "transcript": "transcript"}
-SOURCE_LABELS = {"consensus": "合意（裁定済み・全員一致のコード）", "all": "全分析者（和集合）",
-                 "model": "提案のみ（未確認）"}
 
 
 def _content(tokens_json: str) -> list[str]:
@@ -70,7 +68,7 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
     scores = {(sid, code): score for sid, code, score in  # the suggester's score where it suggested the code
               db.execute("select segment_id, code, score from suggestions where selected = 1").fetchall()}
     rank = _Ranker(db, scope, support, scores)
-    out = {"by": by, "source": source, "source_label": SOURCE_LABELS.get(source, f"分析者 {source}"),
+    out = {"by": by, "source": source, "source_label": layers.source_label(source),
            "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {}}
     for key in keys:
         out["cells"][key] = {}

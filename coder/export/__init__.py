@@ -133,12 +133,12 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:
     from .. import db as store
-    from ..matrix import SOURCE_LABELS
+    from ..layers import source_label
 
     if transcript is not None:
         transcript = store.find_transcript(db, transcript)["name"]  # the web form sends ids
     files = [r[2] for r in db.execute("pragma database_list").fetchall() if r[1] == "main"]
-    return {"source": source, "source_label": SOURCE_LABELS.get(source, f"分析者 {source}"),
+    return {"source": source, "source_label": source_label(source),
             "unconfirmed": source == "model", "by": by, "case": case, "transcript": transcript,
             "project": Path(files[0]).name if files and files[0] else "", "codebook": codebook.version_tag,
             "generated": date.today().isoformat()}

@@ -558,3 +558,57 @@ def import_qdpx(file, case, pairs, codebook_path, db_path):
     report = import_qdc(db, file, book) if file.lower().endswith(".qdc") else run(db, file, book, case=case,
                                                                                    speaker_map=mapping)
     click.echo("\n".join(report.summary()))
+
+
+@cli.group(cls=Group, invoke_without_command=True)
+@click.option("--source", type=click.Choice(["all", "uncoded"]), default="all", show_default=True,
+              help="all interviewee segments, or only those with no confirmed or suggested code.")
+@click.option("--topics", "n_topics", type=click.IntRange(min=2), help="Number of topics (default: from the size).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--embedding-model", type=click.Path(exists=True, file_okay=False),
+              help="A local sentence-transformers model directory (default: built from ja-ginza's vectors).")
+@codebook_option
+@db_option
+@click.pass_context
+def topics(ctx, source, n_topics, as_json, embedding_model, codebook_path, db_path):
+    """Emergent themes (BERTopic): words, quotes, perspectives, cases and the codes each topic overlaps.
+
+    Example: coder topics --db project.db --source uncoded
+    """
+    if ctx.invoked_subcommand:
+        return
+    from tqdm import tqdm
+
+    from . import topics as themes
+    from .codebook import load_codebook
+
+    db = store.open_db(db_path, create=False)
+    stages = len(themes.STAGES)
+    with tqdm(total=stages, file=sys.stderr, disable=None, bar_format="{desc} {n}/{total} {elapsed}") as bar:
+        def step(stage):
+            bar.n = themes.STAGES.index(stage)
+            bar.set_description(f"topics: {stage}")
+        result = themes.find_topics(db, source, n_topics, embedding_model, progress=step)
+        bar.update(stages - bar.n)
+    themes.save_result(db, result)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json
+               else themes.to_text(result, themes.code_names(db, load_codebook(codebook_path))))
+
+
+@topics.command("propose")
+@click.argument("topic_id", type=int)
+@click.option("--source", type=click.Choice(["all", "uncoded"]), default="all", show_default=True,
+              help="Which last run of `coder topics` the topic number refers to.")
+@click.option("--name", help="Code name (default: the topic's top three words).")
+@click.option("--description", help="Description (default: the topic's words).")
+@db_option
+def topics_propose(topic_id, source, name, description, db_path):
+    """Draft a new user code from a topic of the last `coder topics` run, with its example quotes.
+
+    Example: coder topics propose 4 --name 通勤と生活リズム --db project.db
+    """
+    from .topics import find_topic, last_result, propose_code
+
+    db = store.open_db(db_path, create=False)
+    code = propose_code(db, find_topic(last_result(db, source), topic_id), name, description)
+    click.echo(f"draft code {code['name']!r} added as {code['code']} with {len(code['examples'])} example quote(s)")

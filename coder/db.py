@@ -102,6 +102,13 @@ def _m0005(db: Database) -> None:
     db["user_codes"].create_index(["guid"], unique=True)
 
 
+@migrations(name="0006_user_code_examples")
+def _m0006(db: Database) -> None:
+    # Draft codes proposed from an emergent theme (``coder topics``) keep the segments they came from:
+    # a JSON list of {"segment_id", "text"}. Null for codes imported from REFI-QDA files.
+    db["user_codes"].add_column("examples", str)
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 

@@ -22,14 +22,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # Japanese as UTF-8 in /api/ responses, not \uXXXX escapes
-    from . import api, auth, codes, coding, database, exports, importer, matrix, supervision, tasks, transcripts
+    from . import api, auth, codes, coding, database, exports, importer, matrix, supervision, tasks, topics, transcripts
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = database.secret_key(app.config["DATABASE"])
     database.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
-    for module in (auth, transcripts, importer, coding, codes, matrix, exports, supervision, api):
+    for module in (auth, transcripts, importer, coding, codes, matrix, topics, exports, supervision, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
     return app

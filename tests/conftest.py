@@ -111,3 +111,22 @@ def login(app):
         return client
 
     return _login
+
+
+@pytest.fixture
+def two_analysts(project, codebook):
+    """hanako and taro coded the kaede interview: both confirm information_sharing on the first
+    segment and finish the third without codes; on the second, hanako confirms information_sharing
+    and taro value_alignment. Returns the three segment ids."""
+    from coder import coding
+    from coder.db import segments_to_code
+
+    database = open_db(project)
+    a, b, c = [s["id"] for s in segments_to_code(database)]
+    for who in ("hanako", "taro"):
+        coding.apply(database, a, who, "confirm", codebook, "information_sharing")
+        coding.apply(database, c, who, "review", codebook)
+    coding.apply(database, b, "hanako", "confirm", codebook, "information_sharing")
+    coding.apply(database, b, "taro", "confirm", codebook, "value_alignment")
+    database.close()
+    return a, b, c

@@ -69,16 +69,9 @@ def test_fast_binary_alpha_equals_the_krippendorff_package_with_missing_data():
 
 
 @pytest.fixture
-def coded(project, codebook):
-    """hanako and taro coded the kaede interview: they agree on two segments and differ on one."""
+def coded(project, two_analysts):
     database = store.open_db(project)
-    a, b, c = [s["id"] for s in store.segments_to_code(database)]
-    for who in ("hanako", "taro"):
-        coding.apply(database, a, who, "confirm", codebook, "information_sharing")
-        coding.apply(database, c, who, "review", codebook)
-    coding.apply(database, b, "hanako", "confirm", codebook, "information_sharing")
-    coding.apply(database, b, "taro", "confirm", codebook, "value_alignment")
-    yield database, (a, b, c)
+    yield database, two_analysts
     database.close()
 
 

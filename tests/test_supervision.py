@@ -5,17 +5,8 @@ from coder import db as store
 
 
 @pytest.fixture
-def disputed(project, codebook):
-    """hanako and taro differ on the second segment and agree on the others."""
-    database = store.open_db(project)
-    a, b, c = [s["id"] for s in store.segments_to_code(database)]
-    for who in ("hanako", "taro"):
-        coding.apply(database, a, who, "confirm", codebook, "information_sharing")
-        coding.apply(database, c, who, "review", codebook)
-    coding.apply(database, b, "hanako", "confirm", codebook, "handover")
-    coding.apply(database, b, "taro", "confirm", codebook, "effects")
-    database.close()
-    return a, b, c
+def disputed(two_analysts):
+    return two_analysts
 
 
 def test_agreement_pages_are_for_supervisors_only(login, disputed):
@@ -28,9 +19,9 @@ def test_agreement_pages_are_for_supervisors_only(login, disputed):
 def test_supervisor_sees_alpha_per_code_with_interval_and_the_disputed_segment(login, disputed, codebook):
     sato = login("sato")
     page = sato.get("/agreement/").get_data(as_text=True)
-    assert "Krippendorff" in page and codebook.code("handover").name in page and "[" in page
+    assert "Krippendorff" in page and codebook.code("value_alignment").name in page and "[" in page
     assert "裁定待ちの不一致 1 件" in page
-    listing = sato.get("/agreement/disagreements?code=handover").get_data(as_text=True)
+    listing = sato.get("/agreement/disagreements?code=value_alignment").get_data(as_text=True)
     assert "主治医の意見も職場に伝えてもらいました。" in listing and "hanako" in listing and "taro" in listing
 
 
@@ -38,12 +29,13 @@ def test_adjudicating_stores_consensus_and_empties_the_queue(login, disputed, pr
     sato = login("sato")
     _, b, _ = disputed
     assert "主治医の意見" in sato.get("/agreement/adjudicate").get_data(as_text=True)
-    response = sato.post(f"/agreement/adjudicate/{b}", data={"codes": ["handover", "effects"], "csrf_token": sato.csrf})
+    response = sato.post(f"/agreement/adjudicate/{b}", data={"codes": ["information_sharing", "value_alignment"],
+                                                            "csrf_token": sato.csrf})
     assert response.status_code == 302
     assert "裁定待ちの不一致はありません" in sato.get("/agreement/adjudicate").get_data(as_text=True)
     database = store.open_db(project)
     assert sorted(r["code"] for r in database.query("select code from codings where coder = 'consensus'")) == [
-        "effects", "handover"]
+        "information_sharing", "value_alignment"]
 
 
 def test_memo_from_the_disagreement_view_appears_in_the_codebook(login, disputed):

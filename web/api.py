@@ -1,14 +1,13 @@
 """The JSON API the pages' own JavaScript uses; same login and CSRF rules as the pages."""
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from coder import coding
-from coder import db as store
 from coder.errors import CoderError
 from coder.layers import RECODE
 
-from .database import blind, get_codebook, get_db
+from .database import blind, get_codebook, get_db, transcript_or_404
 from .tasks import retrainer, schedule
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -21,10 +20,7 @@ def show_others(db) -> bool:
 @bp.route("/transcripts/<int:transcript_id>/segments")
 def segments(transcript_id):
     db = get_db()
-    try:
-        store.find_transcript(db, transcript_id)
-    except CoderError:
-        abort(404)
+    transcript_or_404(db, transcript_id)
     return jsonify(transcript=transcript_id,
                    segments=coding.states(db, current_user.name, transcript_id, show_others=show_others(db)))
 

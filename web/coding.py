@@ -2,15 +2,14 @@
 
 from itertools import groupby
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from coder import coding
 from coder import db as store
-from coder.errors import CoderError
 from coder.speakers import PERSPECTIVES
 
-from .database import get_codebook, get_db
+from .database import get_codebook, get_db, transcript_or_404
 
 bp = Blueprint("coding", __name__)
 
@@ -18,10 +17,7 @@ bp = Blueprint("coding", __name__)
 @bp.route("/transcripts/<int:transcript_id>")
 def show(transcript_id):
     db = get_db()
-    try:
-        transcript = store.find_transcript(db, transcript_id)
-    except CoderError:
-        abort(404)
+    transcript = transcript_or_404(db, transcript_id)
     order = "uncertain" if request.args.get("order") == "uncertain" else "reading"
     segments = list(store.iter_segments(db, transcript_id))
     ids = {s["index"]: i for i, s in enumerate(segments)}

@@ -2,10 +2,11 @@
 
 import secrets
 
-from flask import current_app, g
+from flask import abort, current_app, g
 
 from coder import db as store
 from coder.codebook import load_codebook
+from coder.errors import CoderError
 
 
 def get_db():
@@ -18,6 +19,13 @@ def close_db(exc=None):
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+def transcript_or_404(db, transcript_id: int) -> dict:
+    try:
+        return store.find_transcript(db, transcript_id)
+    except CoderError:
+        abort(404)
 
 
 def get_codebook():

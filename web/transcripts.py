@@ -1,6 +1,6 @@
 """The dashboard (transcripts with my progress), speaker → perspective mapping, blind mode."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from coder import db as store
@@ -9,7 +9,7 @@ from coder.errors import CoderError
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
 from .auth import supervisor_required
-from .database import blind, get_db
+from .database import blind, get_db, transcript_or_404
 
 bp = Blueprint("transcripts", __name__)
 
@@ -25,10 +25,7 @@ def index():
 @bp.route("/transcripts/<int:transcript_id>/speakers", methods=["GET", "POST"])
 def speakers(transcript_id):
     db = get_db()
-    try:
-        transcript = store.find_transcript(db, transcript_id)
-    except CoderError:
-        abort(404)
+    transcript = transcript_or_404(db, transcript_id)
     rows = store.list_speakers(db, transcript_id)
     if request.method == "POST":
         try:

@@ -202,29 +202,40 @@ def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "
                       reps: int = BOOTSTRAP) -> dict:
     """Agreement among ``coders`` (default: every analyst) per code, perspective or transcript,
     plus the overall figure (every (segment, code) pair a unit)."""
+    return project_agreements(db, codebook, coders, (by,), reps)[by]
+
+
+def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple[str, ...] = BY,
+                       reps: int = BOOTSTRAP) -> dict[str, dict]:
+    """``project_agreement`` for several groupings, loading the codings and computing the overall
+    figure once."""
     from . import layers
 
-    if by not in BY:
-        raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    for by in bys:
+        if by not in BY:
+            raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     names = layers.resolve(db, coders)
     if len(names) < 2:
         raise CoderError(f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
                          " (each analyst codes in the web UI under their own name)")
     units = layers.segments(db, text=False)
     values = layers.tensor(db, codebook.ids, names, units)
-    pooled = values.reshape(len(names), -1)
-    rows = []
-    if by == "code":
-        for k, code in enumerate(codebook.ids):
-            rows.append({"key": code, "label": codebook.code(code).name, **summarise(values[:, :, k], names, reps)})
-    else:
-        field = "perspective" if by == "perspective" else "transcript"
-        keys = list(dict.fromkeys(u[field] for u in units))
-        for key in keys:
-            mask = np.array([u[field] == key for u in units])
-            rows.append({"key": key, "label": key,
-                         **_per_segment(summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values)})
-    return {"coders": names, "by": by, "rows": rows, "overall": _per_segment(summarise(pooled, names, reps), values)}
+    overall = _per_segment(summarise(values.reshape(len(names), -1), names, reps), values)
+    out = {}
+    for by in bys:
+        rows = []
+        if by == "code":
+            for k, code in enumerate(codebook.ids):
+                rows.append({"key": code, "label": codebook.code(code).name,
+                             **summarise(values[:, :, k], names, reps)})
+        else:
+            field = "perspective" if by == "perspective" else "transcript"
+            for key in dict.fromkeys(u[field] for u in units):
+                mask = np.array([u[field] == key for u in units])
+                rows.append({"key": key, "label": key, **_per_segment(
+                    summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values)})
+        out[by] = {"coders": names, "by": by, "rows": rows, "overall": overall}
+    return out
 
 
 def _per_segment(row: dict, values: np.ndarray) -> dict:

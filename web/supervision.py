@@ -27,8 +27,7 @@ def index():
     chosen = request.args.getlist("coders") or layers.analysts(db)
     tables, error = {}, None
     try:
-        for by in agreement.BY:
-            tables[by] = agreement.project_agreement(db, book, chosen, by=by)
+        tables = agreement.project_agreements(db, book, chosen)
     except CoderError as exc:
         error = str(exc)
     return render_template("supervision/index.html", tables=tables, error=error, choices=choices, chosen=chosen,

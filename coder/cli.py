@@ -313,7 +313,7 @@ def codebook_lint(codebook_path):
     from .suggest import create
 
     book = load_codebook(codebook_path)
-    warnings = lint(book, create("rules.v1", book))
+    warnings = lint(book, create("rules.v2", book))
     for w in warnings:
         click.echo(f"warning: {w}")
     click.echo(f"{book.path}: valid, {len(book.codes)} codes, {len(warnings)} warning(s)")

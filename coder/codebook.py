@@ -23,10 +23,14 @@ _RULE = {
     "properties": {
         "phrases": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
         "pattern": {"type": "array", "items": {"type": "object"}, "minItems": 1},
+        "near": {"type": "array", "minItems": 2, "maxItems": 2,
+                 "items": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
+        "window": {"type": "integer", "minimum": 1, "maximum": 40},
+        "unless": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "label": {"type": "string"},
-        "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 5},
+        "weight": {"type": "number", "minimum": -5, "maximum": 5, "not": {"const": 0}},
     },
-    "oneOf": [{"required": ["phrases"]}, {"required": ["pattern", "label"]}],
+    "oneOf": [{"required": ["phrases"]}, {"required": ["pattern", "label"]}, {"required": ["near", "label"]}],
 }
 SCHEMA = {
     "type": "object",
@@ -89,6 +93,8 @@ def lint(codebook: Codebook, matcher=None) -> list[str]:
     owners: dict[str, list[str]] = {}
     for code in codebook.codes:
         for rule in code.rules:
+            if rule.weight < 0:  # a negative cue names another code's words on purpose
+                continue
             for phrase in rule.phrases:
                 owners.setdefault(phrase, []).append(code.id)
         if not code.rules:

@@ -60,12 +60,18 @@ class Transcript:
 
 @dataclass
 class Rule:
-    """A rule: phrases (matched as Sudachi normalised-form sequences) or a spaCy Matcher pattern."""
+    """A cue group of a code: phrases (matched as Sudachi normalised-form sequences), two word
+    sets ``near`` each other (within ``window`` mode A units), or a spaCy Matcher pattern;
+    ``unless`` phrases cancel the matches they overlap; a negative weight is a negative cue.
+    ``rules.v1`` reads only phrases and patterns; ``rules.v2`` (``suggest/cues.py``) all of it."""
 
     weight: float = 1.0
     phrases: list[str] = field(default_factory=list)
     pattern: list[dict] | None = None
     label: str | None = None
+    near: list[list[str]] | None = None
+    window: int | None = None
+    unless: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -27,7 +27,8 @@ def broken(tmp_path, mutate):
     (lambda d: d["codes"][1].pop("examples"), "code 'autonomy'"),
     (lambda d: d["codes"][4].update(examples=["一つだけ"]), "code 'handover', field 'examples'"),
     (lambda d: d["codes"][0].update(group="main"), "code 'needs_assessment', field 'group'"),
-    (lambda d: d["codes"][2]["rules"][0].update(weight=-1), "field 'rules.0.weight'"),
+    (lambda d: d["codes"][2]["rules"][0].update(weight=0), "field 'rules.0.weight'"),
+    (lambda d: d["codes"][2]["rules"][0].update(near=[["本人"]]), "field 'rules.0.near'"),
     (lambda d: d.pop("version"), "field '(top level)'"),
 ])
 def test_validation_errors_name_the_file_the_code_and_the_field(tmp_path, mutate, where):
@@ -44,3 +45,9 @@ def test_duplicate_code_ids_are_refused(tmp_path):
 def test_lint_reports_a_phrase_shared_by_two_codes(tmp_path):
     path = broken(tmp_path, lambda d: d["codes"][0]["rules"].append({"phrases": ["後任"], "weight": 1.0}))
     assert any("'後任' is a rule of several codes" in w for w in lint(load_codebook(path)))
+
+
+def test_a_negative_cue_names_another_codes_words_without_a_lint_warning(tmp_path):
+    path = broken(tmp_path, lambda d: d["codes"][0]["rules"].append(
+        {"label": "異動（→handover）", "phrases": ["後任"], "weight": -0.5}))
+    assert not any("'後任'" in w for w in lint(load_codebook(path)))

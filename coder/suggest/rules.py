@@ -60,10 +60,10 @@ class RuleSuggester:
     def score(self, batch):
         scores = np.zeros((len(batch), len(self.codebook.codes)))
         reasons = [{} for _ in range(len(batch))]
-        docs = [doc_a(t, morphology=True) for t in batch.texts] if self.morphology else batch.docs_a
+        docs = [doc_a(t, morphology=self.morphology) for t in batch.texts]
         for i, doc in enumerate(docs):
             for ci, hits in self.matches(doc).items():
-                scores[i, ci] = 1 - math.exp(-sum(w for w, _ in hits.values()))
+                scores[i, ci] = 1 - math.exp(-max(0.0, sum(w for w, _ in hits.values())))
                 words = sorted(hits.values(), key=lambda h: -h[0])
                 reasons[i][self.codebook.codes[ci].id] = ["ルール: " + "、".join(f"「{t}」" for _, t in words[:4])]
         return scores, reasons

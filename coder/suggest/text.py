@@ -9,6 +9,7 @@ time on sub-token and reading fields that suggestions never use.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Sudachi POS (first level) that carry no topic: particles, auxiliaries, symbols, blanks
@@ -59,14 +60,61 @@ def content_norms(text: str) -> list[str]:
     organisation's interviews must not tie a code to that organisation's name.
     """
     tokenizer, mode = _sudachi()
-    out = []
-    for m in tokenizer.tokenize(text, mode.C):
-        pos = m.part_of_speech()
-        if pos[0] not in _FUNCTION and pos[1] != "固有名詞" and m.normalized_form() not in _LIGHT:
-            out.append(m.normalized_form())
-    return out
+    return [m.normalized_form() for m in tokenizer.tokenize(text, mode.C) if _content(m)]
 
 
-def analyse(texts: list[str]) -> tuple[list, list[list[str]]]:
-    """Mode-A docs (for rules) and mode-C content-word norms (for embeddings and features)."""
-    return [doc_a(t) for t in texts], [content_norms(t) for t in texts]
+@dataclass(frozen=True, slots=True)
+class Morph:
+    """A split mode A unit with the mode C word it belongs to.
+
+    ``start``/``end`` are code-point offsets into the analysed text (end exclusive).
+    ``first``/``last`` say whether the unit begins/ends its mode C word, so a cue can be
+    told apart from a piece of a longer compound (キャリア inside キャリアコンサルタント).
+    """
+
+    start: int
+    end: int
+    surface: str
+    norm: str
+    lemma: str
+    pos: tuple[str, ...]  # Sudachi part of speech (6 levels, ``*`` for none)
+    first: bool
+    last: bool
+
+    @property
+    def tag(self) -> str:
+        """The part of speech as rules match it, e.g. ``名詞-普通名詞-一般``."""
+        return "-".join(p for p in self.pos[:4] if p != "*")
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One text's mode A units (for rules) and mode C content-word norms (for embeddings, features)."""
+
+    morphs: tuple[Morph, ...]
+    content: tuple[str, ...]
+
+
+def _content(m) -> bool:
+    pos = m.part_of_speech()
+    return pos[0] not in _FUNCTION and pos[1] != "固有名詞" and m.normalized_form() not in _LIGHT
+
+
+def analysis(text: str) -> Analysis:
+    """Tokenise ``text`` once (split mode C) and split each word into its mode A units."""
+    tokenizer, mode = _sudachi()
+    morphs, content = [], []
+    for word in tokenizer.tokenize(text, mode.C):
+        if _content(word):
+            content.append(word.normalized_form())
+        units = list(word.split(mode.A)) or [word]
+        for i, m in enumerate(units):
+            morphs.append(Morph(m.begin(), m.end(), m.surface(), m.normalized_form(), m.dictionary_form(),
+                                m.part_of_speech(), i == 0, i == len(units) - 1))
+    return Analysis(tuple(morphs), tuple(content))
+
+
+def phrase_norms(phrase: str) -> tuple[str, ...]:
+    """A rule phrase as the sequence of mode A normalised forms it is matched on."""
+    tokenizer, mode = _sudachi()
+    return tuple(m.normalized_form() for m in tokenizer.tokenize(phrase, mode.A))

@@ -300,14 +300,17 @@ def segments_to_code(db: Database, transcript: str | int | None = None) -> list[
 
 
 def confirmed_examples(db: Database) -> list[dict]:
-    """Segments some analyst has decided on (a coding or a finished review): id, text, confirmed codes."""
+    """Segments some analyst has decided on (a coding or a finished review): id, text, the
+    speaker's perspective, confirmed codes."""
     rows = db.query("""
-        select s.id, s.text, group_concat(case when c.status = 'confirmed' then c.code end) as codes
+        select s.id, s.text, sp.perspective,
+               group_concat(case when c.status = 'confirmed' then c.code end) as codes
         from segments s left join codings c on c.segment_id = s.id
+        join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
         where s.id in (select segment_id from codings union select segment_id from reviews)
         group by s.id order by s.id""")
-    return [{"id": r["id"], "text": r["text"], "codes": sorted(set((r["codes"] or "").split(",")) - {""})}
-            for r in rows]
+    return [{"id": r["id"], "text": r["text"], "perspective": r["perspective"],
+             "codes": sorted(set((r["codes"] or "").split(",")) - {""})} for r in rows]
 
 
 def user_codes(db: Database) -> list[dict]:

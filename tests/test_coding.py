@@ -67,7 +67,8 @@ def test_confirm_and_next_rejects_undecided_suggestions_and_counts_as_progress(p
 def test_a_reviewed_segment_without_codes_is_a_negative_training_example(pdb, codebook):
     seg = first(pdb)
     coding.apply(pdb, seg, "hanako", "review", codebook)
-    assert store.confirmed_examples(pdb) == [{"id": seg, "text": pdb["segments"].get(seg)["text"], "codes": []}]
+    assert store.confirmed_examples(pdb) == [{"id": seg, "text": pdb["segments"].get(seg)["text"],
+                                              "perspective": "person", "codes": []}]
 
 
 def test_interviewer_segments_cannot_be_coded(pdb, codebook):

@@ -30,7 +30,7 @@ def register(name: str):
 
 
 def create(name: str, codebook, **kwargs):
-    from . import embedding, learned, rules  # noqa: F401  (fill the registry)
+    from . import cues, embedding, learned, learned_v2, rules  # noqa: F401  (fill the registry)
 
     try:
         return REGISTRY[name](codebook, **kwargs)
@@ -39,33 +39,37 @@ def create(name: str, codebook, **kwargs):
 
 
 class Batch:
-    """Texts to score, with their analyses and embeddings computed once and shared by suggesters."""
+    """Texts to score, with their analyses and embeddings computed once and shared by suggesters.
+
+    ``perspectives`` gives each text's speaker voice (person / supporter / employer / None).
+    ``cache`` holds suggesters' per-text results (cue hits, feature rows, learner matrices);
+    a subset or a join keeps the rows that were already computed.
+    """
 
     def __init__(self, texts: list[str], embedder=None, perspectives: list[str | None] | None = None):
         self.texts = list(texts)
-        self.perspectives = perspectives or [None] * len(self.texts)
+        self.perspectives = list(perspectives) if perspectives is not None else [None] * len(self.texts)
         self.embedder = embedder
-        self._analysis = None
+        self._analyses = None
         self._embeddings = None
-        self.scores: dict = {}  # suggesters' (scores, reasons), keyed by the suggesters; see Combiner
+        self.cache: dict = {}
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def _analyse(self):
-        if self._analysis is None:
-            from .text import analyse
+    @property
+    def analyses(self):
+        """One ``text.Analysis`` per text (mode A units with word boundaries, content words)."""
+        if self._analyses is None:
+            from .text import analysis
 
-            self._analysis = analyse(self.texts)
-        return self._analysis
+            self._analyses = [analysis(t) for t in self.texts]
+        return self._analyses
 
     @property
-    def docs_a(self):
-        return self._analyse()[0]
-
-    @property
-    def content(self) -> list[list[str]]:
-        return self._analyse()[1]
+    def content(self) -> list[tuple[str, ...]]:
+        """Each text's content words (Sudachi split mode C normalised forms, no proper nouns)."""
+        return [a.content for a in self.analyses]
 
     @property
     def embeddings(self):
@@ -74,11 +78,37 @@ class Batch:
         return self._embeddings
 
     def subset(self, index) -> "Batch":
+        index = list(index)
         sub = Batch([self.texts[i] for i in index], self.embedder, [self.perspectives[i] for i in index])
-        if self._analysis is not None:
-            sub._analysis = ([self._analysis[0][i] for i in index], [self._analysis[1][i] for i in index])
+        if self._analyses is not None:
+            sub._analyses = [self._analyses[i] for i in index]
         if self._embeddings is not None:
-            sub._embeddings = self._embeddings[list(index)]
-        sub.scores = {key: tuple(v[list(index)] if isinstance(v, np.ndarray) else [v[i] for i in index] for v in value)
-                      for key, value in self.scores.items()}
+            sub._embeddings = self._embeddings[index]
+        sub.cache = {key: _rows(value, index) for key, value in self.cache.items()}
         return sub
+
+    @staticmethod
+    def join(*batches: "Batch") -> "Batch":
+        """One batch of the texts of ``batches`` in order, keeping what each has computed."""
+        out = Batch([t for b in batches for t in b.texts], batches[0].embedder,
+                    [p for b in batches for p in b.perspectives])
+        if all(b._analyses is not None for b in batches):
+            out._analyses = [a for b in batches for a in b._analyses]
+        if all(b._embeddings is not None for b in batches):
+            out._embeddings = np.vstack([b._embeddings for b in batches])
+        for key in set.intersection(*(set(b.cache) for b in batches)):
+            parts = [b.cache[key] for b in batches]
+            if isinstance(parts[0], np.ndarray):
+                out.cache[key] = np.vstack(parts)
+            elif isinstance(parts[0], list):
+                out.cache[key] = [x for p in parts for x in p]
+        return out
+
+
+def _rows(value, index):
+    """The rows ``index`` of a per-text array, sparse matrix or list (or a tuple of them)."""
+    if isinstance(value, tuple):
+        return tuple(_rows(v, index) for v in value)
+    if isinstance(value, np.ndarray) or hasattr(value, "tocsr"):
+        return value[index]
+    return [value[i] for i in index]

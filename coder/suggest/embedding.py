@@ -209,6 +209,14 @@ class EmbeddingSuggester:
         return self._best(sims)
 
     def score(self, batch):
+        key = ("embedding.v1", id(self))
+        if key not in batch.cache:
+            batch.cache[key] = self._score(batch)
+        return batch.cache[key]
+
+    def _score(self, batch):
+        if not len(batch):
+            return np.zeros((0, len(self.codebook.codes))), []
         best, which = self.similarities(batch)
         rel = self._relative(best)
         scores = self.calibration.predict_proba(rel.reshape(-1, 1))[:, 1].reshape(best.shape)

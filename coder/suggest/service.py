@@ -3,91 +3,45 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import CoderError
-from . import Batch, text_key
-from .combine import FOLDS, Combiner, kfold, uncertainty
+from . import Batch
+from .combine import Combiner, uncertainty
 from .embedding import Embedder
+from .labelled import label_matrix, read_jsonl  # noqa: F401  (the CLI reads training files through here)
 
 REASON_MIN_SCORE = 0.2  # reasons are listed for suggested codes and any code scoring at least this
 
 
-def read_jsonl(path: str | Path, need_codes: bool = False) -> list[dict]:
-    """Items ``{"id", "text", "perspective"?, "codes"?}``; CoderError names the file and line."""
-    items = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CoderError(f"{path}: cannot read: {exc}") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise CoderError(f"{path}, line {n}: not JSON: {exc}") from exc
-        if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("text"), str):
-            raise CoderError(f"{path}, line {n}: expected an object with \"id\" and \"text\"")
-        if need_codes and not isinstance(item.get("codes"), list):
-            raise CoderError(f"{path}, line {n}: a labelled line needs \"codes\": [code ids]")
-        items.append(item)
-    return items
+def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, perspectives=None,
+                train_perspectives=None):
+    """Scores [n, codes], reasons [{code: [str]}] and thresholds [n, codes] for ``texts``.
 
-
-def label_matrix(items: list[dict], codebook, source: str) -> np.ndarray:
-    ids = codebook.ids
-    Y = np.zeros((len(items), len(ids)), dtype=int)
-    for i, item in enumerate(items):
-        for code in item["codes"]:
-            if code not in ids:
-                raise CoderError(f"{source}: item {item['id']!r} has code {code!r}, not in codebook "
-                                 f"{codebook.version_tag} ({', '.join(ids)})")
-            Y[i, ids.index(code)] = 1
-    return Y
-
-
-def score_texts(texts: list[str], codebook, embedder, train_texts=None, Y=None, extra_examples=None):
-    """Scores, reasons and thresholds for ``texts``.
-
-    A text that is also in the training data is scored by a model fitted without the
-    fold that holds it (cross-fitting), so no score comes from a model that saw its label.
+    ``train_texts`` with labels ``Y`` [n, codes] (confirmed codings or a ``--train`` file) train
+    the combiner (see ``combine``). A text that is also training data is scored by a model fitted
+    without it (cross-fitting): no score comes from a model that saw its label. ``perspectives``
+    (person / supporter / employer / None per text) are the speakers' voices.
     """
-    batch = Batch(texts, embedder)
-    k = len(codebook.codes)
-    scores, thresholds, reasons = np.zeros((len(texts), k)), np.zeros((len(texts), k)), [{} for _ in texts]
-    base = Combiner(codebook, embedder, extra_examples)
-    if not train_texts:
-        parts = [(base, list(range(len(texts))))]
-    else:
-        train = Batch(train_texts, embedder)
-        where = {}
-        for i, t in enumerate(train_texts):
-            where.setdefault(text_key(t), i)
-        fresh = [i for i, t in enumerate(texts) if text_key(t) not in where]
-        parts = [(base.unfitted().fit(train, Y), fresh)] if fresh else []
-        for tr, te in kfold(len(train_texts), Y, FOLDS):
-            held_out = set(te.tolist())
-            mine = [i for i, t in enumerate(texts) if where.get(text_key(t)) in held_out]
-            if mine:
-                parts.append((base.unfitted().fit(train.subset(tr), Y[tr]), mine))
-    for combiner, index in parts:
-        s, r = combiner.score(batch.subset(index))
-        scores[index], thresholds[index] = s, combiner.thresholds
-        for j, i in enumerate(index):
-            reasons[i] = r[j]
+    combiner = Combiner(codebook, embedder)
+    if train_texts:
+        combiner.fit(Batch(train_texts, embedder, train_perspectives), Y)
+    scores, thresholds, reasons = combiner.score(Batch(texts, embedder, perspectives))
     return scores, reasons, thresholds
 
 
 def suggest_items(items: list[dict], codebook, train: list[dict] | None = None,
                   embedding_model: str | None = None, source: str = "train") -> list[dict]:
-    """The ``coder suggest --in`` records: id, labels, scores for every code, reasons."""
+    """The ``coder suggest --in`` records: id, labels, scores for every code, reasons.
+
+    Items (and training items) may carry ``perspective`` (person / supporter / employer), which
+    the learner uses as the speaker's voice.
+    """
     embedder = Embedder(embedding_model)
     Y = label_matrix(train, codebook, source) if train else None
-    scores, reasons, thresholds = score_texts([it["text"] for it in items], codebook, embedder,
-                                              [it["text"] for it in train] if train else None, Y)
+    scores, reasons, thresholds = score_texts(
+        [it["text"] for it in items], codebook, embedder, [it["text"] for it in train] if train else None, Y,
+        [it.get("perspective") for it in items], [it.get("perspective") for it in train] if train else None)
     out = []
     for item, row, why, th in zip(items, scores, reasons, thresholds):
         labels = [c for c, s, t in zip(codebook.ids, row, th) if s >= t]
@@ -106,18 +60,19 @@ def review_order(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 def suggest_project(db, codebook, transcript=None, embedding_model: str | None = None) -> dict:
     """Score every interviewee segment of the project (or one transcript) and store the suggestions.
 
-    Confirmed codings train ``learned.v1`` and join the embedding prototypes. Returns a
+    Segments analysts have decided on (confirmed codings or a finished review) train the
+    combiner; codes that are not in the codebook (imported user codes) are left out. Returns a
     summary: segments scored, suggested segments per code, and the least certain segments.
     """
     from .. import db as store
 
     segments = store.segments_to_code(db, transcript)
-    examples = store.confirmed_examples(db)
+    examples = [{**e, "codes": [c for c in e["codes"] if c in codebook.ids]} for e in store.confirmed_examples(db)]
     embedder = Embedder(embedding_model, db=db)
-    extra = {c: [e["text"] for e in examples if c in e["codes"]] for c in codebook.ids}
     Y = label_matrix(examples, codebook, "confirmed codings") if examples else None
-    scores, reasons, thresholds = score_texts([s["text"] for s in segments], codebook, embedder,
-                                              [e["text"] for e in examples] or None, Y, extra)
+    scores, reasons, thresholds = score_texts(
+        [s["text"] for s in segments], codebook, embedder, [e["text"] for e in examples] or None, Y,
+        [s["perspective"] for s in segments], [e["perspective"] for e in examples])
     versions = Combiner.describe(embedder, trained=bool(examples))
     now = store.now()
     rows = [{"segment_id": seg["id"], "code": c, "score": float(sc), "threshold": float(t), "selected": int(sc >= t),

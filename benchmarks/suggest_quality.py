@@ -1,61 +1,134 @@
-"""Suggestion quality on a labelled JSONL file: cold start and learned (k-fold cross-fitting).
+"""Suggestion quality: keyword list, rules alone, cold start and trained, as macro-F1 and Krippendorff's α.
 
-    .venv/bin/python benchmarks/suggest_quality.py ../shared/eval/dev_statements.jsonl [--codebook PATH]
+    .venv/bin/python benchmarks/suggest_quality.py [LABELLED.jsonl] [--train TRAIN.jsonl] [--looo]
 
-Keywords: a KH Coder-style baseline, a code whenever any of its rule phrases occurs (the
-codebook's own rules, no weights, no embedding). Cold: codebook only (rules.v1 +
-embedding.v1, combined). Learned: the same file as training data;
-each item is scored by a model fitted on the other folds (``coder suggest --in F --train F``),
-so the figure is a 5-fold cross-validation. Prints per-code P/R/F1 and macro-F1 over the
-five core codes and over all codes.
+``LABELLED`` (default ``benchmarks/data/devset.jsonl``) is a JSONL of ``{"id", "text",
+"perspective"?, "org"?, "codes"}`` — e.g. ``../shared/eval/dev_statements.jsonl`` or
+``benchmarks/data/sealed.jsonl``. Columns:
+
+- ``keywords``: the two-minute keyword list of ``benchmarks/data/keywords_two_minutes.json``
+  (substrings, as a KH Coder user writes them; any hit = the code);
+- ``rules.v2``: the cue lexicon alone, a code at rule score ≥ ``RULE_THRESHOLD``;
+- ``cold``: what a new project gets (rules.v2 + embedding.v1, the codebook prior);
+- ``trained``: cold + ``--train`` (exactly ``coder suggest --in LABELLED --train TRAIN``);
+- ``looo`` (with ``--looo``, for files with an ``org`` field): each organisation scored after
+  training on all the *other* organisations of the file (leave-one-organisation-out).
+
+Per code, F1 and α (Krippendorff's binary α between the model's and the gold codes; a reliable
+coder by Krippendorff's standard has α ≥ .800), then macro-F1 and mean α over the five core codes
+and over all codes, and macro-F1 over the core codes per voice.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RULE_THRESHOLD = 0.5  # a rule score of one strong cue (0.63) or two medium ones
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("labelled")
+    parser.add_argument("labelled", nargs="?", default=str(ROOT / "benchmarks" / "data" / "devset.jsonl"))
+    parser.add_argument("--train", help="labelled JSONL to train on, as `coder suggest --train`")
+    parser.add_argument("--looo", action="store_true", help="also train on the other organisations of the file")
     parser.add_argument("--codebook")
-    parser.add_argument("--embedding-model")
+    parser.add_argument("--keywords", default=str(ROOT / "benchmarks" / "data" / "keywords_two_minutes.json"))
     args = parser.parse_args()
-    from coder.codebook import load_codebook
-    from coder.evaluate import evaluate
-    from coder.suggest.service import read_jsonl, suggest_items
+
+    from coder.codebook import CORE_IDS, load_codebook
+    from coder.suggest import Batch, create
+    from coder.suggest.embedding import Embedder
+    from coder.suggest.labelled import label_matrix, read_jsonl
 
     book = load_codebook(args.codebook)
+    embedder = Embedder()
     items = read_jsonl(args.labelled, need_codes=True)
-    gold = {str(i["id"]): set(i["codes"]) for i in items}
-    from coder.suggest import Batch, create
+    Y = label_matrix(items, book, args.labelled)
+    texts = [i["text"] for i in items]
+    keywords = json.loads(Path(args.keywords).read_text(encoding="utf-8"))
+    preds, seconds = {}, {}
 
-    results = {}
-    t0 = time.perf_counter()
-    rule_scores, _ = create("rules.v1", book).score(Batch([i["text"] for i in items]))
-    keywords = {str(i["id"]): {c for c, s in zip(book.ids, row) if s > 0} for i, row in zip(items, rule_scores)}
-    results["keywords (any phrase)"] = (evaluate(gold, keywords, book.ids), time.perf_counter() - t0)
-    for name, train in (("cold", None), ("learned (5-fold)", items)):
+    def timed(name, run):
         t0 = time.perf_counter()
-        rows = suggest_items(items, book, train, args.embedding_model, source=args.labelled)
-        results[name] = (evaluate(gold, {str(r["id"]): set(r["labels"]) for r in rows}, book.ids),
-                         time.perf_counter() - t0)
-    print(f"{len(items)} items, codebook {book.version_tag}")
-    print(f"{'code':20} " + " ".join(f"{n:>24}" for n in results))
-    print(f"{'':20} " + " ".join(f"{'P':>8}{'R':>8}{'F1':>8}" for _ in results))
-    for code in book.ids:
-        cells = []
-        for res, _ in results.values():
-            m = res["per_code"][code]
-            cells.append(f"{m['precision']:8.2f}{m['recall']:8.2f}{m['f1']:8.2f}")
-        print(f"{code:20} " + " ".join(cells) + f"   n={results['cold'][0]['per_code'][code]['support']}")
-    for group in ("core", "all"):
-        print(f"macro-F1 {group:11} " + " ".join(f"{res['summary'][group]['macro_f1']:>24.3f}"
-                                                 for res, _ in results.values()))
-        print(f"micro-F1 {group:11} " + " ".join(f"{res['summary'][group]['micro_f1']:>24.3f}"
-                                                 for res, _ in results.values()))
-    print("seconds              " + " ".join(f"{t:>24.1f}" for _, t in results.values()))
+        preds[name] = run()
+        seconds[name] = time.perf_counter() - t0
+        print(f"  {name} done", file=sys.stderr)
+
+    timed("keywords", lambda: np.array([[any(w in t for w in keywords.get(c, [])) for c in book.ids] for t in texts]))
+    timed("rules.v2", lambda: create("rules.v2", book).score(Batch(texts))[0] >= RULE_THRESHOLD)
+    timed("cold", lambda: _labels(items, book, embedder, None))
+    if args.train:
+        train = read_jsonl(args.train, need_codes=True)
+        timed("trained", lambda: _labels(items, book, embedder, train))
+    if args.looo:
+        orgs = np.array([str(i.get("org")) for i in items])
+
+        def looo():
+            out = np.zeros(Y.shape, dtype=bool)
+            for org in sorted(set(orgs)):
+                mine = np.flatnonzero(orgs == org)
+                out[mine] = _labels([items[i] for i in mine], book, embedder,
+                                    [items[i] for i in np.flatnonzero(orgs != org)])
+            return out
+
+        timed("looo", looo)
+
+    print(f"{args.labelled}: {len(items)} items" + (f"; trained on {args.train}" if args.train else ""))
+    core = [book.ids.index(c) for c in CORE_IDS if c in book.ids]
+    f1 = {n: [_f1(p[:, c], Y[:, c]) for c in range(len(book.ids))] for n, p in preds.items()}
+    alpha = {n: [_alpha(p[:, c], Y[:, c]) for c in range(len(book.ids))] for n, p in preds.items()}
+    print(f"{'code':20}   n" + "".join(f"{n:>16}" for n in preds))
+    print(f"{'':24}" + "".join(f"{'F1':>8}{'α':>8}" for _ in preds))
+    for c, code in enumerate(book.ids):
+        print(f"{code:20}{int(Y[:, c].sum()):4}" + "".join(f"{f1[n][c]:8.3f}{_fmt(alpha[n][c]):>8}" for n in preds))
+    for group, idx in (("macro core", core), ("macro all", list(range(len(book.ids))))):
+        print(f"{group:24}" + "".join(f"{np.mean([f1[n][c] for c in idx]):8.3f}"
+                                       f"{_fmt(_mean([alpha[n][c] for c in idx])):>8}" for n in preds))
+    for voice in ("person", "supporter", "employer"):
+        rows = np.array([i.get("perspective") == voice for i in items])
+        if rows.any():
+            print(f"{'core, ' + voice:19}{int(rows.sum()):5}" + "".join(
+                f"{np.mean([_f1(p[rows, c], Y[rows, c]) for c in core]):8.3f}{'':8}" for p in preds.values()))
+    print(f"{'seconds':24}" + "".join(f"{seconds[n]:8.1f}{'':8}" for n in preds))
+
+
+def _labels(items, book, embedder, train) -> np.ndarray:
+    """What `coder suggest --in items [--train train]` labels, as a boolean matrix."""
+    from coder.suggest.labelled import label_matrix
+    from coder.suggest.service import score_texts
+
+    scores, _, thresholds = score_texts(
+        [i["text"] for i in items], book, embedder, [i["text"] for i in train] if train else None,
+        label_matrix(train, book, "train") if train else None,
+        [i.get("perspective") for i in items], [i.get("perspective") for i in train] if train else None)
+    return scores >= thresholds
+
+
+def _f1(pred, gold) -> float:
+    tp = float(np.sum(pred & (gold == 1)))
+    return 2 * tp / (np.sum(pred) + np.sum(gold)) if tp else 0.0
+
+
+def _alpha(pred, gold):
+    from coder.agreement import alpha
+
+    return alpha(np.vstack([pred.astype(float), gold.astype(float)]))
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":

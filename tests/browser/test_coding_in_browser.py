@@ -89,6 +89,27 @@ def test_keyboard_coding_is_saved_and_still_there_after_a_reload(browser, log_in
     assert codings(suggested_project) == [("hanako", FIRST, SHARING, "confirmed")]
 
 
+def test_space_accepts_the_suggestions_and_confirms_in_one_key(browser, log_in, server, suggested_project):
+    driver = open_coding(log_in(browser(), "hanako"), server)
+    press(driver, Keys.SPACE)
+    until(driver, lambda d: "reviewed" in classes(d, FIRST) and "current" not in classes(d, FIRST))
+    assert "confirmed" in classes(driver, FIRST, SHARING)
+    assert codings(suggested_project) == [("hanako", FIRST, SHARING, "confirmed")]
+
+
+def test_d_gives_a_segment_the_previous_segments_codes_and_nothing_else(browser, log_in, server, suggested_project,
+                                                                         codebook):
+    second = "主治医の意見も職場に伝えてもらいました。"
+    driver = open_coding(log_in(browser(), "hanako"), server)
+    press(driver, str(codebook.ids.index(EFFECTS) + 1))
+    press(driver, Keys.ENTER)
+    press(driver, "d")  # pressed at once, before the first segment's actions have come back
+    until(driver, lambda d: "reviewed" in classes(d, second))
+    stored = [(text, code, status) for _, text, code, status in codings(suggested_project)]
+    assert (FIRST, EFFECTS, "confirmed") in stored and (second, EFFECTS, "confirmed") in stored
+    assert [c for t, c, s in stored if t == second and s == "confirmed"] == [EFFECTS]
+
+
 def test_second_analyst_codes_independently_and_sees_the_first_as_another_analyst(
         browser, log_in, server, suggested_project, codebook):
     hanako = open_coding(log_in(browser(), "hanako"), server)

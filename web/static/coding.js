@@ -119,6 +119,20 @@
     } catch (err) { say(err.message); }
   }
 
+  // "d": the codes I confirmed on the previous segment, and only those, then confirm and next
+  // (an answer's sentences often carry the same codes).
+  function sameAsPrevious(article, previous) {
+    const before = state.get(previous.dataset.index);
+    const now = state.get(article.dataset.index);
+    if (!before || !now) return;
+    const wanted = CODES.filter((c) => before.mine[c] === "confirmed");
+    wanted.forEach((c) => { if (now.mine[c] !== "confirmed") act(article, "confirm", c); });
+    CODES.forEach((c) => {
+      if (now.mine[c] === "confirmed" && !wanted.includes(c)) act(article, now.suggested.includes(c) ? "reject" : "remove", c);
+    });
+    act(article, "review");
+  }
+
   function focus(i) {
     if (!articles.length) return;
     // keep the selected segment clear of the sticky header when scrolling to it
@@ -134,8 +148,8 @@
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const active = document.activeElement;
     if (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)) return;
-    // Enter on a focused button, link or summary belongs to that control, not to the coding view.
-    if (e.key === "Enter" && ["BUTTON", "A", "SUMMARY"].includes(active.tagName)) return;
+    // Enter or Space on a focused button, link or summary belongs to that control, not to the coding view.
+    if ((e.key === "Enter" || e.key === " ") && ["BUTTON", "A", "SUMMARY"].includes(active.tagName)) return;
     const article = articles[current];
     let run = null;
     if (e.key === "j" || e.key === "ArrowDown") run = () => focus(current + 1);
@@ -144,6 +158,12 @@
     else if (e.key === "a") run = () => act(article, "accept");
     else if (e.key === "u") run = () => act(article, "reopen");
     else if (e.key === "Enter") run = () => { act(article, "review"); focus(current + 1); };
+    else if (e.key === " ") run = () => { act(article, "accept"); act(article, "review"); focus(current + 1); };
+    else if (e.key === "d" && current > 0) run = () => {
+      const previous = articles[current - 1];  // read its codes once its own queued actions are done
+      queue = queue.then(() => sameAsPrevious(article, previous));
+      focus(current + 1);
+    };
     if (!run) return;
     e.preventDefault();  // before any await, or the browser acts on the key too
     run();

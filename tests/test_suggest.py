@@ -280,6 +280,20 @@ def test_an_invalid_pattern_names_the_codebook_code_and_rule(codebook, tmp_path,
         create(version, load_codebook(path))
 
 
+@pytest.mark.parametrize("version", ["rules.v1", "rules.v2"])
+def test_an_ellipsis_in_a_segment_is_read_as_text(codebook, tmp_path, version):
+    import yaml
+
+    from coder.codebook import DEFAULT, load_codebook
+
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    data["codes"][1]["rules"].append({"label": "自分で＋動詞", "pattern": [{"ORTH": "自分"}, {"ORTH": "で"}]})
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    scores, reasons = create(version, load_codebook(path)).score(Batch(["そうですね…後任への引継ぎは自分で…"]))
+    assert scores[0, code(codebook, "handover")] > 0.6 and "引継ぎ" in reasons[0]["handover"][0]
+
+
 def test_names_of_people_and_places_are_not_learning_features():
     from coder.suggest.text import content_norms
 

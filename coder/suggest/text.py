@@ -42,7 +42,7 @@ def doc_a(text: str, morphology: bool = False):
     from spacy.tokens import Doc
 
     tokenizer, mode = _sudachi()
-    morphemes = tokenizer.tokenize(text, mode.A)
+    morphemes = [m for m in tokenizer.tokenize(text, mode.A) if m.surface()]  # … becomes ". . ." with two empty
     extra = {}
     if morphology:
         extra = {"lemmas": [m.dictionary_form() for m in morphemes],
@@ -107,7 +107,9 @@ def analysis(text: str) -> Analysis:
     for word in tokenizer.tokenize(text, mode.C):
         if _content(word):
             content.append(word.normalized_form())
-        units = list(word.split(mode.A)) or [word]
+        units = [m for m in word.split(mode.A) if m.surface()] or [word]
+        if not word.surface():  # Sudachi reads … as three full stops, two of them without any text
+            continue
         for i, m in enumerate(units):
             morphs.append(Morph(m.begin(), m.end(), m.surface(), m.normalized_form(), m.dictionary_form(),
                                 m.part_of_speech(), i == 0, i == len(units) - 1))

@@ -45,7 +45,8 @@ OVERRIDE = 10  # confirmed positives at which the project's model and the prior 
 PRIOR = 10  # pseudo-examples with which the cold threshold resists the project's own
 MIN_SIGNAL = 0.6  # ROC AUC below which confirmations are taken as not following a score
 MIN_GAIN = 0.1  # F1 gain on the confirmations a threshold must promise before it moves
-MIN_POSITIVES = 5  # confirmed positives a code needs before its threshold moves
+MIN_POSITIVES = 5  # confirmed positives a code needs before its model is used or its threshold moves
+MARGIN = 0.02  # ROC AUC by which the project's model must beat the prior on the confirmations
 FOLDS = 5
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
@@ -177,7 +178,7 @@ def decide(cold: np.ndarray, blended: np.ndarray, y: np.ndarray) -> tuple[bool, 
         return False, COLD_THRESHOLD
     auc_cold = roc_auc_score(y, cold)
     auc_blended = roc_auc_score(y, blended) if not np.isnan(blended).any() else 0.0
-    use = auc_blended >= auc_cold and follows(auc_blended, n, len(y) - n)
+    use = n >= MIN_POSITIVES and auc_blended >= auc_cold + MARGIN and follows(auc_blended, n, len(y) - n)
     scores = blended if use else cold
     if not follows(auc_blended if use else auc_cold, n, len(y) - n):
         return use, COLD_THRESHOLD  # the confirmations do not follow any score: keep the default

@@ -14,9 +14,9 @@ overrides the prior as confirmations accumulate: ``score = w * learned + (1 - w)
 ``w = n / (n + OVERRIDE)``. ``FOLDS``-fold cross-fitting over the confirmed segments gives each of
 them a score from a model that did not see it. On those out-of-fold scores, per code:
 
-- **guard**: the blended score is used only if it ranks the project's confirmations at least as
-  well as the prior does (ROC AUC) and clearly better than chance (AUC ≥ ``MIN_SIGNAL`` and
-  significantly above 0.5, ``follows``);
+- **guard**: the blended score is used only if the code has ``MIN_POSITIVES`` confirmed positives
+  and the blend ranks the project's confirmations better than the prior does by ``MARGIN`` ROC AUC
+  and clearly better than chance (AUC ≥ ``MIN_SIGNAL`` and significantly above 0.5, ``follows``);
   otherwise the code keeps the prior's scores, so an inconsistent or wrong training file cannot
   make its suggestions worse than cold start;
 - **threshold**: where the code has at least ``MIN_POSITIVES`` confirmed positives, the

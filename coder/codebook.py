@@ -27,6 +27,7 @@ _RULE = {
                  "items": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
         "window": {"type": "integer", "minimum": 1, "maximum": 40},
         "unless": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "negatable": {"type": "boolean"},
         "label": {"type": "string"},
         "weight": {"type": "number", "minimum": -5, "maximum": 5, "not": {"const": 0}},
     },

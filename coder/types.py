@@ -62,7 +62,8 @@ class Transcript:
 class Rule:
     """A cue group of a code: phrases (matched as Sudachi normalised-form sequences), two word
     sets ``near`` each other (within ``window`` mode A units), or a spaCy Matcher pattern;
-    ``unless`` phrases cancel the matches they overlap; a negative weight is a negative cue.
+    ``unless`` phrases cancel the matches they overlap, ``negatable`` groups are cancelled by a
+    negation right after the match; a negative weight is a negative cue.
     ``rules.v1`` reads only phrases and patterns; ``rules.v2`` (``suggest/cues.py``) all of it."""
 
     weight: float = 1.0
@@ -72,6 +73,7 @@ class Rule:
     near: list[list[str]] | None = None
     window: int | None = None
     unless: list[str] = field(default_factory=list)
+    negatable: bool = False
 
 
 @dataclass

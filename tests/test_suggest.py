@@ -65,6 +65,13 @@ def test_cues_match_spelling_variants_suffixes_and_words_near_each_other(codeboo
     assert scores[2, code(codebook, "autonomy")] > 0.6
 
 
+def test_a_negated_cue_does_not_count(codebook):
+    scores, reasons = create("rules.v2", codebook).score(Batch(["体調のことは自分から上司に伝えました。",
+                                                                "体調のことは自分からは言いにくいです。"]))
+    a = code(codebook, "autonomy")
+    assert scores[0, a] > 0.6 and scores[1, a] == 0 and "autonomy" not in reasons[1]
+
+
 def test_a_move_the_person_asked_for_is_evidence_against_handover(codebook):
     rules = create("rules.v2", codebook)
     plain, _ = rules.score(Batch(["来月から別の店舗に異動します。"]))

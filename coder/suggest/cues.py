@@ -13,7 +13,9 @@ sharing) with a weight. A group fires on
 - ``pattern``: a spaCy Matcher pattern on NORM/LEMMA/TAG;
 
 and ``unless`` lists phrases that cancel any of the group's matches they overlap (自立 in
-自立支援医療). A negative ``weight`` makes a negative cue: evidence *against* the code, from
+自立支援医療); a ``negatable`` group's match is cancelled when a negation (ない, ず, にくい, づらい,
+難しい) follows it within ``NEGATION_WINDOW`` units of the same clause (自分からは言いにくい is not
+self-advocacy). A negative ``weight`` makes a negative cue: evidence *against* the code, from
 the code's "do not use" notes (a member moving store for their career is not a handover).
 
 A group's value is the sum of the weights of its distinct matched cues; a code's rule score
@@ -34,6 +36,9 @@ from .text import phrase_norms
 
 VERSION = "rules.v2"
 WINDOW = 8  # default span of a ``near`` rule, in mode A units
+NEGATION_WINDOW = 4  # mode A units after a match in which a negation cancels a ``negatable`` group
+NEGATIONS = {"ない", "無い", "ず", "難い", "辛い", "難しい"}  # Sudachi normalised forms
+CLAUSE_END = {"、", "。", "？", "！", "?", "!", "，", "．"}
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Group:
     window: int
     unless: list[tuple[str, ...]]
     pattern: list[dict] | None
+    negatable: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,16 @@ def _whole(morphs, i: int, j: int) -> bool:
     return j < len(morphs) and morphs[j].last and len(morphs[j].surface) == 1
 
 
+def _negated(norms: list[str], j: int) -> bool:
+    """Whether a negation follows position ``j`` within ``NEGATION_WINDOW`` units of the same clause."""
+    for w in norms[j:j + NEGATION_WINDOW]:
+        if w in CLAUSE_END:
+            return False
+        if w in NEGATIONS:
+            return True
+    return False
+
+
 class CueSuggester:
     version = VERSION
 
@@ -84,7 +100,7 @@ class CueSuggester:
                 self.groups.append(Group(
                     ci, label, rule.weight, [phrase_norms(p) for p in rule.phrases],
                     [[phrase_norms(w) for w in words] for words in rule.near] if rule.near else None,
-                    rule.window or WINDOW, [phrase_norms(p) for p in rule.unless], rule.pattern))
+                    rule.window or WINDOW, [phrase_norms(p) for p in rule.unless], rule.pattern, rule.negatable))
         self._matcher = None
         if any(g.pattern for g in self.groups):
             from spacy.matcher import Matcher
@@ -123,6 +139,8 @@ class CueSuggester:
         sides: dict[int, tuple[list, list]] = {}  # near groups: matched spans of each word set
 
         def span(gi, i, j):
+            if self.groups[gi].negatable and _negated(norms, j):
+                return
             found.setdefault(gi, []).append(
                 Hit(gi, morphs[i].start, morphs[j - 1].end, text[morphs[i].start:morphs[j - 1].end]))
 

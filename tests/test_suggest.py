@@ -190,13 +190,18 @@ def test_every_suggestion_has_scores_for_all_codes_and_reasons_for_its_labels(co
     assert all(r["reasons"].get(c) for r in rows for c in r["labels"])
 
 
-def test_reasons_after_training_say_what_the_model_learned_from(codebook, embedder):
-    texts, Y = labelled()
-    train = [{"id": i, "text": t, "codes": [c for c, y in zip(codebook.ids, row) if y]}
-             for i, (t, row) in enumerate(zip(texts, Y))]
-    row = suggest_items([{"id": "n", "text": "ジョブコーチと電話で様子を共有した。"}], codebook, train)[0]
-    assert "information_sharing" in row["labels"]
-    assert any(r.startswith(f"学習（例 {len(texts)} 件・うち該当 12 件）") for r in row["reasons"]["information_sharing"])
+def test_the_project_teaches_a_convention_the_codebook_does_not_know(codebook, embedder):
+    # this project's analysts count what is said at the morning meeting (朝礼) as information sharing
+    train = [{"id": f"{day}{what}{where}", "text": f"{day}曜の{where}で{what}の話をしました。",
+              "codes": ["information_sharing"] if where == "朝礼" else []}
+             for day in "月火水木" for what in ("体調", "作業", "予定") for where in ("朝礼", "昼休み")]
+    new = [{"id": "n", "text": "金曜の朝礼で体調の話をしました。"}, {"id": "m", "text": "金曜の昼休みで体調の話をしました。"}]
+    cold = suggest_items(new, codebook)
+    rows = suggest_items(new, codebook, train)
+    assert "information_sharing" not in cold[0]["labels"]
+    assert "information_sharing" in rows[0]["labels"] and "information_sharing" not in rows[1]["labels"]
+    assert any(r.startswith(f"学習（例 {len(train)} 件・うち該当 12 件）") and "「朝礼」" in r
+               for r in rows[0]["reasons"]["information_sharing"])
 
 
 def test_suggest_runs_with_the_network_blocked(codebook, embedder, monkeypatch):

@@ -55,7 +55,7 @@ _FEATURES: dict[tuple, Features] = {}
 
 def features_for(codebook, embedder) -> Features:
     """The suggesters' features for a codebook and embedding model (built once per process)."""
-    key = (codebook.path, codebook.version_tag, embedder.name)
+    key = (text_key(repr(codebook.codes)), embedder.name)  # an edited rule gives new features
     if key not in _FEATURES:
         if len(_FEATURES) >= 4:
             _FEATURES.pop(next(iter(_FEATURES)))

@@ -4,10 +4,10 @@
 
 Segments: the sample corpus's interviewee segments, repeated to ``--segments``. Parse:
 ``nlp.pipe`` (tok2vec + parser, the tool's batch size) over their texts. Suggest: scoring
-them cold (the codebook prior: rules.v2 + embedding.v1 + learned.v2 on the example bank; no
-project, so every embedding is computed) and after learning from 300 of them (labels: their own
-cold suggestions, only to exercise the learner), reasons included. One-off costs (loading models,
-the bank's features, fitting the prior) and the fit itself are printed apart.
+them cold (the codebook prior: rules.v2 + embedding.v1; no project, so every embedding is
+computed) and after learning from 300 of them (learned.v2; labels: their own cold suggestions,
+only to exercise the learner), reasons included. One-off costs (loading models, building the
+codebook's features) and the fit itself are printed apart.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
     print(f"GiNZA parse (tok2vec+parser):  {parse / n:7.2f} s per 1,000 segments")
     print(f"suggest, cold:                 {cold / n:7.2f} s per 1,000 segments  ratio {cold / parse:.3f}")
     print(f"suggest, after learning:       {learned / n:7.2f} s per 1,000 segments  ratio {learned / parse:.3f}")
-    print(f"one-off: load models + bank features + prior {setup:.1f} s; learn from 300 segments {fit:.1f} s")
+    print(f"one-off: load models and build the codebook features {setup:.1f} s; learn from 300 segments {fit:.1f} s")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class CueSuggester:
         self.codebook = codebook
         self.groups: list[Group] = []
         for ci, code in enumerate(codebook.codes):
-            for ri, rule in enumerate(code.rules):
+            for rule in code.rules:
                 label = rule.label or "、".join(rule.phrases[:2])
                 self.groups.append(Group(
                     ci, label, rule.weight, [phrase_norms(p) for p in rule.phrases],
@@ -127,11 +127,6 @@ class CueSuggester:
         self.codes = np.array([g.code for g in self.groups])
         self.weights = np.array([g.weight for g in self.groups])
 
-    @property
-    def names(self) -> list[str]:
-        """One name per group feature, ``code/label``."""
-        return [f"{self.codebook.codes[g.code].id}/{g.label}" for g in self.groups]
-
     def hits(self, text: str, morphs) -> list[Hit]:
         """Every cue found in one analysed text (after ``unless`` cancellations)."""
         norms = [m.norm for m in morphs]
@@ -160,6 +155,9 @@ class CueSuggester:
             if pairs:
                 _, x, y = min(pairs)
                 span(gi, min(x[0], y[0]), max(x[1], y[1]))
+        if self._matcher is not None:
+            for gi, i, j in self._pattern_matches(morphs):
+                span(gi, i, j)
         out = []
         for gi, hits in found.items():
             unless = self.groups[gi].unless
@@ -167,11 +165,10 @@ class CueSuggester:
                 blocked = [(morphs[i].start, morphs[i + len(p) - 1].end) for p in unless for i in _find(norms, p)]
                 hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in blocked)]
             out.extend(hits)
-        if self._matcher is not None:
-            out.extend(self._pattern_hits(text, morphs))
         return out
 
-    def _pattern_hits(self, text, morphs) -> list[Hit]:
+    def _pattern_matches(self, morphs) -> list[tuple[int, int, int]]:
+        """(group, start unit, end unit) of every Matcher pattern match."""
         from spacy.tokens import Doc
 
         from .text import vocab
@@ -180,16 +177,7 @@ class CueSuggester:
                   lemmas=[m.lemma for m in morphs], tags=[m.tag for m in morphs])
         for token, m in zip(doc, morphs):
             token.norm_ = m.norm
-        out = []
-        for match_id, i, j in self._matcher(doc):
-            gi = int(doc.vocab.strings[match_id])
-            g = self.groups[gi]
-            blocked = [(morphs[k].start, morphs[k + len(p) - 1].end)
-                       for p in g.unless for k in _find([m.norm for m in morphs], p)]
-            s, e = morphs[i].start, morphs[j - 1].end
-            if not any(bs < e and s < be for bs, be in blocked):
-                out.append(Hit(gi, s, e, text[s:e]))
-        return out
+        return [(int(doc.vocab.strings[match_id]), i, j) for match_id, i, j in self._matcher(doc)]
 
     def features(self, batch) -> np.ndarray:
         """[n, groups]: per cue group, the summed weight of its distinct matched cues."""
@@ -223,25 +211,18 @@ class CueSuggester:
 
     def explain(self, hits: list[Hit]) -> dict[str, list[str]]:
         """Per code, one reason line naming the groups and the words as written, strongest first."""
-        by_code: dict[int, dict[str, list[str]]] = {}
+        by_code: dict[int, dict[int, list[str]]] = {}  # code → group → words as written
         for h in sorted(hits, key=lambda h: -self.weights[h.group]):
-            g = self.groups[h.group]
-            words = by_code.setdefault(g.code, {}).setdefault(g.label, [])
+            words = by_code.setdefault(self.groups[h.group].code, {}).setdefault(h.group, [])
             if h.text not in words:
                 words.append(h.text)
         out = {}
         for ci, groups in by_code.items():
-            parts = [f"{label}「{'」「'.join(words[:3])}」" for label, words in groups.items()
-                     if self.weights[self._group(ci, label)] > 0]
-            negative = [f"{label}「{'」「'.join(words[:3])}」" for label, words in groups.items()
-                        if self.weights[self._group(ci, label)] < 0]
-            lines = (["ルール: " + "、".join(parts[:4])] if parts else []) + \
-                    (["打ち消し: " + "、".join(negative[:2])] if negative else [])
-            out[self.codebook.codes[ci].id] = lines
+            said = {sign: [f"{self.groups[gi].label}「{'」「'.join(words[:3])}」" for gi, words in groups.items()
+                           if (self.weights[gi] > 0) == sign] for sign in (True, False)}
+            out[self.codebook.codes[ci].id] = (["ルール: " + "、".join(said[True][:4])] if said[True] else []) + \
+                (["打ち消し: " + "、".join(said[False][:2])] if said[False] else [])
         return out
-
-    def _group(self, ci: int, label: str) -> int:
-        return next(i for i, g in enumerate(self.groups) if g.code == ci and g.label == label)
 
     def match_texts(self, texts: list[str]) -> list[set[str]]:
         """Code ids with positive rule evidence in each text (used by ``codebook lint``)."""

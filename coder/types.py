@@ -26,6 +26,24 @@ class Turn:
 
 
 @dataclass
+class Note:
+    """A line of an import report: something read in a particular way or left out of the turns.
+
+    ``where`` names the place as the user can find it (``line 3``, ``lines 1–3``, ``paragraph 2``,
+    ``cue 4``; line and paragraph numbers are 1-based), ``what`` says what happened, ``text`` quotes
+    the content concerned (shortened), if any.
+    """
+
+    where: str
+    what: str
+    text: str = ""
+
+    def __str__(self) -> str:
+        quoted = f": {self.text}" if self.text else ""
+        return f"{self.where}: {self.what}{quoted}" if self.where else f"{self.what}{quoted}"
+
+
+@dataclass
 class Segment:
     """A coding unit: one sentence of a turn."""
 

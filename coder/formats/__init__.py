@@ -17,9 +17,9 @@ import io
 import re
 from collections import Counter
 
-from .errors import IngestError
-from .speakers import INTERVIEWER_LABELS, normalize_label
-from .types import Turn
+from ..errors import IngestError
+from ..speakers import INTERVIEWER_LABELS, normalize_label
+from ..types import Turn
 
 _BRACKET = re.compile(r"[ \t\u3000]*【([^】\n]{1,30})】[ \t\u3000]*")
 _MINUTES = re.compile(r"[ \t\u3000]*[○〇◯◎●][ \t\u3000]*([^\s：:]{1,20}?)[ \t\u3000]+")

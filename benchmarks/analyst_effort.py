@@ -86,11 +86,12 @@ def main() -> None:
     from coder.codebook import load_codebook
     from coder.db import open_db
     from coder.ingest import ingest
+    from coder.jsonl import read_lines
     from coder.suggest.service import suggest_project
     from coder.users import add_user
 
     book = load_codebook()
-    statements = [json.loads(line) for line in (args.eval_dir / "dev_statements.jsonl").open(encoding="utf-8")]
+    statements = [json.loads(line) for _, line in read_lines(args.eval_dir / "dev_statements.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "effort.db"
         db = open_db(path)

@@ -26,10 +26,11 @@ def main() -> None:
 
     from coder.agreement import alpha, cohen
     from coder.codebook import load_codebook
+    from coder.jsonl import read_lines
 
     book = load_codebook()
     for path in args.files:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [json.loads(line) for _, line in read_lines(path)]  # "\n" only: text may hold U+2028
         print(f"{path}: {len(rows)} statements, {len({r.get('org') for r in rows})} organisations")
         print(f"{'code':20}{'coder1':>8}{'coder2':>8}{'final':>7}{'κ':>8}{'α':>8}{'→1':>5}{'→2':>5}")
         kappas = []

@@ -49,8 +49,9 @@ def main() -> None:
     args = parser.parse_args()
     from coder.db import iter_segments, open_db
     from coder.ingest import ingest
+    from coder.jsonl import read_lines
 
-    statements = [json.loads(line) for line in (args.eval_dir / "dev_statements.jsonl").open(encoding="utf-8")]
+    statements = [json.loads(line) for _, line in read_lines(args.eval_dir / "dev_statements.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "eval.db")
         ingest(db, sorted((args.eval_dir / "dev_transcripts").iterdir()),

@@ -36,15 +36,17 @@ def read_labels(path, field: str) -> dict[str, set[str]]:
     import json
 
     from .errors import CoderError
+    from .jsonl import read_lines
 
     out = {}
-    with open(path, encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out[str(row["id"])] = set(row[field])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CoderError(f"{path}, line {n}: expected {{\"id\": …, \"{field}\": [codes]}}: {exc}") from exc
+    try:
+        numbered = list(read_lines(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CoderError(f"{path}: cannot read: {exc}") from exc
+    for n, line in numbered:
+        try:
+            row = json.loads(line)
+            out[str(row["id"])] = set(row[field])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CoderError(f"{path}, line {n}: expected {{\"id\": …, \"{field}\": [codes]}}: {exc}") from exc
     return out

@@ -8,18 +8,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CoderError
+from ..jsonl import lines as jsonl_lines
 
 
 def read_jsonl(path: str | Path, need_codes: bool = False) -> list[dict]:
     """Items ``{"id", "text", "perspective"?, "codes"?}``; CoderError names the file and line."""
     items = []
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CoderError(f"{path}: cannot read: {exc}") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, line in jsonl_lines(text):  # "\n" only: strings may hold U+2028, which splitlines() breaks on
         try:
             item = json.loads(line)
         except ValueError as exc:

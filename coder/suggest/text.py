@@ -12,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..segment import grapheme_boundary
+
 # Sudachi POS (first level) that carry no topic: particles, auxiliaries, symbols, blanks
 _FUNCTION = {"助詞", "助動詞", "補助記号", "記号", "空白", "接頭辞", "感動詞", "代名詞"}
+MAX_CHARS = 10_000  # a Sudachi input of at most 40,000 UTF-8 bytes: under its 49,149-byte limit
+_PIECE_ENDS = "。！？!?\n 　"
 # light verbs and fillers: する, いる, なる, ある, ...
 _LIGHT = {"為る", "居る", "成る", "有る", "言う", "思う", "行う", "其の", "此の", "事", "物", "所", "様", "為", "方", "的"}
 
@@ -41,8 +45,8 @@ def doc_a(text: str, morphology: bool = False):
     """
     from spacy.tokens import Doc
 
-    tokenizer, mode = _sudachi()
-    morphemes = [m for m in tokenizer.tokenize(text, mode.A) if m.surface()]  # … becomes ". . ." with two empty
+    _, mode = _sudachi()
+    morphemes = [m for _, m in _morphemes(text, mode.A)]
     extra = {}
     if morphology:
         extra = {"lemmas": [m.dictionary_form() for m in morphemes],
@@ -59,8 +63,8 @@ def content_norms(text: str) -> list[str]:
     Names of people, organisations and places are case-specific: a learner trained on one
     organisation's interviews must not tie a code to that organisation's name.
     """
-    tokenizer, mode = _sudachi()
-    return [m.normalized_form() for m in tokenizer.tokenize(text, mode.C) if _content(m)]
+    _, mode = _sudachi()
+    return [m.normalized_form() for _, m in _morphemes(text, mode.C) if _content(m)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +106,49 @@ def _content(m) -> bool:
 
 def analysis(text: str) -> Analysis:
     """Tokenise ``text`` once (split mode C) and split each word into its mode A units."""
-    tokenizer, mode = _sudachi()
+    _, mode = _sudachi()
     morphs, content = [], []
-    for word in tokenizer.tokenize(text, mode.C):
+    for offset, word in _morphemes(text, mode.C):
         if _content(word):
             content.append(word.normalized_form())
         units = [m for m in word.split(mode.A) if m.surface()] or [word]
-        if not word.surface():  # Sudachi reads … as three full stops, two of them without any text
-            continue
         for i, m in enumerate(units):
-            morphs.append(Morph(m.begin(), m.end(), m.surface(), m.normalized_form(), m.dictionary_form(),
-                                m.part_of_speech(), i == 0, i == len(units) - 1))
+            morphs.append(Morph(offset + m.begin(), offset + m.end(), m.surface(), m.normalized_form(),
+                                m.dictionary_form(), m.part_of_speech(), i == 0, i == len(units) - 1))
     return Analysis(tuple(morphs), tuple(content))
 
 
 def phrase_norms(phrase: str) -> tuple[str, ...]:
     """A rule phrase as the sequence of mode A normalised forms it is matched on."""
-    tokenizer, mode = _sudachi()
-    return tuple(m.normalized_form() for m in tokenizer.tokenize(phrase, mode.A))
+    _, mode = _sudachi()
+    return tuple(m.normalized_form() for _, m in _morphemes(phrase, mode.A))
+
+
+def _morphemes(text: str, mode):
+    """(offset of the piece it came from, morpheme) for every morpheme of ``text`` that has text.
+
+    Sudachi reads ``…`` and ``‥`` as several full stops, all but one without any text; such empty
+    morphemes are left out here, once for every path (rules, embeddings, learner, topic words), since
+    an empty token breaks spaCy Docs and matchers. Text longer than Sudachi's input limit is
+    tokenised in pieces (``_pieces``); a morpheme's ``begin()``/``end()`` are offsets into its piece.
+    """
+    tokenizer, _ = _sudachi()
+    for offset, piece in _pieces(text):
+        for m in tokenizer.tokenize(piece, mode):
+            if m.surface():
+                yield offset, m
+
+
+def _pieces(text: str, size: int = MAX_CHARS):
+    """(offset, piece) of ``text`` cut into pieces of at most ``size`` characters: after the last
+    sentence end, line break or space of a piece where there is one, else at a character boundary
+    (never inside an emoji sequence or before a variation selector)."""
+    i = 0
+    while len(text) - i > size:
+        k = max(text.rfind(c, i, i + size) for c in _PIECE_ENDS)
+        j = k + 1 if k > i + size // 2 else i + size
+        while j > i + 1 and not grapheme_boundary(text, j):
+            j -= 1
+        yield i, text[i:j]
+        i = j
+    yield i, text[i:]

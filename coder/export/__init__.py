@@ -94,6 +94,20 @@ def collect_quotes(db, codebook, source: str = "consensus", case: str | None = N
                                        r["coder"]))
 
 
+# What XML 1.0 (XLSX, DOCX, QDA-XML) cannot hold: C0 controls but tab and line ends, U+FFFE/U+FFFF, lone surrogates
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value):
+    """``value`` as an XML-based file can hold it: a string's characters XML cannot hold are replaced one
+    for one (a C0 control by its Unicode control picture, ␟ for U+001F; the others by U+FFFD), so the
+    text keeps its length and offsets; everything else, and non-strings, as they are. Decoding lets a
+    few stray controls into a transcript, and openpyxl, python-docx and lxml refuse them."""
+    if not isinstance(value, str) or not _NOT_XML.search(value):
+        return value
+    return _NOT_XML.sub(lambda m: chr(0x2400 + ord(m[0])) if m[0] < " " else "\ufffd", value)
+
+
 def _rank(perspective: str) -> tuple:
     return (PERSPECTIVE_ORDER.index(perspective), "") if perspective in PERSPECTIVE_ORDER else (99, perspective)
 

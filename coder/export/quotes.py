@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from ..db import hhmmss
 from ..speakers import PERSPECTIVES
-from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, sheets
+from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, sheets, xml_text
 
 COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
     ("code", "コードID", 20), ("code_name", "コード", 30), ("perspective", "立場", 8), ("case", "事例", 10),
@@ -115,6 +115,7 @@ def quotes_docx(rows, out, codebook, meta):
     doc = Document()
     _japanese_fonts(doc)
     for kind, text, ref in report(rows, codebook, meta):
+        text, ref = xml_text(text), xml_text(ref)  # Word's XML cannot hold stray control characters
         if kind in ("title", "code", "perspective"):
             doc.add_heading(text, {"title": 0, "code": 1, "perspective": 2}[kind])
         elif kind == "quote":

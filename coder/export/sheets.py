@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from . import UNCONFIRMED
+from . import UNCONFIRMED, xml_text
 
 HEADER_FILL = "DDE4EE"
 WARNING_COLOR = "C00000"
@@ -19,9 +19,9 @@ def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = froze
     from openpyxl.utils import get_column_letter
 
     if note:
-        ws.append([note])
+        ws.append([xml_text(note)])
         ws.cell(row=1, column=1).font = Font(bold=True, color=WARNING_COLOR)
-    ws.append(header)
+    ws.append([xml_text(h) for h in header])
     top = ws.max_row
     ws.row_dimensions[top].height = 15 * max(str(h).count("\n") + 1 for h in header) + 4
     for cell in ws[top]:
@@ -29,7 +29,10 @@ def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = froze
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in rows:
-        ws.append(row)
+        ws.append([xml_text(v) for v in row])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # text that begins with "=" is a quote, not a formula
+                cell.data_type = "s"
     wrapped = {i for i, name in enumerate(header) if name in wrap}
     for i, width in enumerate(widths):
         ws.column_dimensions[get_column_letter(i + 1)].width = width
@@ -73,7 +76,7 @@ def info(wb, meta: dict, title: str) -> None:
     if meta.get("unconfirmed"):
         rows.append(("注意", UNCONFIRMED))
     for row in rows:
-        ws.append(row)
+        ws.append([xml_text(v) for v in row])
     for cell in ws["A"]:
         cell.font = Font(bold=True)
     if meta.get("unconfirmed"):

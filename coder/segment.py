@@ -10,12 +10,16 @@ inside balanced 「」 or 『』 is undone (quoted speech stays with its sentenc
 one the parser puts mid-sentence (not after 。！？．…) in a paragraph that uses
 sentence-final marks (unpunctuated text, e.g. automatic captions, keeps the
 parser's breaks), and a "sentence" of punctuation only joins its neighbour.
+No cut and no sentence boundary falls inside a user-perceived character
+(an emoji ZWJ sequence, a skin-tone modifier, a variation selector, a flag,
+a combining or half-width sound mark stays with the character it modifies).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Callable
 
@@ -34,6 +38,33 @@ _WORD = re.compile(r"\w")
 _QUOTES = {"「": "」", "『": "』"}
 _FINAL = "。！？!?．…"
 _CLOSERS = "」』）)】〕》〉”’\"' \u3000"
+
+
+def _extends(ch: str) -> bool:
+    """Whether ``ch`` belongs to the character before it (Unicode grapheme extenders and spacing marks,
+    ZWJ, emoji modifiers and tags, half-width ﾞﾟ)."""
+    cp = ord(ch)
+    return (unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch in "\u200d\uff9e\uff9f"
+            or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F)
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def grapheme_boundary(text: str, i: int) -> bool:
+    """Whether ``text[:i]`` / ``text[i:]`` is a cut that splits no user-perceived character
+    (a simplified UAX #29: enough for emoji sequences, variation selectors and marks)."""
+    if i <= 0 or i >= len(text):
+        return True
+    if _extends(text[i]) or text[i - 1] == "\u200d":
+        return False
+    if _regional(text[i]) and _regional(text[i - 1]):  # flags are pairs of regional indicators
+        k = i
+        while k > 0 and _regional(text[k - 1]):
+            k -= 1
+        return (i - k) % 2 == 0
+    return True
 
 
 @lru_cache(maxsize=4)
@@ -105,6 +136,10 @@ def _cut(chunk: Chunk, max_chars: int, text: str) -> list[Chunk]:
                 if k > max_chars // 4:
                     j = i + k + 1
                     break
+            k = j
+            while k > i + 1 and not grapheme_boundary(chunk.text, k):
+                k -= 1
+            j = k if k > i + 1 else j
         out.append(Chunk(_sub_pieces(chunk, i, j), text))
         i = j
     return out
@@ -141,7 +176,8 @@ def sentence_bounds(doc, text: str) -> list[tuple[int, int]]:
     for b in bounds:
         inside = any(o < b[0] <= c for o, c in quotes)
         mid_sentence = punctuated and not _ends_sentence(text, b[0])
-        if merged and (inside or mid_sentence or not _WORD.search(text[b[0]:b[1]])):
+        split = not grapheme_boundary(text, b[0])  # the parser cut an emoji sequence or a mark off its base
+        if merged and (inside or mid_sentence or split or not _WORD.search(text[b[0]:b[1]])):
             merged[-1][1] = b[1]
         else:
             merged.append(b)

@@ -42,3 +42,12 @@ def test_bad_training_file_names_the_line(tmp_path):
     bad.write_text('{"id": 1, "text": "はい"}\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["suggest", "--in", str(bad), "--out", str(tmp_path / "o"), "--train", str(bad)])
     assert result.exit_code == 1 and "train.jsonl, line 1" in result.output
+
+
+def test_labels_are_read_one_record_per_line_even_with_u2028_in_a_string(tmp_path):
+    from coder.evaluate import read_labels
+
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": 1, "text": "前\u2028後", "codes": ["handover"]}\n\n'
+                    '{"id": 2, "text": "前\u2029後", "codes": []}\r\n', encoding="utf-8")
+    assert read_labels(path, "codes") == {"1": {"handover"}, "2": set()}

@@ -320,3 +320,38 @@ def test_the_development_set_is_double_coded_and_covers_every_code_and_voice(cod
     assert min(voices.values()) > len(rows) / 4
     assert all(sum(c in r["codes"] for r in rows) >= 30 for c in codebook.ids)
     assert all(set(r["codes"]) >= set(r["coder1"]) & set(r["coder2"]) for r in rows)  # agreed codes are kept
+
+
+def test_no_tokenising_path_yields_an_empty_token_for_ellipses_and_leaders(codebook):
+    from coder import topics
+    from coder.suggest.text import analysis, content_norms, doc_a, phrase_norms
+
+    texts = ["えっと……そうですね…。", "うーん‥まあ‥そういうことです", "‥", "…", "・・・", " ‥‥ 。。。"]
+    for text in texts:
+        morphs = analysis(text).morphs
+        assert all(m.surface and text[m.start:m.end] == m.surface for m in morphs), text
+        assert all(t.text for t in doc_a(text, morphology=True)) and "" not in content_norms(text)
+        assert "" not in phrase_norms(text) and "" not in topics.analyzer(text)
+    for version in ("rules.v1", "rules.v2"):
+        scores, _ = create(version, codebook).score(Batch(texts))
+        assert scores.shape == (len(texts), len(codebook.ids))
+
+
+def test_text_over_sudachis_input_limit_is_analysed_in_pieces():
+    from coder.suggest.text import analysis, content_norms, doc_a
+
+    text = "支援員さんと情報を共有👨‍👩‍👧" * 2000  # 34,000 characters, 130,000 UTF-8 bytes, no full stop
+    morphs = analysis(text).morphs
+    assert all(text[m.start:m.end] == m.surface for m in morphs) and morphs[-1].end == len(text)
+    assert sum(m.surface == "👨‍👩‍👧" for m in morphs) == 2000  # no emoji sequence cut between two pieces
+    assert content_norms(text).count("共有") == 2000 and doc_a(text).text == text
+
+
+def test_jsonl_strings_may_hold_line_and_paragraph_separators(tmp_path):
+    from coder.suggest.labelled import read_jsonl
+
+    path = tmp_path / "items.jsonl"
+    rows = [{"id": 1, "text": "連絡帳に書きました\u2028次の日に返事が来ました。"},
+            {"id": 2, "text": "段落\u2029区切り\x85と\x1c\x1d\x1eも"}, {"id": 3, "text": "最後の行"}]
+    path.write_bytes("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode("utf-8"))
+    assert read_jsonl(path) == rows

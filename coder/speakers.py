@@ -7,6 +7,7 @@ add new ones, never rename.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 
@@ -18,6 +19,7 @@ PERSPECTIVES = {
     "employer": "雇用者",
     "interviewer": "インタビュアー",
     "unknown": "未設定",
+    "document": "文書",
 }
 # Japanese names accepted wherever a perspective id is expected
 ALIASES = {ja: pid for pid, ja in PERSPECTIVES.items()} | {
@@ -26,7 +28,13 @@ ALIASES = {ja: pid for pid, ja in PERSPECTIVES.items()} | {
     "企業": "employer",
     "聞き手": "interviewer",
 }
-INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア"}
+INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア", "司会者", "進行役",
+                      "インタビュワー", "Interviewer", "Moderator", "Facilitator", "ファシリテーター", "モデレーター"}
+# Chairs and moderators of councils and meetings (山田座長, 司会（佐藤）, 部会長): they run the conversation
+CHAIR_ROLES = ("分科会長", "部会長", "委員長", "会長", "座長", "司会", "進行")
+
+
+_WRAPPERS = {("[", "]"), ("【", "】"), ("(", ")")}
 
 
 class SpeakerMapError(ValueError):
@@ -34,8 +42,12 @@ class SpeakerMapError(ValueError):
 
 
 def normalize_label(label: str) -> str:
-    """Speaker labels compare after NFKC (Ｑ == Q, ｲﾝﾀﾋﾞｭｱｰ == インタビュアー) and trimming."""
-    return unicodedata.normalize("NFKC", label).strip()
+    """Speaker labels compare after NFKC (Ｑ == Q, ｲﾝﾀﾋﾞｭｱｰ == インタビュアー), trimming and without
+    brackets around the whole name (``[SPEAKER_00]`` == ``SPEAKER_00``, ``【岡田】`` == ``岡田``)."""
+    name = unicodedata.normalize("NFKC", label).strip()
+    if len(name) > 2 and (name[0], name[-1]) in _WRAPPERS and not any(ch in name[1:-1] for ch in "[]【】()"):
+        name = name[1:-1].strip()
+    return name
 
 
 def perspective_id(value: str) -> str:
@@ -75,6 +87,17 @@ def load_map(path: str | Path) -> dict[str, str]:
         raise SpeakerMapError(f"{path}: {exc}") from exc
 
 
+def is_interviewer(name: str) -> bool:
+    """Whether a speaker label names the interviewer by default: an interviewer label
+    (聞き手, Q, インタビュアー …) or a chair's role, alone or with a name (山田座長, 司会・佐藤, 座長（山田）)."""
+    name = normalize_label(name)
+    if name in INTERVIEWER_LABELS:
+        return True
+    bare = re.sub(r"\(.*?\)|[・\s]", "", name)
+    inner = re.findall(r"\((.*?)\)", name)
+    return any(bare.endswith(role) or bare.startswith(role) or role in inner for role in CHAIR_ROLES)
+
+
 def resolve(name: str, explicit: dict[str, str], known: dict[str, str]) -> str:
     """Perspective for a speaker: explicit map, then the project's earlier choice, then defaults."""
     name = normalize_label(name)
@@ -82,6 +105,6 @@ def resolve(name: str, explicit: dict[str, str], known: dict[str, str]) -> str:
         return explicit[name]
     if name in known:
         return known[name]
-    if name in INTERVIEWER_LABELS:
+    if is_interviewer(name):
         return "interviewer"
     return "unknown"

@@ -74,6 +74,8 @@ class Transcript:
     case: str | None = None
     title: str | None = None
     id: int | None = None
+    layout: str = ""  # how turns were read: labels, headers, names, questions, document, cues
+    notes: list[Note] = field(default_factory=list)  # the import report: what was left out or read specially
 
 
 @dataclass

@@ -1,173 +1,99 @@
-"""Decoded text → speaker turns, one parser per source format.
+"""A source file's content → the text offsets point into, its turns, its layout and an import report.
 
-Every parser returns ``(text, turns)``: ``text`` is what offsets point into and
-each ``Turn`` covers its words (label excluded) as ``text[turn.start:turn.end]``.
-
-Speaker conventions (plain text, Markdown and Word): ``話者：発言`` / ``話者: 発言``,
-``【話者】発言``, ``Q：`` / ``A：``, minutes style ``○話者　発言``. Unlabelled lines
-continue the previous turn; lines before the first turn (title, date) belong to
-no turn. A colon or ○ label counts as a speaker unless it is a header field name
-(``日時：``, ``場所：`` … see HEADER_FIELDS) used once; a label used twice or more,
-or given in the speaker map, always counts.
+One home per kind of input: ``lines`` (the grammar of speaker and time-code lines), ``layouts``
+(which layout a text uses, front matter, documents), ``subtitles`` (WebVTT, SRT), ``word`` (.docx
+as Word's final view). ``read`` is the entry point for ingest and REFI-QDA import alike.
 """
 
 from __future__ import annotations
 
-import io
-import re
-from collections import Counter
+import bisect
+from dataclasses import dataclass, field
 
-from ..errors import IngestError
-from ..speakers import INTERVIEWER_LABELS, normalize_label
-from ..types import Turn
+from ..types import Note, Turn
+from .layouts import DOCUMENT_SPEAKER, Reading, read_turns
+from .subtitles import UNKNOWN_SPEAKER, parse_subtitles
 
-_BRACKET = re.compile(r"[ \t\u3000]*【([^】\n]{1,30})】[ \t\u3000]*")
-_MINUTES = re.compile(r"[ \t\u3000]*[○〇◯◎●][ \t\u3000]*([^\s：:]{1,20}?)[ \t\u3000]+")
-_COLON = re.compile(r"[ \t\u3000]*([^\s：:。、，,．「」『』!?！？#*\-][^：:。、，,「」『』!?！？\n]{0,23}?)[ \t\u3000]*(?:：|:(?!\d))[ \t\u3000]*")
-_NOT_A_NAME = re.compile(r"^[\d\s.,:/\-]+$|^https?$", re.IGNORECASE)
-_ANSWER_LABELS = {"A", "回答者"}
-UNKNOWN_SPEAKER = "話者不明"
-# Field names of a transcript's header, never speakers unless used as labels twice or mapped
-HEADER_FIELDS = {"日時", "日付", "実施日", "時間", "所要時間", "場所", "会場", "方法", "形式", "参加者", "出席者", "対象",
-                 "対象者", "件名", "題名", "タイトル", "目的", "記録", "記録者", "作成者", "作成日", "備考", "注", "URL"}
+__all__ = ["DOCUMENT_SPEAKER", "UNKNOWN_SPEAKER", "Parsed", "read", "read_text", "parse_subtitles", "newlines"]
+
+# What editors write as a line break: CR LF, CR, and the controls and separators Unicode counts as breaks
+_BREAKS = str.maketrans({"\r": "\n", "\v": "\n", "\f": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
-def _lines(text: str):
-    """Yield (start, end) of each line's content (without the newline)."""
-    pos = 0
-    for line in text.split("\n"):
-        yield pos, pos + len(line)
-        pos += len(line) + 1
+def newlines(text: str) -> str:
+    """Every line break as ``\n``: ``\r\n`` becomes one (offsets after it shift by one); ``\r``, VT, FF,
+    NEL, U+2028 and U+2029 become ``\n`` one for one."""
+    return text.replace("\r\n", "\n").translate(_BREAKS)
+
+LAYOUTS = {
+    "labels": "speaker labels (話者：発言)",
+    "headers": "a speaker-and-time line above the words",
+    "names": "a bracketed name alone on a line above the words",
+    "questions": "―― questions with unlabelled answers",
+    "document": "a document without speakers (one turn per paragraph)",
+    "cues": "subtitle cues",
+}
 
 
-def _label(text: str, start: int, end: int, fmt: str):
-    """Return (kind, speaker, content_start) if the line opens with a speaker label."""
-    line = text[start:end]
-    if fmt == "md" and line.lstrip().startswith("#"):
-        return "heading", None, end
-    for kind, pattern in (("bracket", _BRACKET), ("minutes", _MINUTES), ("colon", _COLON)):
-        m = pattern.match(line)
-        if m and not _NOT_A_NAME.match(m.group(1)):
-            return kind, normalize_label(m.group(1)), start + m.end()
-    return None, None, start
+@dataclass
+class Parsed:
+    """A source read into turns. ``text``: what offsets point into (line ends ``\\n``)."""
+
+    text: str
+    turns: list[Turn]
+    layout: str
+    notes: list[Note] = field(default_factory=list)
 
 
-def parse_labelled(text: str, source: str, fmt: str = "txt", known: set[str] = frozenset()) -> list[Turn]:
-    """Turns of a plain-text, Markdown or rendered Word transcript."""
-    lines = [(s, e, *_label(text, s, e, fmt)) for s, e in _lines(text)]
-    counts = Counter(spk for _, _, kind, spk, _ in lines if kind in ("colon", "minutes"))
-    trusted = set(known) | INTERVIEWER_LABELS | _ANSWER_LABELS | {s for s, n in counts.items() if n >= 2}
-    turns: list[Turn] = []
-    current: Turn | None = None
-    for start, end, kind, speaker, content in lines:
-        if kind == "heading":
-            current = None  # a Markdown heading ends the turn and belongs to none
-        elif kind == "bracket" or (kind and (speaker in trusted or speaker not in HEADER_FIELDS)):
-            current = Turn(speaker=speaker, start=content, end=end)
-            turns.append(current)
-        elif current is not None and text[start:end].strip():
-            current.end = end
-    for turn in turns:
-        while turn.start < turn.end and text[turn.start].isspace():
-            turn.start += 1
-        while turn.end > turn.start and text[turn.end - 1].isspace():
-            turn.end -= 1
-    turns = [t for t in turns if t.end > t.start]
-    if not turns:
-        raise IngestError(source, "no speaker turns found: label each turn as 話者：発言, 【話者】発言 or ○話者　発言 "
-                                  "(see README, 'Transcript formats')")
-    return turns
-
-
-def paragraph_turns(text: str, speaker: str = UNKNOWN_SPEAKER) -> list[Turn]:
-    """One turn of ``speaker`` per paragraph (blocks between blank lines): for text without speaker labels."""
-    turns, start = [], None
-    for s, e in [*_lines(text), (len(text) + 1, len(text) + 1)]:
-        blank = not text[s:e].strip()
-        if start is None and not blank:
-            start = s
-        elif start is not None and blank:
-            turns.append(Turn(speaker=speaker, start=start, end=s - 1))
-            start = None
-    for turn in turns:
-        while text[turn.end - 1].isspace():
-            turn.end -= 1
-        while text[turn.start].isspace():
-            turn.start += 1
-    return turns
-
-
-def docx_text(data: bytes, source: str) -> str:
-    """Paragraphs (and table rows as ``cell：cell``) of a .docx, one paragraph per block."""
-    import docx  # python-docx; imported here so the CLI starts fast
-
-    try:
-        document = docx.Document(io.BytesIO(data))
-        blocks = []
-        for item in document.iter_inner_content():
-            if isinstance(item, docx.table.Table):
-                for row in item.rows:
-                    cells = [c.text.strip() for c in row.cells if c.text.strip()]
-                    if len(cells) >= 2 and len(cells[0]) <= 24:
-                        blocks.append(f"{cells[0]}：{' '.join(cells[1:])}")
-                    elif cells:
-                        blocks.append("\n".join(cells))
-            elif item.text.strip():
-                blocks.append(item.text.strip())
-    except Exception as exc:  # zipfile, lxml and python-docx raise many kinds
-        raise IngestError(source, f"not a readable .docx file (corrupt or truncated?): {exc}") from exc
-    if not blocks:
-        raise IngestError(source, "the .docx file has no text")
-    return "\n\n".join(blocks) + "\n"
-
-
-def _seconds(stamp: str) -> float:
-    parts = [float(p) for p in stamp.replace(",", ".").split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-
-
-def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn]]:
-    """WebVTT or SRT → a rendered ``話者：発言`` text and turns with cue timestamps.
-
-    The speaker is a ``<v 話者>`` voice tag or a ``話者：`` prefix; a cue without
-    one continues the previous speaker. Consecutive cues of one speaker form one
-    turn, one line per cue, so a sentence split across cues is joined for
-    segmentation.
+def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozenset(),
+         document: bool = False) -> Parsed:
+    """Read a source's decoded text (``fmt`` txt, md, vtt, srt; line ends ``\\n``) or, for ``fmt="docx"``,
+    its bytes. ``known``: speaker names mapped or known to the project; ``document``: read as a
+    speaker-less document whatever its labels. Raises IngestError (naming ``source``) when the
+    content cannot be read; a text without speakers is a document, not an error.
     """
-    import webvtt  # webvtt-py
+    if fmt in ("vtt", "srt"):
+        text, turns, notes = parse_subtitles(content, source, fmt)
+        if document:
+            return _as_document(text, notes, "read as a document (--document)")
+        return Parsed(text, turns, "cues", notes)
+    if fmt == "docx":
+        from .word import read_word
 
-    try:
-        buffer = io.StringIO(text)
-        captions = webvtt.WebVTT.from_buffer(buffer, format="srt" if fmt == "srt" else "vtt").captions
-    except Exception as exc:
-        raise IngestError(source, f"malformed {fmt.upper()} file: {exc}") from exc
-    if not captions:
-        raise IngestError(source, f"malformed {fmt.upper()} file: no cues with valid timings found")
-    out: list[str] = []
-    turns: list[Turn] = []
-    pos = 0
-    speaker = UNKNOWN_SPEAKER
-    for cap in captions:
-        body = cap.text.strip()
-        label = normalize_label(cap.voice) if getattr(cap, "voice", None) else None
-        if label is None:
-            m = _COLON.match(body)
-            if m and not _NOT_A_NAME.match(m.group(1)):
-                label, body = normalize_label(m.group(1)), body[m.end():].strip()
-        if not body:
-            continue
-        start_s, end_s = _seconds(cap.start), _seconds(cap.end)
-        if (label or speaker) != speaker or not turns:
-            speaker = label or speaker
-            head = ("\n" if turns else "") + f"{speaker}："
-            out.append(head)
-            pos += len(head)
-            turns.append(Turn(speaker=speaker, start=pos, end=pos, start_time=start_s))
-        turn = turns[-1]
-        turn.cues.append((pos, pos + len(body), start_s, end_s))
-        out.append(body + "\n")
-        turn.end, turn.end_time = pos + len(body), end_s
-        pos += len(body) + 1
-    if not turns:
-        raise IngestError(source, f"the {fmt.upper()} file has cues but no text")
-    return "".join(out), turns
+        word = read_word(content, source)
+        parsed = read_text(word.text, "docx", known, document, lambda s, e: _paragraphs(word.paragraphs, s, e))
+        parsed.notes[:0] = word.notes
+        return parsed
+    return read_text(content, fmt, known, document)
+
+
+def read_text(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False,
+              where=None) -> Parsed:
+    """Turns of a plain text (see ``layouts``), with a note for each run of lines left out.
+    ``where(start, end)`` names a place for the report (default: line numbers)."""
+    reading = read_turns(text, fmt, known, document)
+    return Parsed(text, reading.turns, reading.layout, _notes(text, reading, where or (lambda s, e: _lines(text, s, e))))
+
+
+def _as_document(text: str, notes: list[Note], reason: str) -> Parsed:
+    reading = read_turns(text, "txt", document=True)
+    reading.reason = reason
+    return Parsed(text, reading.turns, "document", notes + _notes(text, reading, lambda s, e: _lines(text, s, e)))
+
+
+def _notes(text: str, reading: Reading, where) -> list[Note]:
+    notes = [Note("", reading.reason)] if reading.reason else []
+    for start, end, why in reading.left_out:
+        words = " / ".join(line.strip() for line in text[start:end].split("\n") if line.strip())
+        notes.append(Note(where(start, end), f"left out ({why})", words if len(words) <= 80 else words[:79] + "…"))
+    return notes
+
+
+def _lines(text: str, start: int, end: int) -> str:
+    first, last = text.count("\n", 0, start) + 1, text.count("\n", 0, end) + 1
+    return f"line {first}" if first == last else f"lines {first}–{last}"
+
+
+def _paragraphs(starts: list[int], start: int, end: int) -> str:
+    first, last = bisect.bisect_right(starts, start), bisect.bisect_right(starts, max(start, end - 1))
+    return f"paragraph {first}" if first == last else f"paragraphs {first}–{last}"

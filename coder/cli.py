@@ -48,34 +48,82 @@ def init(db_path):
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--case", help="Case (e.g. organisation) the interviews belong to.")
 @click.option("--speaker", "pairs", multiple=True, metavar="SPEAKER=PERSPECTIVE",
-              help="Map a speaker label to person|supporter|employer|interviewer (repeatable).")
+              help="Map a speaker label to person|supporter|employer|interviewer|document (repeatable).")
 @click.option("--speaker-map", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON {speaker: perspective}.")
+@click.option("--document", is_flag=True, help="Read the files as documents without speakers (one turn per paragraph).")
+@click.option("--perspective", help="Perspective of document turns (default: document).")
+@click.option("--dry-run", is_flag=True, help="Show how each file would be read; import nothing.")
 @click.option("--n-process", default=1, show_default=True, help="GiNZA worker processes (~0.9 GB RAM each).")
 @db_option
-def ingest(files, case, pairs, speaker_map, n_process, db_path):
+def ingest(files, case, pairs, speaker_map, document, perspective, dry_run, n_process, db_path):
     """Import transcripts (.txt .md .docx .vtt .srt; UTF-8/16, CP932, EUC-JP) and segment them.
 
     Example: coder ingest interviews/*.txt --case minato --speaker 支援員=supporter --speaker 本人=person
+
+    See first: coder ingest --dry-run interview.docx
     """
     from . import speakers
     from .ingest import ingest as run
+    from .ingest import prepare
     from tqdm import tqdm
 
     try:
         mapping = (speakers.load_map(speaker_map) if speaker_map else {}) | speakers.parse_pairs(pairs)
+        perspective = speakers.perspective_id(perspective) if perspective else None
     except speakers.SpeakerMapError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if dry_run:
+        db = store.open_db(db_path) if Path(db_path).exists() else store.open_db(":memory:")
+        report = prepare(db, files, case=case, speaker_map=mapping, document=document, perspective=perspective)
+        for line in _preview_lines(report):
+            click.echo(line)
+        click.echo("dry run: nothing was imported" + (" (and these files would be refused)" if report.errors else ""))
+        if report.errors:
+            sys.exit(1)
+        return
     db = store.open_db(db_path)
     with tqdm(desc="segmenting", unit="char", unit_scale=True, file=sys.stderr, disable=None) as bar:
-        report = run(db, files, case=case, speaker_map=mapping, n_process=n_process, progress=bar.update)
+        report = run(db, files, case=case, speaker_map=mapping, n_process=n_process, progress=bar.update,
+                     document=document, perspective=perspective)
     for path, name in report.skipped:
         click.echo(f"already imported: {path} (as {name}); nothing changed")
     for t in report.imported:
         click.echo(f"imported {t.source_file} as {t.name!r} (id {t.id}): {len(t.turns)} turns, "
-                   f"{len(t.segments)} segments, {t.encoding}, {t.format}")
+                   f"{len(t.segments)} segments, {t.encoding}, {t.format}, layout {t.layout}")
+        for note in t.notes:
+            click.echo(f"  {note}")
     for name, unknown in report.unknown_speakers().items():
         click.echo(f"  {name}: speakers without a perspective: {', '.join(unknown)}\n"
                    f"    fix with: coder speakers set SPEAKER person|supporter|employer|interviewer --db {db_path}")
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: East Asian wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _preview_lines(report) -> list[str]:
+    """The dry run's text: per file its format, encoding, layout, speakers, what is left out, warnings."""
+    from .formats import LAYOUTS
+    from .ingest import _first_words, warnings
+
+    out = [f"refused: {e}" for e in report.errors]
+    out += [f"already imported: {path} (as {name})" for path, name in report.skipped]
+    for t in report.imported:
+        out.append(f"{t.source_file}: {t.format}, {t.encoding}, layout {t.layout} — {LAYOUTS.get(t.layout, '')}; "
+                   f"{len(t.turns)} turns")
+        speakers: dict[str, list] = {}
+        for turn in t.turns:
+            speakers.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start:turn.end]])[1] += 1
+        width = max(_width(s) for s in speakers)
+        for name, (perspective, n, first) in speakers.items():
+            out.append(f"  {name}{' ' * (width - _width(name))}  {perspective:11} {n:>4} turn{'s' if n != 1 else ' '}  "
+                       f"「{_first_words(first)}」")
+        out += [f"  {note}" for note in t.notes]
+        out += [f"  warning: {w}" for w in warnings(t)]
+    return out
 
 
 @cli.command()

@@ -109,6 +109,14 @@ def _m0006(db: Database) -> None:
     db["user_codes"].add_column("examples", str)
 
 
+@migrations(name="0007_transcript_layout_import_notes")
+def _m0007(db: Database) -> None:
+    # How a source's turns were read (labels, headers, names, questions, document, cues) and its import
+    # report: a JSON list of [where, what, text] — what was left out or read in a particular way.
+    db["transcripts"].add_column("layout", str)
+    db["transcripts"].add_column("import_notes", str)
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
@@ -181,7 +189,8 @@ def store_transcripts(db: Database, transcripts: list[Transcript]) -> None:
             t.id = db["transcripts"].insert({
                 "name": t.name, "case_name": t.case, "title": t.title, "source_file": t.source_file,
                 "sha256": t.sha256, "encoding": t.encoding, "format": t.format, "original": t.original,
-                "text": t.text, "imported_at": now(),
+                "text": t.text, "imported_at": now(), "layout": t.layout,
+                "import_notes": json.dumps([[n.where, n.what, n.text] for n in t.notes], ensure_ascii=False),
             }).last_pk
             speaker_ids = {}
             for turn in t.turns:
@@ -211,7 +220,7 @@ def find_transcript(db: Database, ref: str | int) -> dict:
 
 def list_transcripts(db: Database) -> list[dict]:
     return list(db.query("""
-        select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.source_file, t.imported_at,
+        select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.layout, t.source_file, t.imported_at,
                length(t.text) as chars,
                (select count(*) from turns where transcript_id = t.id) as turns,
                (select count(*) from segments where transcript_id = t.id) as segments,

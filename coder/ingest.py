@@ -3,14 +3,18 @@
 An ingest call is one transaction: every file is read, decoded, parsed and
 segmented first; only if all succeed is anything written. A file whose bytes
 (sha256) are already in the project is reported as already imported and skipped.
-A YAML/JSON manifest given among the files supplies each file's case, title and
-speaker map (see ``corpus/metadata.yaml``).
+A YAML/JSON manifest given among the files supplies each file's case, title,
+speaker map and, for documents, ``document: true`` / ``perspective`` (see ``corpus/metadata.yaml``).
+``prepare`` does the reading alone: ``coder ingest --dry-run`` and the web import's preview show
+its result (with ``warnings``) before anything is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,19 +24,22 @@ from . import db as store
 from . import speakers
 from .decode import decode
 from .errors import CoderError, IngestError
-from .formats import docx_text, parse_labelled, parse_subtitles
-from .types import Transcript
+from . import formats
+from .formats.lines import TIMECODE_IN_WORDS, classify
+from .types import Note, Transcript
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MiB: far above any interview transcript, well below memory trouble
 FORMATS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".docx": "docx", ".vtt": "vtt",
            ".srt": "srt"}
 MANIFESTS = {".yaml", ".yml", ".json"}
+LONG_TURN = 2000  # characters: a turn this long usually hides a missing speaker label (dry-run warning)
 
 
 @dataclass
 class IngestReport:
     imported: list[Transcript] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, name it was imported as)
+    errors: list[str] = field(default_factory=list)  # "file: problem" of files that cannot be imported
 
     def unknown_speakers(self) -> dict[str, list[str]]:
         out = {}
@@ -44,7 +51,7 @@ class IngestReport:
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
-    """``{file name: {case, title, speakers: {name: perspective}}}`` from a manifest file."""
+    """``{file name: {case, title, speakers: {name: perspective}, document, perspective}}`` from a manifest."""
     try:
         raw = path.read_text(encoding="utf-8")
         data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
@@ -59,14 +66,16 @@ def load_manifest(path: Path) -> dict[str, dict]:
         try:
             mapping = {speakers.normalize_label(k): speakers.perspective_id(v)
                        for k, v in spk.items()} if isinstance(spk, dict) else {}
+            perspective = speakers.perspective_id(e["perspective"]) if e.get("perspective") else None
         except speakers.SpeakerMapError as exc:
             raise IngestError(path, f"{e['file']}: {exc}") from exc
-        out[Path(e["file"]).name] = {"case": e.get("case"), "title": e.get("title"), "speakers": mapping}
+        out[Path(e["file"]).name] = {"case": e.get("case"), "title": e.get("title"), "speakers": mapping,
+                                     "document": bool(e.get("document")), "perspective": perspective}
     return out
 
 
-def read_transcript(path: Path, name: str, known_labels: set[str] = frozenset()) -> Transcript:
-    """Read, decode and parse one file into turns (no NLP yet)."""
+def read_transcript(path: Path, name: str, known_labels: set[str] = frozenset(), document: bool = False) -> Transcript:
+    """Read, decode and parse one file into turns (no NLP yet); IngestError names the file and the problem."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise IngestError(path, f"unsupported file type {path.suffix or '(none)'!r}; "
@@ -81,17 +90,16 @@ def read_transcript(path: Path, name: str, known_labels: set[str] = frozenset())
         raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from exc
     sha = hashlib.sha256(data).hexdigest()
     if fmt == "docx":
-        original = text = docx_text(data, str(path))
-        encoding = "docx"
+        parsed = formats.read(data, str(path), fmt, known_labels, document)
+        original, encoding = parsed.text, "docx"
     else:
         original, encoding = decode(data, str(path))
-        text = original.replace("\r\n", "\n").replace("\r", "\n")
-    if fmt in ("vtt", "srt"):
-        text, turns = parse_subtitles(text, str(path), fmt)
-    else:
-        turns = parse_labelled(text, str(path), fmt, known_labels)
+        parsed = formats.read(formats.newlines(original), str(path), fmt, known_labels, document)
+    if not parsed.turns:
+        raise IngestError(path, "no text to import (only markers, headings or front matter)")
     return Transcript(name=name, source_file=path.name, sha256=sha, encoding=encoding, format=fmt,
-                      original=original, text=text, turns=turns)
+                      original=original, text=parsed.text, turns=parsed.turns, layout=parsed.layout,
+                      notes=parsed.notes)
 
 
 def _unique_name(stem: str, taken: set[str]) -> str:
@@ -102,25 +110,33 @@ def _unique_name(stem: str, taken: set[str]) -> str:
     return name
 
 
-def ingest(db, paths: list[str | Path], nlp=None, case: str | None = None, speaker_map: dict[str, str] | None = None,
-           n_process: int = 1, progress=None) -> IngestReport:
-    """Import transcript files into the project ``db`` (all or nothing); see the module docstring."""
+def prepare(db, paths: list[str | Path], case: str | None = None, speaker_map: dict[str, str] | None = None,
+            document: bool = False, perspective: str | None = None) -> IngestReport:
+    """Read every file (no NLP, nothing written): the transcripts an ingest would import, with their
+    turns' perspectives, the files already imported, and the errors (``report.errors``).
+
+    ``document``: read every file as a speaker-less document; ``perspective``: the perspective of
+    document turns (default ``document``). A manifest entry can set both per file.
+    """
     paths = [Path(p) for p in paths]
     manifest: dict[str, dict] = {}
+    report = IngestReport()
     for p in paths:
         if p.suffix.lower() in MANIFESTS:
-            manifest |= load_manifest(p)
+            try:
+                manifest |= load_manifest(p)
+            except IngestError as exc:
+                report.errors.append(str(exc))
     explicit = dict(speaker_map or {})
     known = store.known_speakers(db)
     seen, names = store.known_sha256(db), store.known_names(db)
-    report, errors = IngestReport(), []
     for p in (p for p in paths if p.suffix.lower() not in MANIFESTS):
         meta = manifest.get(p.name, {})
         mapping = explicit | meta.get("speakers", {})
         try:
-            t = read_transcript(p, p.stem, set(mapping) | set(known))
+            t = read_transcript(p, p.stem, set(mapping) | set(known), document or meta.get("document", False))
         except IngestError as exc:
-            errors.append(str(exc))
+            report.errors.append(str(exc))
             continue
         if t.sha256 in seen:
             report.skipped.append((str(p), seen[t.sha256]))
@@ -128,13 +144,68 @@ def ingest(db, paths: list[str | Path], nlp=None, case: str | None = None, speak
         t.name, t.case, t.title = _unique_name(p.stem, names), meta.get("case") or case, meta.get("title")
         seen[t.sha256] = t.name
         for turn in t.turns:
-            turn.perspective = speakers.resolve(turn.speaker, mapping, known)
+            turn.perspective = (meta.get("perspective") or perspective or "document") if t.layout == "document" \
+                else speakers.resolve(turn.speaker, mapping, known)
         report.imported.append(t)
-    if errors:
-        raise CoderError("nothing was imported:\n" + "\n".join(f"  {e}" for e in errors))
+    return report
+
+
+def ingest(db, paths: list[str | Path], nlp=None, case: str | None = None, speaker_map: dict[str, str] | None = None,
+           n_process: int = 1, progress=None, document: bool = False, perspective: str | None = None) -> IngestReport:
+    """Import transcript files into the project ``db`` (all or nothing); see the module docstring.
+
+    Raises CoderError listing every file that cannot be imported (then nothing is written).
+    """
+    report = prepare(db, paths, case, speaker_map, document, perspective)
+    if report.errors:
+        raise CoderError("nothing was imported:\n" + "\n".join(f"  {e}" for e in report.errors))
     if report.imported:
         from .segment import load_nlp, segment_transcripts
 
         segment_transcripts(nlp or load_nlp(), report.imported, n_process=n_process, progress=progress)
         store.store_transcripts(db, report.imported)
     return report
+
+
+SINGLE_TURN = "speaker with a single turn (a typo in a label, or a line such as 'ポイント：' read as a speaker?)"
+LONG = f"turn over {LONG_TURN:,} characters (a missing speaker label?)"
+TIME_IN_WORDS = "time code inside the words"
+LABEL_IN_WORDS = "'名前：' label inside the words (two turns run together?)"
+OUTSIDE = "lines outside any turn"
+
+
+def warnings(t: Transcript) -> list[Note]:
+    """What a user should look at before importing ``t`` (read, not yet segmented): speakers with a
+    single turn, turns over ``LONG_TURN`` characters, time codes or ``名前：`` labels inside a turn's
+    words, lines outside every turn. ``Note.what`` is one of the module's constants (SINGLE_TURN …);
+    ``where`` names the speaker or the turn (1-based)."""
+    if t.layout == "document":
+        return []
+    out = []
+    counts = Counter(turn.speaker for turn in t.turns)
+    for name, n in counts.items():
+        if n == 1 and len(counts) > 1:
+            out.append(Note(f"speaker {name}", SINGLE_TURN))
+    names = "|".join(re.escape(n) for n in sorted(counts, key=len, reverse=True))
+    glued = re.compile(rf"[。！？!?」』）)][ \t\u3000]*(?:{names})[ \t\u3000]*[：:]") if names else None
+    for i, turn in enumerate(t.turns, 1):
+        words = t.text[turn.start:turn.end]
+        where = f"turn {i} ({turn.speaker})"
+        if len(words) > LONG_TURN:
+            out.append(Note(where, LONG, f"{len(words):,} characters: 「{_first_words(words, 20)}」"))
+        stamp = TIMECODE_IN_WORDS.search(words)
+        if stamp:
+            out.append(Note(where, TIME_IN_WORDS, stamp.group(0).strip()))
+        labels = [line.strip() for line in words.split("\n")[1:] if classify(line, t.format).kind == "label"]
+        glue = glued.search(words) if glued else None
+        if labels or glue:
+            out.append(Note(where, LABEL_IN_WORDS, _first_words(labels[0] if labels else glue.group(0), 20)))
+    left = [n.where for n in t.notes if n.what.startswith(("left out (outside", "left out (before"))]
+    if left:
+        out.append(Note("; ".join(left), OUTSIDE))
+    return out
+
+
+def _first_words(text: str, n: int = 30) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

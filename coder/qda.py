@@ -135,10 +135,10 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
         return text, data, encoding, ""
     rich = _member(names, el.get("richTextPath") or "")
     if rich and rich.lower().endswith(".docx"):
-        from .formats import docx_text
+        from .formats.word import read_word
 
         try:
-            text = docx_text(z.read(rich), f"{where}:{rich}")
+            text = read_word(z.read(rich), f"{where}:{rich}").text
             return text, z.read(rich), "docx", "text from the rich-text .docx (the plain text was empty)"
         except CoderError:
             pass

@@ -4,9 +4,10 @@ One call is one transaction: everything in the file is imported, or nothing. The
 
 - **Sources → transcripts.** A text source whose file has the bytes of an existing transcript, or
   whose text equals one's, is that transcript (only its codings are added). Otherwise its text is
-  parsed like an ingested file (``話者：発言`` labels, ``formats.parse_labelled``) and segmented; a text
-  without speaker labels becomes one turn per paragraph of the speaker ``話者不明``. Line ends are
-  normalised to ``\\n`` as ingest does.
+  read like an ingested text file (``formats.read_text``: the layout is decided per source) and
+  segmented; a source without a consistent speaker pattern (a paper, field notes) becomes a
+  document, one turn per paragraph, perspective ``document``. Line ends are normalised as ingest
+  does (``formats.newlines``).
 - **Offsets** are code points of the source text as written, end exclusive; a ``\\r\\n`` the
   normalisation removes shifts later offsets by one.
 - **Selections → segments.** A selection codes every segment it covers at least half of; if it covers
@@ -38,7 +39,7 @@ from . import speakers
 from .coding import record_imported
 from .errors import IngestError
 from .export.refi import META_VARIABLE, SPEAKERS_VARIABLE, guid
-from .formats import paragraph_turns, parse_labelled
+from .formats import newlines, read_text
 from .ingest import _unique_name
 from .qda import read_qdc, read_qdpx
 from .types import Transcript
@@ -183,17 +184,17 @@ def _speaker_map(value: str) -> dict[str, str]:
 
 def _transcript(src, project, path: Path, names: set[str], mapping: dict, known: dict, case, report) -> Transcript:
     """A new transcript (turns with perspectives, not yet segmented) from a source."""
-    text = src.text.replace("\r\n", "\n").replace("\r", "\n")
+    text = newlines(src.text)
     meta = _meta(src)
     fmt = meta.get("format") if meta.get("format") in FORMATS else "txt"
-    try:
-        turns = parse_labelled(text, f"{path}:{src.name}", "md" if fmt == "md" else "txt", set(mapping) | set(known))
-    except IngestError:
-        turns = paragraph_turns(text)
-        report.notes.append(f"{src.name!r} has no speaker labels: one turn per paragraph, speaker 話者不明 "
-                            "(map it with `coder speakers set 話者不明 PERSPECTIVE --transcript NAME`)")
+    parsed = read_text(text, "md" if fmt == "md" else "txt", set(mapping) | set(known), meta.get("layout") == "document")
+    turns = parsed.turns
+    if parsed.layout == "document":
+        report.notes.append(f"{src.name!r}: {parsed.notes[0].what if parsed.notes else 'a document'}; one turn per "
+                            "paragraph, perspective document (change it with `coder speakers set 文書 PERSPECTIVE "
+                            "--transcript NAME`)")
     for turn in turns:
-        turn.perspective = speakers.resolve(turn.speaker, mapping, known)
+        turn.perspective = "document" if parsed.layout == "document" else speakers.resolve(turn.speaker, mapping, known)
     unknown = sorted({t.speaker for t in turns if t.perspective == "unknown"})
     if unknown:
         shown = ", ".join(unknown[:12]) + (f" … ({len(unknown)} in all)" if len(unknown) > 12 else "")
@@ -201,7 +202,7 @@ def _transcript(src, project, path: Path, names: set[str], mapping: dict, known:
                             "(fix with `coder speakers set SPEAKER PERSPECTIVE`)")
     sha = hashlib.sha256(src.raw or text.encode("utf-8")).hexdigest()
     return Transcript(name=_unique_name(src.name, names), source_file=path.name, sha256=sha, encoding=src.encoding,
-                      format=fmt, original=src.text, text=text, turns=turns,
+                      format=fmt, original=src.text, text=text, turns=turns, layout=parsed.layout, notes=parsed.notes,
                       case=project.cases.get(src.guid) or case, title=src.description or None)
 
 
@@ -226,7 +227,7 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
     plans, new = [], []
     for src in project.sources:
         report.notes += [f"{src.name!r}: {src.note}"] if src.note else []
-        text = src.text.replace("\r\n", "\n").replace("\r", "\n")
+        text = newlines(src.text)
         match = existing.get(hashlib.sha256(src.raw).hexdigest() if src.raw else None) or existing.get(text)
         if match is None:
             mapping = dict(speaker_map or {}) | _speaker_map(src.variables.get(SPEAKERS_VARIABLE))

@@ -57,3 +57,20 @@ def test_speaker_map_file_maps_speakers(tmp_path, nlp, write):
     assert "without a perspective" not in out
     rows = [line.split() for line in run("speakers", "--db", tmp_path / "p.db").output.splitlines()]
     assert {r[2]: r[3] for r in rows} == {"インタビュアー": "interviewer", "支援員": "supporter", "利用者": "person"}
+
+
+def test_dry_run_shows_layout_speakers_notes_and_warnings_and_imports_nothing(tmp_path, write):
+    text = ("面談記録（架空）\n日時：6月1日\n\n[00:00:05] 聞き手：はじめます。\n[00:00:09] 本人：はい。本人：そうです。\n"
+            "ポイント：大事なところです。\n聞き手：以上です。\n")
+    db = tmp_path / "p.db"
+    run("init", "--db", db)
+    result = run("ingest", "--dry-run", write("a.txt", text), "--speaker", "本人=person", "--db", db)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "a.txt: txt, utf-8, layout labels" in out
+    assert "聞き手" in out and "interviewer" in out and "2 turns" in out and "「はじめます。」" in out
+    assert "lines 1–2: left out (before the first turn): 面談記録（架空） / 日時：6月1日" in out
+    assert "warning: speaker ポイント: speaker with a single turn" in out
+    assert "warning: turn 2 (本人): '名前：' label inside the words" in out
+    assert "dry run: nothing was imported" in out
+    assert json.loads(run("transcripts", "--json", "--db", db).output) == []

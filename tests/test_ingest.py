@@ -40,7 +40,7 @@ def test_reimporting_the_same_bytes_changes_nothing(db, nlp, write, dump):
     ("empty.txt", b"", "empty"),
     ("cut.docx", None, "not a readable .docx"),
     ("broken.vtt", "WEBVTT\n\nこれはキューではない\n".encode(), "malformed VTT"),
-    ("plain.txt", "話者のない文章です。\n".encode(), "no speaker turns"),
+    ("cut.srt", "1\n00:00:01,000 --> 00:00:02,000\nはい\n\n2\n00:00:0".encode(), "line 6: cannot read the cue timing"),
     ("notes.pdf", b"%PDF-1.4", "unsupported file type"),
 ])
 def test_failing_import_leaves_db_unchanged(db, nlp, write, dump, tmp_path, corpus, name, data, problem):
@@ -105,3 +105,39 @@ def test_same_file_name_from_two_folders_gets_a_unique_name(db, nlp, tmp_path):
         (tmp_path / folder / "interview.txt").write_text(TEXT + extra, encoding="utf-8")
     report = ingest(db, [tmp_path / "x" / "interview.txt", tmp_path / "y" / "interview.txt"], nlp=nlp)
     assert [t.name for t in report.imported] == ["interview", "interview-2"]
+
+
+@pytest.mark.parametrize("brk", ["\v", "\f", "\x85", "\u2028", "\u2029", "\r", "\r\n"])
+def test_line_break_controls_editors_write_are_line_breaks(db, nlp, write, brk):
+    report = ingest(db, [write("breaks.txt", TEXT.replace("\n", brk), "utf-8")], nlp=nlp)
+    t = report.imported[0]
+    assert [turn.speaker for turn in t.turns] == ["インタビュアー", "支援員", "本人"]
+    assert "\n" in t.text and not any(ch in t.text for ch in "\v\f\x85\u2028\u2029\r")
+
+
+def test_import_report_is_stored_with_the_transcript(db, nlp, write):
+    ingest(db, [write("r.txt", "面談記録（架空）\n日時：6月1日\n\n" + TEXT)], nlp=nlp)
+    row = db["transcripts"].get(1)
+    assert row["layout"] == "labels"
+    assert json.loads(row["import_notes"]) == [["lines 1–2", "left out (before the first turn)",
+                                                "面談記録（架空） / 日時：6月1日"]]
+
+
+@pytest.mark.parametrize("options, perspective", [({}, "document"), ({"perspective": "supporter"}, "supporter")])
+def test_a_document_is_imported_as_paragraphs_of_one_perspective(db, nlp, write, options, perspective):
+    notes = "フィールドノート\n\n朝の会で、利用者が今日の作業を選んでいた。\n\n支援員は横で見守っていた。\n"
+    report = ingest(db, [write("notes.txt", notes)], nlp=nlp, **options)
+    assert report.imported[0].layout == "document"
+    rows = [(r["speaker"], r["perspective"], r["text"]) for r in iter_segments(db)]
+    assert rows == [("文書", perspective, "フィールドノート"), ("文書", perspective, "朝の会で、利用者が今日の作業を選んでいた。"),
+                    ("文書", perspective, "支援員は横で見守っていた。")]
+    assert report.unknown_speakers() == {}
+
+
+def test_document_flag_and_manifest_entry_force_a_document(db, nlp, write, tmp_path):
+    forced = ingest(db, [write("a.txt", TEXT)], nlp=nlp, document=True).imported[0]
+    assert forced.layout == "document" and {t.speaker for t in forced.turns} == {"文書"}
+    (tmp_path / "m.yaml").write_text("files:\n  - file: b.txt\n    document: true\n    perspective: employer\n",
+                                     encoding="utf-8")
+    t = ingest(db, [tmp_path / "m.yaml", write("b.txt", TEXT + "本人：はい。\n")], nlp=nlp).imported[0]
+    assert t.layout == "document" and {turn.perspective for turn in t.turns} == {"employer"}

@@ -133,15 +133,30 @@ def test_broken_qdpx_is_a_clear_error_naming_the_file_with_nothing_written(db, c
     assert dump(db) == before
 
 
-def test_source_without_speaker_labels_becomes_one_turn_per_paragraph(db, nlp, codebook, tmp_path):
-    qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Sources>
-<TextSource guid="{G('c')}" name="memo"><PlainTextContent>最初の段落です。
+PAPER = ("Abstract: Job coaches support employees with disabilities.\n\n"
+         + "Employment support has been studied in many countries and settings. " * 80
+         + "\n\nRQ1: How do coaches share information?\n\n" + "We interviewed twelve coaches in three regions. " * 80
+         + "\n\nRQ1 is answered below.\n\nSee the New\nYork Times. https://example.org/article\n")
 
-二つ目の段落です。</PlainTextContent></TextSource></Sources></Project>"""
+
+@pytest.mark.parametrize("text, paragraphs", [
+    ("最初の段落です。\n\n二つ目の段落です。", ["最初の段落です。", "二つ目の段落です。"]),
+    (PAPER, [p for p in PAPER.split("\n\n") if p.strip()]),
+])
+def test_source_without_a_speaker_pattern_becomes_a_document_of_paragraphs(db, nlp, codebook, tmp_path, text,
+                                                                            paragraphs):
+    from xml.sax.saxutils import escape
+
+    qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Sources>
+<TextSource guid="{G('c')}" name="memo"><PlainTextContent>{escape(text)}</PlainTextContent></TextSource></Sources></Project>"""
     report = import_qdpx(db, make_qdpx(tmp_path / "m.qdpx", qde), codebook, nlp=nlp)
-    segments = [(r["speaker"], r["text"]) for r in store.iter_segments(db)]
-    assert segments == [("話者不明", "最初の段落です。"), ("話者不明", "二つ目の段落です。")]
-    assert any("no speaker labels" in n for n in report.notes)
+    rows = list(store.iter_segments(db))
+    assert {(r["speaker"], r["perspective"]) for r in rows} == {("文書", "document")}
+    turns = {}
+    for r in rows:
+        turns.setdefault(r["turn"], []).append(r["text"])
+    assert len(turns) == len(paragraphs)
+    assert any("no consistent speaker pattern" in n for n in report.notes)
 
 
 @pytest.mark.parametrize("start, end, expected", [

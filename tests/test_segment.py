@@ -1,13 +1,15 @@
 import pytest
 
-from coder.formats import parse_labelled
+from coder.formats import read_text
 from coder.segment import MAX_CHUNK, chunks, segment_transcripts
 from coder.types import Transcript
+
+SPEAKERS = {"支援員", "本人", "聞き手"}  # the tests' labels: known, so a one-turn excerpt is a transcript
 
 
 def segmented(nlp, text):
     t = Transcript(name="t", source_file="t.txt", sha256="", encoding="utf-8", format="txt",
-                   original=text, text=text, turns=parse_labelled(text, "t.txt"))
+                   original=text, text=text, turns=read_text(text, known=SPEAKERS).turns)
     segment_transcripts(nlp, [t])
     return t
 
@@ -72,11 +74,40 @@ def test_very_long_turn_without_a_full_stop_is_segmented_with_exact_offsets(nlp)
     assert all(text[s.start:s.end] == s.text for s in t.segments)
 
 
+def test_no_segment_boundary_splits_an_emoji_sequence_or_a_variation_selector(nlp):
+    from coder.types import Turn
+
+    def turns(*words):  # one turn per line, without labels (the segmenter's input alone)
+        text, out = "", []
+        for w in words:
+            out.append(Turn(speaker="本人", start=len(text), end=len(text) + len(w)))
+            text += w + "\n"
+        t = Transcript(name="t", source_file="t.txt", sha256="", encoding="utf-8", format="txt", original=text,
+                       text=text, turns=out)
+        segment_transcripts(nlp, [t])
+        assert all(text[s.start:s.end] == s.text for s in t.segments)
+        return t
+
+    # without a full stop the parser's breaks are kept, but GiNZA breaks between 👍 and its skin tone
+    t = turns("いいね👍🏽と言われてうれしかった", "すみません🙇‍♀️と頭を下げた")
+    assert all(s.text[0] not in "\U0001F3FD\u200d" for s in t.segments)
+    assert any("👍🏽" in s.text for s in t.segments) and any("🙇‍♀️" in s.text for s in t.segments)
+    # a turn cut by length (no 。、 or space) is cut beside a ZWJ sequence or an ideographic variant, not in it
+    filler = "就労支援の現場では本人の希望を聞きながら職場と相談して進めていく"
+    turn = (filler * 60)[:MAX_CHUNK - 2] + "👨‍👩‍👧" + (filler * 60)[:MAX_CHUNK - 1] + "葛󠄀" + filler
+    pieces = chunks(turn, 0, len(turn))
+    assert len(pieces) == 3 and all("👨‍👩‍👧" in p.text or "👨" not in p.text for p in pieces)
+    assert all("葛󠄀" in p.text or "葛" not in p.text for p in pieces)
+    t = turns(turn)
+    assert "".join(s.text for s in t.segments) == turn
+    assert any("👨‍👩‍👧" in s.text for s in t.segments) and any("葛󠄀" in s.text for s in t.segments)
+
+
 @pytest.mark.parametrize("n_process", [2])
 def test_parallel_segmentation_gives_the_same_segments(nlp, n_process):
     text = "聞き手：伺います。\n支援員：週に一度訪問します。電話でも話します。\n本人：助かっています。\n"
     one = [(s.start, s.end) for s in segmented(nlp, text).segments]
     t = Transcript(name="t", source_file="t", sha256="", encoding="", format="txt", original=text, text=text,
-                   turns=parse_labelled(text, "t"))
+                   turns=read_text(text, known=SPEAKERS).turns)
     segment_transcripts(nlp, [t], n_process=n_process)
     assert [(s.start, s.end) for s in t.segments] == one

@@ -137,7 +137,7 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         where, params = ["case_name = ?"], [case]
     if transcript is not None:
         where, params = where + ["id = ?"], params + [store.find_transcript(db, transcript)["id"]]
-    transcripts = list(db.query("select id, name, case_name, title, format, text from transcripts"
+    transcripts = list(db.query("select id, name, case_name, title, format, layout, text from transcripts"
                                 + (f" where {' and '.join(where)}" if where else "") + " order by id", params))
     segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
                                              "from segments")}
@@ -197,6 +197,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             if done:
                 reviewed[c] = _ranges(done)
         meta = {"format": t["format"], "reviewed": reviewed}
+        if t.get("layout") == "document":  # read back as a document, whatever its lines look like
+            meta["layout"] = "document"
         if any(s["start_time"] is not None for s in segs):  # subtitles: the cue times of turns and segments
             turns = db.query("select start_time, end_time from turns where transcript_id = ? order by idx", [t["id"]])
             meta["times"] = {"segments": [[s["start_time"], s["end_time"]] for s in segs],

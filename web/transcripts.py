@@ -1,5 +1,7 @@
 """The dashboard (transcripts with my progress), speaker → perspective mapping, blind mode."""
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -36,11 +38,20 @@ def speakers(transcript_id):
         except (SpeakerMapError, CoderError) as exc:
             flash(str(exc), "error")
             return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
-                                   perspectives=PERSPECTIVES), 400
+                                   perspectives=PERSPECTIVES, **_import_record(transcript)), 400
         flash("話者の立場を保存しました。")
         return redirect(url_for("transcripts.index"))
     return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
-                           perspectives=PERSPECTIVES)
+                           perspectives=PERSPECTIVES, **_import_record(transcript))
+
+
+def _import_record(transcript: dict) -> dict:
+    """How the source was read and what its import left out (stored at import; older projects: none)."""
+    from .importer import LAYOUTS_JA, note_ja
+
+    notes = json.loads(transcript.get("import_notes") or "[]")
+    return {"layout": LAYOUTS_JA.get(transcript.get("layout") or "", ""),
+            "import_notes": [(where, note_ja(what), text) for where, what, text in notes]}
 
 
 @bp.route("/settings/blind", methods=["POST"])

@@ -1,5 +1,12 @@
-// The import form: show that the (possibly long) GiNZA segmentation is running.
+// The import forms: show that reading or segmenting is running, and stop a second submission.
+// (Buttons are not disabled: a disabled submit button would drop its action from the form data.)
 document.getElementById("upload-form").addEventListener("submit", (event) => {
-  event.target.querySelector("button").disabled = true;
-  event.target.querySelector(".busy").hidden = false;
+  const form = event.target;
+  if (form.dataset.sent) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = "1";
+  const action = event.submitter ? event.submitter.value : "";
+  if (action !== "cancel") form.querySelector(".busy").hidden = false;
 });

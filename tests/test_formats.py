@@ -268,3 +268,10 @@ def test_subtitle_notes_and_empty_cues_are_reported():
     source = "WEBVTT\n\nNOTE 架空の会議\n\n00:00:01.000 --> 00:00:02.000\n<v 山本></v>\n\n00:00:02.000 --> 00:00:03.000\n<v 山本>はい。\n"
     _, _, notes = parse_subtitles(source, "a.vtt", "vtt")
     assert [(n.where, n.what) for n in notes] == [("line 3", "NOTE block left out"), ("cue 1", "cue without text left out")]
+
+
+def test_dash_lines_are_questions_beside_answer_labels_but_words_beside_interviewer_labels():
+    published = "――きっかけは？\n岡田：福祉の仕事でした。\n――今は？\n岡田：本人が決めることです。\n"
+    assert [s for s, _ in turns(published)] == ["聞き手", "岡田", "聞き手", "岡田"]
+    labelled = "聞き手：きっかけは？\n岡田：福祉の仕事でした。\n――そう、あのときです。\n聞き手：今は？\n岡田：本人です。\n"
+    assert turns(labelled)[1] == ("岡田", "福祉の仕事でした。\n――そう、あのときです。")

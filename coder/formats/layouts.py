@@ -3,7 +3,8 @@
 Layouts (each a kind of line from ``lines.classify`` that starts a turn):
 
 - ``labels``: the speaker's label on the first line of each turn (``話者：発言``, ``【話者】``,
-  ``○話者　``, ``Q．``, ``[SPEAKER_00]``; ``―― 質問`` lines count as turns of ``聞き手``);
+  ``○話者　``, ``Q．``, ``[SPEAKER_00]``; ``―― 質問`` lines count as turns of ``聞き手`` unless a
+  label already names the interviewer);
 - ``headers``: a line with only a speaker and a time (``参加者 1 00:14``), the words below;
 - ``names``: a bracketed name alone on a line (``（岡田）``, ``【岡田】``), the words below;
 - ``questions``: a published interview — ``―― 質問`` paragraphs (speaker ``聞き手``) and unlabelled
@@ -95,7 +96,9 @@ def _trusted(names: Counter, known: set[str]) -> set[str]:
 
 def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) -> tuple[Reading, int]:
     marker = _MARKER[layout]
-    kinds = {marker, "question"} if layout == "labels" else {marker}
+    # ―― lines are the interviewer's questions in a labelled file only if no label names the interviewer
+    asks = layout == "labels" and not any(i.kind == "label" and is_interviewer(i.name) for i in infos)
+    kinds = {marker, "question"} if asks else {marker}
     names = Counter(QUESTION_SPEAKER if i.kind == "question" else i.name for i in infos if i.kind in kinds)
     trusted = _trusted(names, known)
     styles = Counter(i.style for i in infos if i.kind == "label" and i.name in trusted)

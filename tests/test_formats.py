@@ -275,3 +275,30 @@ def test_dash_lines_are_questions_beside_answer_labels_but_words_beside_intervie
     assert [s for s, _ in turns(published)] == ["聞き手", "岡田", "聞き手", "岡田"]
     labelled = "聞き手：きっかけは？\n岡田：福祉の仕事でした。\n――そう、あのときです。\n聞き手：今は？\n岡田：本人です。\n"
     assert turns(labelled)[1] == ("岡田", "福祉の仕事でした。\n――そう、あのときです。")
+
+
+@pytest.mark.parametrize("paragraphs, speakers", [
+    (["会議の記録", "2026年3月12日", "石井 太郎   0:03", "こんにちは。始めましょう。", "山本 理恵   0:10", "よろしくお願いします。",
+      "石井 太郎   1:02", "では最初の議題です。"], ["石井 太郎", "山本 理恵", "石井 太郎"]),
+    (["Speaker 1  00:00:01\nはい、聞こえます。", "Speaker 2  00:00:05\n画面を共有します。", "Speaker 1  00:00:09\nどうぞ。"],
+     ["Speaker 1", "Speaker 2", "Speaker 1"]),
+])
+def test_word_transcripts_of_teams_and_meet_read_header_lines(paragraphs, speakers):
+    import io
+
+    import docx
+
+    from coder.formats import read
+
+    document = docx.Document()
+    for text in paragraphs:
+        first, *rest = text.split("\n")
+        run = document.add_paragraph().add_run(first)
+        for line in rest:  # a soft line break inside the paragraph, as Meet writes it
+            run.add_break()
+            run.add_text(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    parsed = read(buffer.getvalue(), "meeting.docx", "docx")
+    assert parsed.layout == "headers" and [t.speaker for t in parsed.turns] == speakers
+    assert all(":" not in parsed.text[t.start:t.end] for t in parsed.turns)

@@ -302,3 +302,12 @@ def test_word_transcripts_of_teams_and_meet_read_header_lines(paragraphs, speake
     parsed = read(buffer.getvalue(), "meeting.docx", "docx")
     assert parsed.layout == "headers" and [t.speaker for t in parsed.turns] == speakers
     assert all(":" not in parsed.text[t.start:t.end] for t in parsed.turns)
+
+
+@pytest.mark.parametrize("field", ["記録方法：ICレコーダーによる録音", "ファイル名：interview_0612.m4a", "2024/06/03 記録：評価チーム",
+                                   "- 所属：みなと就労支援センター"])
+def test_field_lines_before_the_first_turn_are_front_matter_not_speakers(field):
+    text = f"面談記録\n{field}\n\n聞き手：はじめます。\n本人：はい。\n聞き手：では。\n本人：どうぞ。\n"
+    parsed = read_text(text, "md")
+    assert [t.speaker for t in parsed.turns] == ["聞き手", "本人", "聞き手", "本人"]
+    assert parsed.notes[0].what == "left out (before the first turn)" and field.lstrip("- ") in parsed.notes[0].text

@@ -14,10 +14,12 @@ Layouts (each a kind of line from ``lines.classify`` that starts a turn):
 The layout whose turns by *established* speakers are most wins (ties: the order above). A speaker
 is established when it starts two or more turns, or is mapped, known to the project, an
 interviewer label (``聞き手``, ``司会`` …) or ``Q``/``A``/``回答者``. Before the first turn of an
-established speaker, a marker line starts a turn only if it is a label of the file's main label
-style whose name is not a header field (``日時``, ``出席者`` …): so titles, dates, attendee lists
-(``【委員】…``) and agendas are front matter. After it, any marker starts a turn, except a header
-field name. Unmarked lines continue the current turn; a line with only a time code starts a new
+established speaker, the marker of another speaker starts a turn only if it is a label of the
+file's main style whose words end a sentence (``。？」`` …); so fields such as ``記録方法：ICレコーダー``
+or ``2024/06/03 記録：評価チーム``, attendee lists (``【委員】…`` in ○-minutes), titles, dates and
+agendas are front matter. After it, any marker starts a turn, except a header field name (``日時``,
+``出席者`` …) used once. A file without any established speaker takes every marker that is not a
+header field. Unmarked lines continue the current turn; a line with only a time code starts a new
 turn of the same speaker at that time (times never stay in the words); a Markdown heading ends the
 turn. Every non-blank line outside the turns is reported (``Reading.left_out``).
 
@@ -48,6 +50,7 @@ HEADER_FIELDS = {"日時", "日付", "実施日", "時間", "所要時間", "場
 # average. Interviews and minutes run about 50–1,500 characters per turn; a paper whose prose holds a few
 # "RQ1:"-like labels runs tens of thousands per label.
 CHARS_PER_TURN = 4000
+_SENTENCE_END = tuple("。！？!?」』")
 _MARKER = {"labels": "label", "headers": "header", "names": "name", "questions": "question"}
 
 
@@ -116,7 +119,11 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             return True
         if name in HEADER_FIELDS:
             return False
-        return first is None or n > first or (info.kind == "label" and info.style == main_style)
+        if first is None or n > first:
+            return True
+        # before the first established turn: a speaker's sentence, not a field such as 記録方法：ICレコーダー
+        s, e = spans[n]
+        return info.style == main_style and text[s + info.content:e].rstrip().endswith(_SENTENCE_END)
 
     turns: list[Turn] = []
     current: Turn | None = None

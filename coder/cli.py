@@ -62,10 +62,11 @@ def ingest(files, case, pairs, speaker_map, document, perspective, dry_run, n_pr
 
     See first: coder ingest --dry-run interview.docx
     """
+    from tqdm import tqdm
+
     from . import speakers
     from .ingest import ingest as run
     from .ingest import prepare
-    from tqdm import tqdm
 
     try:
         mapping = (speakers.load_map(speaker_map) if speaker_map else {}) | speakers.parse_pairs(pairs)
@@ -422,7 +423,8 @@ def evaluate(gold, pred, as_json, codebook_path):
     Example: coder evaluate --gold dev.jsonl --pred suggestions.jsonl
     """
     from .codebook import load_codebook
-    from .evaluate import evaluate as run, read_labels
+    from .evaluate import evaluate as run
+    from .evaluate import read_labels
 
     result = run(read_labels(gold, "codes"), read_labels(pred, "labels"), load_codebook(codebook_path).ids)
     if as_json:
@@ -596,7 +598,8 @@ def import_qdpx(file, case, pairs, codebook_path, db_path):
     """
     from . import speakers
     from .codebook import load_codebook
-    from .qda_import import import_qdc, import_qdpx as run
+    from .qda_import import import_qdc
+    from .qda_import import import_qdpx as run
 
     try:
         mapping = speakers.parse_pairs(pairs)

@@ -21,10 +21,9 @@ from pathlib import Path
 import yaml
 
 from . import db as store
-from . import speakers
+from . import formats, speakers
 from .decode import decode
 from .errors import CoderError, IngestError
-from . import formats
 from .formats.lines import TIMECODE_IN_WORDS, classify
 from .types import Note, Transcript
 

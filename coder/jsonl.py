@@ -8,8 +8,8 @@ CR LF), never with ``splitlines()``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def lines(text: str) -> Iterator[tuple[int, str]]:

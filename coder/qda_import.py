@@ -37,7 +37,6 @@ from pathlib import Path
 from . import db as store
 from . import speakers
 from .coding import record_imported
-from .errors import IngestError
 from .export.refi import META_VARIABLE, SPEAKERS_VARIABLE, guid
 from .formats import newlines, read_text
 from .ingest import _unique_name

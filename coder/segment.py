@@ -20,8 +20,8 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from .types import Segment, Transcript, Turn
 

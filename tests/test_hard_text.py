@@ -176,7 +176,7 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
         assert any(piece in c for c in cells), ("xlsx", piece)
         assert any(piece in p for p in paragraphs), ("docx", piece)
     assert {r["text"] for r in csv_rows} == set(quoted)
-    assert all(f"「{t}」".encode("utf-8") in md for t in quoted)
+    assert all(f"「{t}」".encode() in md for t in quoted)
     assert set(quoted) <= set(cells)
     matrix_cells = [c.value for ws in load_workbook(files["matrix-xlsx"]) for row in ws.iter_rows() for c in row]
     for q in quotes:

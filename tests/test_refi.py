@@ -4,7 +4,8 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from coder import coding, db as store
+from coder import coding
+from coder import db as store
 from coder.cli import cli
 from coder.errors import CoderError
 from coder.export import get

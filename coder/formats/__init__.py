@@ -14,7 +14,7 @@ from ..types import Note, Turn
 from .layouts import DOCUMENT_SPEAKER, Reading, read_turns
 from .subtitles import UNKNOWN_SPEAKER, parse_subtitles
 
-__all__ = ["DOCUMENT_SPEAKER", "UNKNOWN_SPEAKER", "Parsed", "read", "read_text", "parse_subtitles", "newlines"]
+__all__ = ["DOCUMENT_SPEAKER", "UNKNOWN_SPEAKER", "Parsed", "newlines", "parse_subtitles", "read", "read_text"]
 
 # What editors write as a line break: CR LF, CR, and the controls and separators Unicode counts as breaks
 _BREAKS = str.maketrans({"\r": "\n", "\v": "\n", "\f": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})

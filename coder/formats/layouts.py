@@ -135,7 +135,7 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             used.add(n)
             speaker = QUESTION_SPEAKER if info.kind == "question" else info.name
             start = s + info.content if info.kind in ("label", "question") else e + 1
-            current = Turn(speaker=speaker, start=start, end=max(start, e) if start <= e else start,
+            current = Turn(speaker=speaker, start=start, end=max(start, e),
                            start_time=info.time if info.time is not None else pending)
             turns.append(current)
             pending, in_question = None, info.kind == "question"

@@ -28,7 +28,7 @@ ALIASES = {ja: pid for pid, ja in PERSPECTIVES.items()} | {
     "企業": "employer",
     "聞き手": "interviewer",
 }
-INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア", "司会者", "進行役",
+INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア", "司会者", "進行役", "問",
                       "インタビュワー", "Interviewer", "Moderator", "Facilitator", "ファシリテーター", "モデレーター"}
 # Chairs and moderators of councils and meetings (山田座長, 司会（佐藤）, 部会長): they run the conversation
 CHAIR_ROLES = ("分科会長", "部会長", "委員長", "会長", "座長", "司会", "進行")

@@ -311,3 +311,56 @@ def test_field_lines_before_the_first_turn_are_front_matter_not_speakers(field):
     parsed = read_text(text, "md")
     assert [t.speaker for t in parsed.turns] == ["聞き手", "本人", "聞き手", "本人"]
     assert parsed.notes[0].what == "left out (before the first turn)" and field.lstrip("- ") in parsed.notes[0].text
+
+
+@pytest.mark.parametrize("text, speakers", [
+    ("聞き手\t就職して何年ですか。\n本人\t三年目です。\n聞き手\t続けられそうですか。\n本人\t大丈夫です。\n", ["聞き手", "本人"] * 2),
+    ("山田座長　始めます。\n事務局　資料1をご覧ください。\n佐藤委員　質問です。\n事務局　お答えします。\n佐藤委員　了解です。\n",
+     ["山田座長", "事務局", "佐藤委員", "事務局", "佐藤委員"]),
+    ("問　きっかけは何ですか。\n答　紹介されました。\n問　よかったことは。\n答　生活リズムです。\n", ["問", "答", "問", "答"]),
+    ("Q1. きっかけは何ですか。\nA1. 紹介されました。\nQ2. よかったことは。\nA2. 生活リズムです。\n", ["Q", "A", "Q", "A"]),
+])
+def test_tab_wide_space_and_numbered_labels_are_speakers(text, speakers):
+    assert [s for s, _ in turns(text)] == speakers
+
+
+def test_a_wide_space_after_a_word_in_the_words_is_not_a_label():
+    text = "支援員：面談では　まず\n体調を聞きます。\nはい　そうです。\nはい　そうですね。\n聞き手：次に。\n支援員：どうぞ。\n"
+    assert [s for s, _ in turns(text)] == ["支援員", "聞き手", "支援員"]
+
+
+@pytest.mark.parametrize("source", [
+    "1\n00:00:00,000 --> 00:00:03,500\n[SPEAKER_00]: 今日はよろしくお願いします。\n\n2\n00:00:03,600 --> 00:00:08,200\n"
+    "[SPEAKER_01]: よろしくお願いします。\n",
+    "WEBVTT\n\n00:00.000 --> 00:03.500\n<v SPEAKER_00>今日はよろしくお願いします。\n\n00:03.600 --> 00:08.200\n"
+    "<v SPEAKER_01>よろしくお願いします。\n",
+])
+def test_a_text_file_holding_subtitles_is_read_as_subtitles(source):
+    from coder.formats import read
+
+    parsed = read(source, "renamed.txt", "txt")
+    assert parsed.layout == "cues" and [t.speaker for t in parsed.turns] == ["SPEAKER_00", "SPEAKER_01"]
+    assert "-->" not in parsed.text and "read as" in parsed.notes[0].what
+
+
+def test_teams_old_docx_transcript_names_stand_alone_on_the_cue_first_line():
+    import io
+
+    import docx
+
+    from coder.formats import read
+
+    document = docx.Document()
+    for timing, name, words in [("0:0:0.0 --> 0:0:3.720", "石井 太郎", "本日はよろしくお願いします。"),
+                                ("0:0:4.10 --> 0:0:9.0", "山本 理恵", "よろしくお願いします。"),
+                                ("0:0:9.500 --> 0:0:12.0", "石井 太郎", "では始めます。")]:
+        run = document.add_paragraph().add_run(timing)
+        for line in (name, words):
+            run.add_break()
+            run.add_text(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    parsed = read(buffer.getvalue(), "teams.docx", "docx")
+    assert [(t.speaker, parsed.text[t.start:t.end], t.start_time) for t in parsed.turns] == [
+        ("石井 太郎", "本日はよろしくお願いします。", 0.0), ("山本 理恵", "よろしくお願いします。", 4.1),
+        ("石井 太郎", "では始めます。", 9.5)]

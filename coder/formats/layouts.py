@@ -40,7 +40,7 @@ from ..types import Turn
 from .lines import Line, classify
 
 QUESTION_SPEAKER, ANSWER_SPEAKER, DOCUMENT_SPEAKER = "聞き手", "回答者", "文書"
-ANSWER_LABELS = {"A", "回答者"}
+ANSWER_LABELS = {"A", "回答者", "答"}
 # Field names of a transcript's header or a minutes' front matter: never speakers unless used twice or mapped
 HEADER_FIELDS = {"日時", "日付", "実施日", "時間", "所要時間", "場所", "会場", "方法", "形式", "参加者", "出席者", "出席委員",
                  "欠席者", "欠席委員", "陪席", "対象", "対象者", "件名", "題名", "タイトル", "目的", "記録", "記録者", "作成者",
@@ -117,7 +117,7 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
         name = QUESTION_SPEAKER if info.kind == "question" else info.name
         if name in trusted:
             return True
-        if name in HEADER_FIELDS:
+        if name in HEADER_FIELDS or info.style == "spaced":  # a name before a wide space must recur to count
             return False
         if first is None or n > first:
             return True

@@ -5,7 +5,9 @@ layouts (``layouts.py``) then decide per file which kind of line starts a turn. 
 
 - ``label``: a speaker label followed by the words on the same line — ``話者：発言`` /
   ``話者: 発言`` (not ``10:30``), ``【話者】発言``, ``[SPEAKER_00] 発言``, ``○話者　発言`` (minutes),
-  ``Q．発言`` / ``A．発言``, Markdown ``**話者**：``; a time code may stand before the label
+  ``Q．発言`` / ``A．発言`` (also numbered, ``Q1.``), Markdown ``**話者**：``, and a name followed by a
+  tab, a full-width space or two spaces (``山田座長　発言``, ``問　発言``; the name must hold a kanji or be a
+  diarised id, so ``はい　そうです`` is words); a time code may stand before the label
   (``[00:01:12] 聞き手：``, ``00:01:12 聞き手：``), after it (``聞き手（00:01:12）：``,
   ``聞き手 [00:01:12]：``) or right after the colon; it is kept as the turn's time, never in the words;
 - ``header``: only a speaker name and a time (``参加者 1 00:14``, ``石井  00:00:03``,
@@ -44,7 +46,9 @@ _BRACKET = re.compile(rf"【{_SP}*(?P<name>[^】\n]{{1,30}}?){_SP}*】{_SP}*(?:{
 _SQUARE = re.compile(rf"\[{_SP}*(?P<name>{_NAME}){_SP}*\]{_SP}*(?:{_TIMECODE})?{_SP}*(?:[：:]{_SP}*|{_SP}+|$)")
 _MINUTES = re.compile(rf"[○〇◯◎●]{_SP}*(?P<name>[^\s：:（(]{{1,20}}?(?:[（(][^）)\n]{{1,12}}[）)])?)"
                       rf"(?:{_TIMECODE})?{_SP}+")
-_QA = re.compile(rf"(?P<name>[QAＱＡ])(?:[.．)）]|{_SP}*[-－]){_SP}*")
+_QA = re.compile(rf"(?P<name>[QAＱＡ])[0-9０-９]*(?:[.．)）]|{_SP}*[-－]){_SP}*")
+# minutes and spreadsheet copies without a mark: a name, then a tab, a full-width space or two spaces
+_SPACED = re.compile(rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?:\t+|\u3000+|  +){_SP}*(?=\S)")
 _QUESTION = re.compile(rf"[―—─－]{{2,}}{_SP}*|[-‐]{{2}}(?!-){_SP}*")
 _AFTER_COLON_TIME = re.compile(rf"{_TIMECODE}{_SP}+")
 _HEADER = re.compile(
@@ -65,6 +69,13 @@ NON_NAMES = {"笑", "笑い", "一同笑", "一同笑い", "拍手", "中略", "
              "inaudible", "crosstalk", "laughter", "laughs", "music", "silence", "pause", "applause", "noise"}
 
 
+# a name before a tab or wide space holds a kanji (山田座長, 事務局, 問) or is a diarised id; words that open
+# a sentence (はい　そうです) are never names
+_SPACED_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|^(?:SPEAKER_\d+|Speaker \d+|[QA])$")
+_INTERJECTIONS = {"はい", "ええ", "うん", "いえ", "いいえ", "そう", "あの", "えっと", "えー", "まあ", "なるほど", "では", "それでは",
+                  "本日", "今日", "最初", "次", "以上"}
+
+
 @dataclass(frozen=True)
 class Line:
     """What one line says. ``content`` is the offset (within the line) where its words start."""
@@ -73,7 +84,7 @@ class Line:
     name: str | None = None
     time: float | None = None
     content: int = 0
-    style: str = ""  # for labels: colon | bracket | square | minutes | qa
+    style: str = ""  # for labels: colon | bracket | square | minutes | qa | spaced
 
 
 def seconds(stamp: str) -> float:
@@ -88,13 +99,15 @@ def _time(m: re.Match) -> float | None:
 
 
 def speaker_name(raw: str) -> str | None:
-    """The normalised speaker name of a label, or None when it cannot be one (a number, a stage direction)."""
+    """The normalised speaker name of a label, or None when it cannot be one (a number, a stage direction).
+    Numbered questions and answers are one speaker each: ``Q1`` → ``Q``, ``A12`` → ``A``."""
     name = normalize_label(raw).strip("*_ ")
     if len(name) >= 2 and name[0] in "[【(（" and name[-1] in "]】)）":
         name = name[1:-1].strip()
     if not name or _NOT_A_NAME.search(name) or name.lower() in NON_NAMES:
         return None
-    return name
+    numbered = re.fullmatch(r"([QA])\d+", name)
+    return numbered.group(1) if numbered else name
 
 
 def classify(line: str, fmt: str = "txt") -> Line:
@@ -116,12 +129,12 @@ def classify(line: str, fmt: str = "txt") -> Line:
     else:
         pos = len(line) - len(line.lstrip(" \t\u3000"))
     for style, pattern in (("bracket", _BRACKET), ("square", _SQUARE), ("minutes", _MINUTES), ("qa", _QA),
-                           ("colon", _COLON)):
+                           ("colon", _COLON), ("spaced", _SPACED)):
         m = pattern.match(line, pos)
         if not m:
             continue
         name = speaker_name(m.group("name"))
-        if name is None:
+        if name is None or (style == "spaced" and not _SPACED_NAME.search(name)) or name in _INTERJECTIONS:
             continue
         end, after = m.end(), None
         if style == "colon":

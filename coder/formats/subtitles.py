@@ -7,7 +7,8 @@ number and what is wrong there: a line with ``-->`` that is not a timing, a timi
 before its start, text before the first cue (SRT), and a file with no cue at all.
 
 In a cue's text: the speaker is a voice span ``<v 話者>`` (also ``<v.class 話者>`` and when ``</v>`` is
-missing) or a label at the start of a line (``話者：``, ``[SPEAKER_00]:``, ``SPEAKER_00:``,
+missing), a name alone on the cue's first line when names recur that way in half the cues or more
+(Teams' old .docx transcripts: ``0:0:0.0 --> 0:0:3.720`` / ``石井 太郎`` / words), or a label at the start of a line (``話者：``, ``[SPEAKER_00]:``, ``SPEAKER_00:``,
 ``Speaker 1:``, see ``lines.classify``); a line without one continues the previous speaker. Class,
 italic, bold, underline, language, ruby (``<rt>`` readings dropped), karaoke time tags and SRT
 ``<font>`` / ``{\\an8}`` tags are removed, closed or not; then HTML character references are decoded
@@ -22,13 +23,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 
 from ..errors import IngestError
 from ..types import Note, Turn
 from .lines import classify, seconds
 
 UNKNOWN_SPEAKER = "話者不明"
-_STAMP = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_STAMP = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"  # also Teams' old 0:0:3.720
 _TIMING = re.compile(rf"\s*(?P<a>{_STAMP})\s*-->\s*(?P<b>{_STAMP})(?:\s+.*)?\s*$")
 # a line that tries to be a timing: a time stamp, then an arrow of some kind
 _ALMOST = re.compile(rf"\s*{_STAMP}\s*(?:-+>|=+>|→|⇒|-{{1,3}}\s+\d|–+>|—+>)")
@@ -64,11 +66,15 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
     turns: list[Turn] = []
     pos = 0
     speaker = UNKNOWN_SPEAKER
+    named = _name_lines(cues)
     for number, start_s, end_s, body in cues:
-        words_seen = False
-        for raw in body:
+        words_seen, named_here = False, None
+        for k, raw in enumerate(body):
             voice, words = _cue_text(raw)
-            label = voice
+            if k == 0 and words in named and len(body) > 1:  # Teams' old .docx: the name on its own line
+                named_here = words
+                continue
+            label = voice or named_here
             if label is None:
                 line = classify(words)
                 if line.kind == "label":
@@ -98,6 +104,21 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
     if not turns:
         raise IngestError(source, f"the {fmt.upper()} file has cues but no text")
     return "".join(out) + "\n", turns, notes
+
+
+def _name_lines(cues) -> set[str]:
+    """Names standing alone on the first line of cues (Teams' old .docx transcripts): the first lines of
+    cues with more lines that look like a name (30 characters at most, no sentence punctuation, not a
+    label), provided the ones that recur open at least half of all cues. Empty otherwise."""
+    firsts = Counter()
+    for _, _, _, body in cues:
+        if len(body) > 1:
+            voice, words = _cue_text(body[0])
+            if voice is None and 0 < len(words) <= 30 and not re.search(r"[。、，,．！？!?「」]", words) \
+                    and classify(words).kind != "label":
+                firsts[words] += 1
+    recurring = sum(n for n in firsts.values() if n >= 2)
+    return set(firsts) if recurring * 2 >= len(cues) else set()
 
 
 def _cues(lines: list[str], source: str, fmt: str, notes: list[Note]) -> list[tuple[str, float, float, list[str]]]:

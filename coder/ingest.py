@@ -185,8 +185,9 @@ def warnings(t: Transcript) -> list[Note]:
     for name, n in counts.items():
         if n == 1 and len(counts) > 1:
             out.append(Note(f"speaker {name}", SINGLE_TURN))
-    names = "|".join(re.escape(n) for n in sorted(counts, key=len, reverse=True))
-    glued = re.compile(rf"[。！？!?」』）)][ \t\u3000]*(?:{names})[ \t\u3000]*[：:]") if names else None
+    names = "|".join(re.escape(n) for n in sorted(counts, key=len, reverse=True)) or "(?!)"
+    glued = re.compile(rf"[。！？!?」』）)][ \t\u3000]*(?:{names})[ \t\u3000]*[：:]")  # two turns on one line
+    opens = re.compile(rf"(?:{names})[ \t\u3000]+\S")  # a line opening with a speaker's name: 聞き手 ありがとう…
     for i, turn in enumerate(t.turns, 1):
         words = t.text[turn.start:turn.end]
         where = f"turn {i} ({turn.speaker})"
@@ -195,10 +196,11 @@ def warnings(t: Transcript) -> list[Note]:
         stamp = TIMECODE_IN_WORDS.search(words)
         if stamp:
             out.append(Note(where, TIME_IN_WORDS, stamp.group(0).strip()))
-        labels = [line.strip() for line in words.split("\n")[1:] if classify(line, t.format).kind == "label"]
-        glue = glued.search(words) if glued else None
-        if labels or glue:
-            out.append(Note(where, LABEL_IN_WORDS, _first_words(labels[0] if labels else glue.group(0), 20)))
+        lines = [line.strip() for line in words.split("\n")[1:]]
+        suspects = [line for line in lines if classify(line, t.format).kind == "label" or opens.match(line)]
+        glue = glued.search(words)
+        if suspects or glue:
+            out.append(Note(where, LABEL_IN_WORDS, _first_words(suspects[0] if suspects else glue.group(0), 20)))
     left = [n.where for n in t.notes if n.what.startswith(("left out (outside", "left out (before"))]
     if left:
         out.append(Note("; ".join(left), OUTSIDE))

@@ -95,6 +95,8 @@ def is_interviewer(name: str) -> bool:
         return True
     bare = re.sub(r"\(.*?\)|[・\s]", "", name)
     inner = re.findall(r"\((.*?)\)", name)
+    if bare in INTERVIEWER_LABELS:  # 聞き手（山田）
+        return True
     return any(bare.endswith(role) or bare.startswith(role) or role in inner for role in CHAIR_ROLES)
 
 

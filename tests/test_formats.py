@@ -168,7 +168,7 @@ def test_council_minutes_attendees_and_agenda_are_front_matter(text):
 
 
 @pytest.mark.parametrize("label", ["山田座長", "佐藤会長", "部会長", "分科会長", "鈴木委員長", "司会", "司会（佐藤）", "進行・田中",
-                                   "聞き手", "インタビュアー", "Q"])
+                                   "聞き手", "聞き手（山田）", "インタビュアー", "Q", "問"])
 def test_chairs_and_moderators_are_interviewers_by_default(label):
     assert resolve(label, {}, {}) == "interviewer"
 
@@ -364,3 +364,10 @@ def test_teams_old_docx_transcript_names_stand_alone_on_the_cue_first_line():
     assert [(t.speaker, parsed.text[t.start:t.end], t.start_time) for t in parsed.turns] == [
         ("石井 太郎", "本日はよろしくお願いします。", 0.0), ("山本 理恵", "よろしくお願いします。", 4.1),
         ("石井 太郎", "では始めます。", 9.5)]
+
+
+def test_clock_times_in_an_untimed_interview_stay_words():
+    text = ("聞き手：一日の流れは。\n本人：12:00から休憩です。\n15:00\nそのあと面談です。\n聞き手：帰りは。\n"
+            "本人：16:30 には退勤します。\n")
+    assert timed(text) == [("聞き手", None, "一日の流れは。"), ("本人", None, "12:00から休憩です。\n15:00\nそのあと面談です。"),
+                           ("聞き手", None, "帰りは。"), ("本人", None, "16:30 には退勤します。")]

@@ -141,3 +141,17 @@ def test_document_flag_and_manifest_entry_force_a_document(db, nlp, write, tmp_p
                                      encoding="utf-8")
     t = ingest(db, [tmp_path / "m.yaml", write("b.txt", TEXT + "本人：はい。\n")], nlp=nlp).imported[0]
     assert t.layout == "document" and {turn.perspective for turn in t.turns} == {"employer"}
+
+
+@pytest.mark.parametrize("text, warning", [
+    ("聞き手：はい。\n本人：ええ。\n聞き手 ありがとうございました。\n聞き手：では。\n本人：どうも。\n", "'名前：' label"),
+    ("聞き手：はい。\n本人：ええ。本人：そうです。\n聞き手：では。\n本人：どうも。\n", "'名前：' label"),
+    ("聞き手：はい。\n本人：[00:03:10] ええ。\n[00:04:00] そうです。\n聞き手：では。\n本人：どうも。\n", "time code inside"),
+    ("聞き手：はい。\n本人：" + "ええ。" * 700 + "\n聞き手：では。\n本人：どうも。\n", "turn over 2,000 characters"),
+    ("聞き手：はい。\n本人：ええ。\n聞き手：では。\n本人：どうも。\nポイント：ここです。\n", "single turn"),
+])
+def test_dry_run_warnings_point_at_what_a_user_should_check(db, write, text, warning):
+    from coder.ingest import prepare, warnings
+
+    t = prepare(db, [write("w.txt", text)]).imported[0]
+    assert any(warning in n.what for n in warnings(t))

@@ -21,7 +21,8 @@ agendas are front matter. After it, any marker starts a turn, except a header fi
 ``出席者`` …) used once. A file without any established speaker takes every marker that is not a
 header field. Unmarked lines continue the current turn; a line with only a time code starts a new
 turn of the same speaker at that time (times never stay in the words); a Markdown heading ends the
-turn. Every non-blank line outside the turns is reported (``Reading.left_out``).
+turn. (A time code alone on a line is words in a file with no other time code.) Every non-blank
+line outside the turns is reported (``Reading.left_out``).
 
 A source is a transcript when every speaker is mapped or known to the project; when half of its non-blank lines or more start a turn and there is a turn
 per ``CHARS_PER_TURN`` non-space characters (a short labelled text, even of one turn); or when it has at least two turns of established
@@ -108,6 +109,8 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
     main_style = styles.most_common(1)[0][0] if styles else "colon"
     first = next((n for n, i in enumerate(infos) if i.kind in kinds
                   and (QUESTION_SPEAKER if i.kind == "question" else i.name) in trusted), None)
+    # a line of only a time code is a marker in a timed file; in an untimed one it is words (15:00 ...)
+    timed = sum(1 for i in infos if i.kind == "time") >= 2 or any(i.time is not None for i in infos if i.kind in kinds)
     filled = [n for n, i in enumerate(infos) if i.kind != "blank"]
     blank_separated = bool(filled) and any(infos[n].kind == "blank" for n in range(filled[0], filled[-1]))
 
@@ -139,12 +142,12 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
                            start_time=info.time if info.time is not None else pending)
             turns.append(current)
             pending, in_question = None, info.kind == "question"
-        elif info.kind == "time" and current is not None:
+        elif info.kind == "time" and timed and current is not None:
             used.add(n)
             pending = info.time
             current = Turn(speaker=current.speaker, start=e + 1, end=e + 1, start_time=info.time)
             turns.append(current)
-        elif info.kind == "time":
+        elif info.kind == "time" and timed:
             used.add(n)
             pending = info.time
         elif info.kind == "heading":

@@ -50,7 +50,8 @@ _QA = re.compile(rf"(?P<name>[QAＱＡ])[0-9０-９]*(?:[.．)）]|{_SP}*[-－])
 # minutes and spreadsheet copies without a mark: a name, then a tab, a full-width space or two spaces
 _SPACED = re.compile(rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?:\t+|\u3000+|  +){_SP}*(?=\S)")
 _QUESTION = re.compile(rf"[―—─－]{{2,}}{_SP}*|[-‐]{{2}}(?!-){_SP}*")
-_AFTER_COLON_TIME = re.compile(rf"{_TIMECODE}{_SP}+")
+# after the colon only a bracketed or h:mm:ss time is a time code: 本人：16:30 には退勤します is words
+_AFTER_COLON_TIME = re.compile(rf"(?:{_OPEN}{_SP}*(?P<t>{TIME}){_SP}*{_CLOSE}|(?P<t2>\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)(?![\d:])){_SP}+")
 _HEADER = re.compile(
     rf"{_SP}*(?:{_OPEN}{_SP}*(?P<bname>{_NAME}){_SP}*{_CLOSE}|(?P<name>{_NAME})){_SP}*"
     rf"(?:{_SP}{_TIMECODE}|{_OPEN}{_SP}*(?P<t3>{TIME}){_SP}*{_CLOSE}){_SP}*$")

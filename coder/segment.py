@@ -182,7 +182,8 @@ def sentence_bounds(doc, text: str) -> list[tuple[int, int]]:
         else:
             merged.append(b)
     if len(merged) > 1 and not _WORD.search(text[merged[0][0]:merged[0][1]]):
-        merged[1][0] = merged.pop(0)[0]
+        punctuation_only = merged.pop(0)  # (popped before indexing: the next sentence is now merged[0])
+        merged[0][0] = punctuation_only[0]
     return [(s, e) for s, e in merged]
 
 

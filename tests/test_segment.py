@@ -111,3 +111,9 @@ def test_parallel_segmentation_gives_the_same_segments(nlp, n_process):
                    turns=read_text(text, known=SPEAKERS).turns)
     segment_transcripts(nlp, [t], n_process=n_process)
     assert [(s.start, s.end) for s in t.segments] == one
+
+
+@pytest.mark.parametrize("words", ["……(1)まず通勤です。", "？1. 通勤 2. 昼休み、ですかね。", "。1. 項目です", "!・ 項目です"])
+def test_punctuation_before_a_numbered_item_joins_it_without_error(nlp, words):
+    t = segmented(nlp, f"聞き手：はい。\n本人：{words}\n")
+    assert "".join(s.text for s in t.segments[1:]).replace("\n", "").replace(" ", "") == words.replace(" ", "")

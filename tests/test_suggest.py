@@ -355,3 +355,17 @@ def test_jsonl_strings_may_hold_line_and_paragraph_separators(tmp_path):
             {"id": 2, "text": "段落\u2029区切り\x85と\x1c\x1d\x1eも"}, {"id": 3, "text": "最後の行"}]
     path.write_bytes("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode("utf-8"))
     assert read_jsonl(path) == rows
+
+
+def test_suggest_on_a_project_with_nothing_to_code_says_so(tmp_path, nlp, write):
+    from click.testing import CliRunner
+
+    from coder.cli import cli
+
+    db = str(tmp_path / "p.db")
+    CliRunner().invoke(cli, ["init", "--db", db])
+    empty = CliRunner().invoke(cli, ["suggest", "--db", db])
+    assert empty.exit_code == 0 and "Traceback" not in empty.output
+    CliRunner().invoke(cli, ["ingest", str(write("iv.txt", "聞き手：こんにちは。\n司会：はい。\n聞き手：では。\n")), "--db", db])
+    only_interviewers = CliRunner().invoke(cli, ["suggest", "--db", db])
+    assert only_interviewers.exit_code == 0 and "0" in only_interviewers.output

@@ -67,6 +67,8 @@ def suggest_project(db, codebook, transcript=None, embedding_model: str | None =
     from .. import db as store
 
     segments = store.segments_to_code(db, transcript)
+    if not segments:  # a new project, or only interviewer turns: nothing to score (and no model to load)
+        return {"segments": 0, "trained_on": 0, "suggested": {}, "least_certain": []}
     examples = [{**e, "codes": [c for c in e["codes"] if c in codebook.ids]} for e in store.confirmed_examples(db)]
     embedder = Embedder(embedding_model, db=db)
     Y = label_matrix(examples, codebook, "confirmed codings") if examples else None
@@ -81,8 +83,7 @@ def suggest_project(db, codebook, transcript=None, embedding_model: str | None =
             for seg, row, why, th in zip(segments, scores, reasons, thresholds)
             for c, sc, t in zip(codebook.ids, row, th)]
     store.store_suggestions(db, rows)
-    order = review_order(scores, thresholds) if len(segments) else []
+    order = review_order(scores, thresholds)
     return {"segments": len(segments), "trained_on": len(examples),
-            "suggested": {c: int((scores[:, k] >= thresholds[:, k]).sum()) for k, c in enumerate(codebook.ids)}
-            if len(segments) else {},
+            "suggested": {c: int((scores[:, k] >= thresholds[:, k]).sum()) for k, c in enumerate(codebook.ids)},
             "least_certain": [segments[i]["id"] for i in order[:10]]}

@@ -46,6 +46,9 @@ def test_speaker_label_styles_give_the_same_turns(text):
     ("SPEAKER_00: はい", "SPEAKER_00", None, "はい"),
     ("Speaker 1: はい", "Speaker 1", None, "はい"),
     ("Ｑ．いつからですか", "Q", None, "いつからですか"),
+    ("Taro Ishii (Guest): はい", "Taro Ishii (Guest)", None, "はい"),
+    ("Ishii, Taro: はい", "Ishii, Taro", None, "はい"),
+    ("山田 花子（就労支援センター）：はい", "山田 花子(就労支援センター)", None, "はい"),
 ])
 def test_a_time_code_before_or_after_the_label_is_the_turns_time_not_words(line, name, seconds, words):
     info = classify(line)

@@ -39,8 +39,10 @@ _NAME = rf"{_NAME_CHARS}(?:{_NAME_CHARS}|{_SP}(?={_NAME_CHARS})){{0,23}}?"
 _BOLD = r"(?:\*\*|__)?"
 
 _LEAD_TIME = re.compile(rf"{_SP}*{_TIMECODE}{_SP}+")
+# Zoom and Teams write outside participants as "Taro Ishii (Guest)", "Ishii, Taro", "Hanako (iPhone)"
+_LATIN_COMMA = r"(?:,[ ](?=[A-Za-z]))"
 _COLON = re.compile(
-    rf"{_BOLD}(?P<name>{_NAME}(?:[（(][^）)\n:：]{{1,12}}[）)])?){_SP}*(?:{_TIMECODE})?{_SP}*{_BOLD}"
+    rf"{_BOLD}(?P<name>{_NAME}(?:{_LATIN_COMMA}{_NAME})?(?:{_SP}?[（(][^）)\n:：]{{1,16}}[）)])?){_SP}*(?:{_TIMECODE})?{_SP}*{_BOLD}"
     rf"(?:：|:(?!\d)){_BOLD}{_SP}*")
 _BRACKET = re.compile(rf"【{_SP}*(?P<name>[^】\n]{{1,30}}?){_SP}*】{_SP}*(?:{_TIMECODE})?{_SP}*[：:]?{_SP}*")
 _SQUARE = re.compile(rf"\[{_SP}*(?P<name>{_NAME}){_SP}*\]{_SP}*(?:{_TIMECODE})?{_SP}*(?:[：:]{_SP}*|{_SP}+|$)")

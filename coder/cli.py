@@ -66,7 +66,7 @@ def ingest(files, case, pairs, speaker_map, document, perspective, dry_run, n_pr
 
     from . import speakers
     from .ingest import ingest as run
-    from .ingest import prepare
+    from .ingest import prepare, warnings
 
     try:
         mapping = (speakers.load_map(speaker_map) if speaker_map else {}) | speakers.parse_pairs(pairs)
@@ -93,6 +93,8 @@ def ingest(files, case, pairs, speaker_map, document, perspective, dry_run, n_pr
                    f"{len(t.segments)} segments, {t.encoding}, {t.format}, layout {t.layout}")
         for note in t.notes:
             click.echo(f"  {note}")
+        for note in warnings(t):
+            click.echo(f"  warning: {note}")
     for name, unknown in report.unknown_speakers().items():
         click.echo(f"  {name}: speakers without a perspective: {', '.join(unknown)}\n"
                    f"    fix with: coder speakers set SPEAKER person|supporter|employer|interviewer --db {db_path}")

@@ -16,6 +16,7 @@ def test_ingest_reports_counts_and_unmapped_speakers(tmp_path, nlp, write):
     assert result.exit_code == 0, result.output
     assert "imported a.txt as 'a'" in result.output and "3 segments" in result.output
     assert "speakers without a perspective: 利用者" in result.output
+    assert "warning: speaker 利用者: speaker with a single turn" in result.output
     again = run("ingest", tmp_path / "a.txt", "--db", tmp_path / "p.db")
     assert "already imported" in again.output
 

@@ -374,3 +374,11 @@ def test_clock_times_in_an_untimed_interview_stay_words():
             "本人：16:30 には退勤します。\n")
     assert timed(text) == [("聞き手", None, "一日の流れは。"), ("本人", None, "12:00から休憩です。\n15:00\nそのあと面談です。"),
                            ("聞き手", None, "帰りは。"), ("本人", None, "16:30 には退勤します。")]
+
+
+def test_a_word_and_a_time_inside_a_header_layout_turn_stay_words():
+    text = ("石井  00:00:03\n一日の予定は。\n\n山本 理恵   0:12\nこんな感じです。\n朝礼 8:45\n作業 9:00\n退勤 16:30\n面談は月に一回です。\n\n"
+            "石井  00:00:40\nありがとうございます。\n\n山本 理恵   0:52\nはい。\n")
+    parsed = read_text(text)
+    assert [t.speaker for t in parsed.turns] == ["石井", "山本 理恵", "石井", "山本 理恵"]
+    assert text[parsed.turns[1].start:parsed.turns[1].end] == "こんな感じです。\n朝礼 8:45\n作業 9:00\n退勤 16:30\n面談は月に一回です。"

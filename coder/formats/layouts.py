@@ -18,7 +18,8 @@ established speaker, the marker of another speaker starts a turn only if it is a
 file's main style whose words end a sentence (``。？」`` …); so fields such as ``記録方法：ICレコーダー``
 or ``2024/06/03 記録：評価チーム``, attendee lists (``【委員】…`` in ○-minutes), titles, dates and
 agendas are front matter. After it, any marker starts a turn, except a header field name (``日時``,
-``出席者`` …) used once. A file without any established speaker takes every marker that is not a
+``出席者`` …) used once; a name before a wide space must recur, and in a file whose established header
+or name lines mostly open a block (a blank line before), a one-off one must open a block too (``朝礼 8:45`` inside a block is words). A file without any established speaker takes every marker that is not a
 header field. Unmarked lines continue the current turn; a line with only a time code starts a new
 turn of the same speaker at that time (times never stay in the words); a Markdown heading ends the
 turn. (A time code alone on a line is words in a file with no other time code.) Every non-blank
@@ -113,6 +114,10 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
     timed = sum(1 for i in infos if i.kind == "time") >= 2 or any(i.time is not None for i in infos if i.kind in kinds)
     filled = [n for n, i in enumerate(infos) if i.kind != "blank"]
     blank_separated = bool(filled) and any(infos[n].kind == "blank" for n in range(filled[0], filled[-1]))
+    # a file of blocks: most established header or name lines open a block (a blank line before them)
+    opening = [n == 0 or infos[n - 1].kind == "blank" for n, i in enumerate(infos)
+               if i.kind in ("header", "name") and i.kind in kinds and i.name in trusted]
+    blocks = bool(opening) and sum(opening) * 2 > len(opening)
 
     def starts_turn(n: int, info: Line) -> bool:
         if info.kind not in kinds:
@@ -122,6 +127,8 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             return True
         if name in HEADER_FIELDS or info.style == "spaced":  # a name before a wide space must recur to count
             return False
+        if info.kind in ("header", "name") and blocks and n > 0 and infos[n - 1].kind != "blank":
+            return False  # in a file of blocks, a one-off 朝礼 8:45 inside a block is words, not a header
         if first is None or n > first:
             return True
         # before the first established turn: a speaker's sentence, not a field such as 記録方法：ICレコーダー

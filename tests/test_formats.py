@@ -84,7 +84,7 @@ def test_header_lines_before_the_first_turn_are_front_matter_and_reported():
     text = "# 議事録\n日時：2024年6月1日\n場所：会議室\n\n○質問者　始めます。\n○店長　どうぞ。\n○質問者　では。\n"
     parsed = read_text(text, "md")
     assert [t.speaker for t in parsed.turns] == ["質問者", "店長", "質問者"]
-    assert [(n.where, n.what) for n in parsed.notes] == [("line 1", "left out (Markdown heading)"),
+    assert [(n.where, n.what) for n in parsed.notes] == [("line 1", "left out (heading)"),
                                                          ("lines 2–3", "left out (before the first turn)")]
 
 
@@ -382,3 +382,28 @@ def test_a_word_and_a_time_inside_a_header_layout_turn_stay_words():
     parsed = read_text(text)
     assert [t.speaker for t in parsed.turns] == ["石井", "山本 理恵", "石井", "山本 理恵"]
     assert text[parsed.turns[1].start:parsed.turns[1].end] == "こんな感じです。\n朝礼 8:45\n作業 9:00\n退勤 16:30\n面談は月に一回です。"
+
+
+@pytest.mark.parametrize("style", ["Heading 2", "Title"])
+def test_a_word_heading_ends_the_turn_and_is_reported(style):
+    import io
+
+    import docx
+
+    from coder.formats import read
+
+    document = docx.Document()
+    document.add_paragraph("聞き手：就職までの流れは。")
+    document.add_paragraph("Bさん：移行支援に一年通いました。")
+    document.add_paragraph("まとめ（調査者メモ）", style=style)
+    document.add_paragraph("支援機関が三つ関わっていた。")
+    document.add_paragraph("聞き手：いまは。")
+    document.add_paragraph("Bさん：慣れました。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    parsed = read(buffer.getvalue(), "h.docx", "docx")
+    words = [(t.speaker, parsed.text[t.start:t.end]) for t in parsed.turns]
+    assert words == [("聞き手", "就職までの流れは。"), ("Bさん", "移行支援に一年通いました。"), ("聞き手", "いまは。"),
+                     ("Bさん", "慣れました。")]
+    assert [(n.where, n.what) for n in parsed.notes] == [("paragraph 3", "left out (heading)"),
+                                                         ("paragraph 4", "left out (outside any turn)")]

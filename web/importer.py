@@ -33,7 +33,7 @@ PENDING_HOURS = 24  # an upload never confirmed is deleted after this long
 NOTES_JA = {
     "left out (before the first turn)": "最初の発言より前の行（見出し・日付・出席者など）：取り込みません",
     "left out (outside any turn)": "どの発言にも属さない行：取り込みません",
-    "left out (Markdown heading)": "Markdown の見出し：取り込みません",
+    "left out (heading)": "見出し（Markdown の # や Word の見出しスタイル）：取り込みません",
     "NOTE block left out": "字幕ファイルの NOTE（注記）：取り込みません",
     "STYLE block left out": "字幕ファイルの STYLE：取り込みません",
     "REGION block left out": "字幕ファイルの REGION：取り込みません",

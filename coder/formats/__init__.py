@@ -63,7 +63,8 @@ def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozense
         word = read_word(content, source)
         if _holds_cues(word.text):
             return _cues_in(word.text, source, document, word.notes)
-        parsed = read_text(word.text, "docx", known, document, lambda s, e: _paragraphs(word.paragraphs, s, e))
+        parsed = read_text(word.text, "docx", known, document, lambda s, e: _paragraphs(word.paragraphs, s, e),
+                           {word.paragraphs[k] for k in word.headings})
         parsed.notes[:0] = word.notes
         return parsed
     if _holds_cues(content):
@@ -86,10 +87,11 @@ def _cues_in(text: str, source: str, document: bool, notes: list[Note]) -> Parse
 
 
 def read_text(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False,
-              where=None) -> Parsed:
+              where=None, headings: set[int] = frozenset()) -> Parsed:
     """Turns of a plain text (see ``layouts``), with a note for each run of lines left out.
-    ``where(start, end)`` names a place for the report (default: line numbers)."""
-    reading = read_turns(text, fmt, known, document)
+    ``where(start, end)`` names a place for the report (default: line numbers); ``headings``: start
+    offsets of lines that are headings (Word heading styles), which end a turn like Markdown's ``#``."""
+    reading = read_turns(text, fmt, known, document, headings)
     return Parsed(text, reading.turns, reading.layout, _notes(text, reading, where or (lambda s, e: _lines(text, s, e))))
 
 

@@ -21,7 +21,8 @@ agendas are front matter. After it, any marker starts a turn, except a header fi
 ``出席者`` …) used once; a name before a wide space must recur, and in a file whose established header
 or name lines mostly open a block (a blank line before), a one-off one must open a block too (``朝礼 8:45`` inside a block is words). A file without any established speaker takes every marker that is not a
 header field. Unmarked lines continue the current turn; a line with only a time code starts a new
-turn of the same speaker at that time (times never stay in the words); a Markdown heading ends the
+turn of the same speaker at that time (times never stay in the words); a Markdown heading (or a Word
+paragraph in a heading style) ends the
 turn. (A time code alone on a line is words in a file with no other time code.) Every non-blank
 line outside the turns is reported (``Reading.left_out``).
 
@@ -76,15 +77,16 @@ def line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def read_turns(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False) -> Reading:
+def read_turns(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False,
+               headings: set[int] = frozenset()) -> Reading:
     """Decide the layout of ``text`` (line ends ``\\n``) and read its turns; see the module docstring.
 
     ``known``: speaker names mapped by the user or known to the project. ``document=True`` reads
-    the text as a document whatever its labels. Never raises: a text without any speaker pattern is
+    the text as a document whatever its labels. ``headings``: start offsets of heading lines. Never raises: a text without any speaker pattern is
     a document; an empty text gives no turns.
     """
     spans = line_spans(text)
-    infos = [classify(text[s:e], fmt) for s, e in spans]
+    infos = [Line("heading", content=e - s) if s in headings and e > s else classify(text[s:e], fmt) for s, e in spans]
     if not document:
         readings = [_build(layout, text, spans, infos, set(known)) for layout in _MARKER]
         best = max(readings, key=lambda r: r[1])  # max keeps the first of equals
@@ -194,7 +196,7 @@ def _left_out(text: str, spans, infos: list[Line], turns: list[Turn], used: set[
             k += 1
         if info.kind == "blank" or n in used or (k < len(turns) and turns[k].start <= e and s <= turns[k].end):
             continue
-        why = ("Markdown heading" if info.kind == "heading" else
+        why = ("heading" if info.kind == "heading" else
                "before the first turn" if s < first else "outside any turn")
         if out and out[-1][2] == why and not text[out[-1][1]:s].strip():
             out[-1] = (out[-1][0], e, why)

@@ -53,6 +53,7 @@ class WordText:
     text: str  # blocks (paragraphs / table rows) joined by "\n\n", ending with "\n"
     paragraphs: list[int] = field(default_factory=list)  # start offset of each block; block k is "paragraph k+1"
     notes: list[Note] = field(default_factory=list)
+    headings: set[int] = field(default_factory=set)  # blocks (k) in a heading or title style: not a turn's words
 
 
 def read_word(data: bytes, source: str) -> WordText:
@@ -73,6 +74,8 @@ def read_word(data: bytes, source: str) -> WordText:
         document = docx.Document(io.BytesIO(data))
         reader = _Reader(_notes_of(document, "comments"), _notes_of(document, "footnotes"),
                          _notes_of(document, "endnotes"))
+        reader.heading_styles = {style.style_id for style in document.styles
+                                 if (style.name or "").lower().startswith(("heading", "title", "見出し", "表題"))}
         reader.read_blocks(document.element.body, reader.emit)
         notes = reader.finish() + _header_footer_notes(document)
     except IngestError:
@@ -85,7 +88,7 @@ def read_word(data: bytes, source: str) -> WordText:
     for block in reader.blocks:
         starts.append(pos)
         pos += len(block) + 2
-    return WordText("\n\n".join(reader.blocks) + "\n", starts, notes)
+    return WordText("\n\n".join(reader.blocks) + "\n", starts, notes, reader.headings)
 
 
 def _quote(text: str) -> str:
@@ -149,6 +152,9 @@ class _Reader:
         self.pending: list[Note] = []  # notes waiting for the next block to name their place
         self.fields: list[str] = []  # stack of complex fields: "code" until fldChar separate, then "result"
         self.changed, self.inserted, self.deleted = False, 0, 0
+        self.heading_styles: set[str] = set()
+        self.headings: set[int] = set()  # indices of blocks that are headings
+        self.in_heading = False
 
     def note(self, what: str, text: str = "") -> None:
         note = Note("", what, _quote(text))
@@ -156,6 +162,8 @@ class _Reader:
         self.pending.append(note)
 
     def emit(self, block: str) -> None:
+        if self.in_heading:
+            self.headings.add(len(self.blocks))
         self.blocks.append(block)
         for note in self.pending:
             note.where = f"paragraph {len(self.blocks)}"
@@ -174,6 +182,15 @@ class _Reader:
 
     # blocks
 
+    def is_heading(self, paragraph) -> bool:
+        """A paragraph in a heading or title style, or with an outline level (Word's navigation pane)."""
+        ppr = paragraph.find(qn("w:pPr"))
+        if ppr is None:
+            return False
+        style = ppr.find(qn("w:pStyle"))
+        return ppr.find(qn("w:outlineLvl")) is not None or (
+            style is not None and style.get(qn("w:val")) in self.heading_styles)
+
     def read_blocks(self, container, emit) -> None:
         """Send each non-empty paragraph or table row of ``container`` to ``emit``."""
         carry = ""  # text of paragraphs whose paragraph mark is deleted, joined to the next one
@@ -184,8 +201,9 @@ class _Reader:
                     self.note("two paragraphs read as one (the paragraph mark between them is a tracked deletion)")
                 carry += text
                 if not mark_deleted:
+                    self.in_heading = self.is_heading(child)
                     _emit_text(carry, emit)
-                    carry = ""
+                    carry, self.in_heading = "", False
             elif child.tag in (_TBL, _SDT, _CUSTOM_XML, _ALTERNATE):
                 _emit_text(carry, emit)
                 carry = ""

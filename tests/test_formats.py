@@ -407,3 +407,12 @@ def test_a_word_heading_ends_the_turn_and_is_reported(style):
                      ("Bさん", "慣れました。")]
     assert [(n.where, n.what) for n in parsed.notes] == [("paragraph 3", "left out (heading)"),
                                                          ("paragraph 4", "left out (outside any turn)")]
+
+
+def test_two_voice_spans_on_one_cue_line_are_two_turns():
+    source = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v 支援員>今日はどうでしたか。</v>\n\n"
+              "00:00:03.000 --> 00:00:06.000\n<v 本人>疲れました。</v><v 支援員>そうですか。</v>\n\n"
+              "00:00:06.000 --> 00:00:08.000\n<v 本人>でも楽しかったです。\n")
+    text, turns_, _ = parse_subtitles(source, "a.vtt", "vtt")
+    assert [(t.speaker, text[t.start:t.end]) for t in turns_] == [
+        ("支援員", "今日はどうでしたか。"), ("本人", "疲れました。"), ("支援員", "そうですか。"), ("本人", "でも楽しかったです。")]

@@ -7,7 +7,7 @@ number and what is wrong there: a line with ``-->`` that is not a timing, a timi
 before its start, text before the first cue (SRT), and a file with no cue at all.
 
 In a cue's text: the speaker is a voice span ``<v 話者>`` (also ``<v.class 話者>`` and when ``</v>`` is
-missing), a name alone on the cue's first line when names recur that way in half the cues or more
+missing; two voice spans on one line are two speakers), a name alone on the cue's first line when names recur that way in half the cues or more
 (Teams' old .docx transcripts: ``0:0:0.0 --> 0:0:3.720`` / ``石井 太郎`` / words), or a label at the start of a line (``話者：``, ``[SPEAKER_00]:``, ``SPEAKER_00:``,
 ``Speaker 1:``, see ``lines.classify``); a line without one continues the previous speaker. Class,
 italic, bold, underline, language, ruby (``<rt>`` readings dropped), karaoke time tags and SRT
@@ -35,6 +35,7 @@ _TIMING = re.compile(rf"\s*(?P<a>{_STAMP})\s*-->\s*(?P<b>{_STAMP})(?:\s+.*)?\s*$
 # a line that tries to be a timing: a time stamp, then an arrow of some kind
 _ALMOST = re.compile(rf"\s*{_STAMP}\s*(?:-+>|=+>|→|⇒|-{{1,3}}\s+\d|–+>|—+>)")
 _CLOCK = re.compile(r"\s*\d{1,2}:\d")
+_VOICE_START = re.compile(r"(?=<v[\s.])")  # two voices on one line: <v A>…</v><v B>…
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*?)\s*>")
 _RUBY_TEXT = re.compile(r"<rt\b[^>]*>.*?(?:</rt>|$)", re.IGNORECASE)
 _TAG = re.compile(r"</?(?:v|c|i|b|u|lang|ruby|rt|font|span)(?:[.\s][^>]*)?>|<\d{1,2}:\d{2}[:.\d]*>|\{\\[^}]*\}",
@@ -69,6 +70,7 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
     named = _name_lines(cues)
     for number, start_s, end_s, body in cues:
         words_seen, named_here = False, None
+        body = [piece for raw in body for piece in _VOICE_START.split(raw) if piece.strip()]  # one voice per piece
         for k, raw in enumerate(body):
             voice, words = _cue_text(raw)
             if k == 0 and words in named and len(body) > 1:  # Teams' old .docx: the name on its own line

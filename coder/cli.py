@@ -169,16 +169,19 @@ def speakers(ctx, transcript, db_path):
 @click.option("--transcript", help="Only in this transcript (id or name); default: every transcript.")
 @db_option
 def speakers_set(speaker, perspective, transcript, db_path):
-    """Map SPEAKER to PERSPECTIVE (person, supporter, employer, interviewer, unknown).
+    """Map SPEAKER to PERSPECTIVE (person, supporter, employer, interviewer, document, unknown).
+
+    SPEAKER may be written as in the file: 聞き手（山田）, 山本　理恵 and [SPEAKER_00] find the stored names.
 
     Example: coder speakers set 支援員 supporter --db project.db
     """
-    from .speakers import SpeakerMapError, perspective_id
+    from .speakers import SpeakerMapError, normalize_label, perspective_id
 
     try:
         pid = perspective_id(perspective)
     except SpeakerMapError as exc:
         raise click.BadParameter(str(exc), param_hint="PERSPECTIVE") from exc
+    speaker = normalize_label(speaker)  # speakers are stored as labels are compared: NFKC, no outer brackets
     n = store.set_speaker(store.open_db(db_path, create=False), speaker, pid, transcript)
     click.echo(f"{speaker} → {pid} in {n} transcript(s)")
 

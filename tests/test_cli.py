@@ -75,3 +75,11 @@ def test_dry_run_shows_layout_speakers_notes_and_warnings_and_imports_nothing(tm
     assert "warning: turn 2 (本人): '名前：' label inside the words" in out
     assert "dry run: nothing was imported" in out
     assert json.loads(run("transcripts", "--json", "--db", db).output) == []
+
+
+def test_speakers_set_accepts_the_name_as_written_in_the_file(tmp_path, nlp, write):
+    db = tmp_path / "p.db"
+    run("ingest", write("a.txt", "聞き手（山田）：はい。\n山本　理恵：ええ。\n聞き手（山田）：では。\n山本　理恵：どうぞ。\n"), "--db", db)
+    for name, perspective in (("聞き手（山田）", "interviewer"), ("山本　理恵", "person")):
+        result = run("speakers", "set", name, perspective, "--db", db)
+        assert result.exit_code == 0 and "in 1 transcript(s)" in result.output, result.output

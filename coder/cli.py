@@ -110,20 +110,18 @@ def _width(text: str) -> int:
 def _preview_lines(report) -> list[str]:
     """The dry run's text: per file its format, encoding, layout, speakers, what is left out, warnings."""
     from .formats import LAYOUTS
-    from .ingest import _first_words, warnings
+    from .ingest import speaker_summary, warnings
 
     out = [f"refused: {e}" for e in report.errors]
     out += [f"already imported: {path} (as {name})" for path, name in report.skipped]
     for t in report.imported:
         out.append(f"{t.source_file}: {t.format}, {t.encoding}, layout {t.layout} — {LAYOUTS.get(t.layout, '')}; "
                    f"{len(t.turns)} turns")
-        speakers: dict[str, list] = {}
-        for turn in t.turns:
-            speakers.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start:turn.end]])[1] += 1
-        width = max(_width(s) for s in speakers)
-        for name, (perspective, n, first) in speakers.items():
+        speakers = speaker_summary(t)
+        width = max(_width(name) for name, *_ in speakers)
+        for name, perspective, n, first in speakers:
             out.append(f"  {name}{' ' * (width - _width(name))}  {perspective:11} {n:>4} turn{'s' if n != 1 else ' '}  "
-                       f"「{_first_words(first)}」")
+                       f"「{first}」")
         out += [f"  {note}" for note in t.notes]
         out += [f"  warning: {w}" for w in warnings(t)]
     return out

@@ -207,6 +207,15 @@ def warnings(t: Transcript) -> list[Note]:
     return out
 
 
+def speaker_summary(t: Transcript, n: int = 30) -> list[tuple[str, str, int, str]]:
+    """``(speaker, perspective, turns, first words)`` per speaker of ``t``, in order of first turn;
+    the first words are at most ``n`` characters (the dry run and the web preview show them)."""
+    out: dict[str, list] = {}
+    for turn in t.turns:
+        out.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start:turn.end]])[1] += 1
+    return [(name, p, count, _first_words(first, n)) for name, (p, count, first) in out.items()]
+
+
 def _first_words(text: str, n: int = 30) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"

@@ -126,12 +126,8 @@ def _preview(folder: Path, options: dict, status: int = 200):
                                document=options["document"], perspective=options["perspective"])
     files = []
     for t in report.imported:
-        speakers: dict[str, list] = {}
-        for turn in t.turns:
-            speakers.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start:turn.end]])[1] += 1
         files.append({"t": t, "layout": LAYOUTS_JA.get(t.layout, LAYOUTS.get(t.layout, t.layout)),
-                      "speakers": [(name, p, n, importing._first_words(first, 40))
-                                   for name, (p, n, first) in speakers.items()],
+                      "speakers": importing.speaker_summary(t, 40),
                       "notes": t.notes, "warnings": importing.warnings(t)})
     errors = [_unlink(e, folder) for e in report.errors]
     skipped = [(Path(path).name, name) for path, name in report.skipped]

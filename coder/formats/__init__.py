@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..types import Note, Turn
 from .layouts import DOCUMENT_SPEAKER, Reading, read_turns
-from .subtitles import _TIMING, UNKNOWN_SPEAKER, parse_subtitles
+from .subtitles import UNKNOWN_SPEAKER, holds_cues, parse_subtitles
 
 __all__ = ["DOCUMENT_SPEAKER", "UNKNOWN_SPEAKER", "Parsed", "newlines", "parse_subtitles", "read", "read_text"]
 
@@ -61,20 +61,15 @@ def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozense
         from .word import read_word
 
         word = read_word(content, source)
-        if _holds_cues(word.text):
+        if holds_cues(word.text):
             return _cues_in(word.text, source, document, word.notes)
         parsed = read_text(word.text, "docx", known, document, lambda s, e: _paragraphs(word.paragraphs, s, e),
                            {word.paragraphs[k] for k in word.headings})
         parsed.notes[:0] = word.notes
         return parsed
-    if _holds_cues(content):
+    if holds_cues(content):
         return _cues_in(content, source, document, [])
     return read_text(content, fmt, known, document)
-
-
-def _holds_cues(text: str) -> bool:
-    """Whether a text or Word file is really subtitles: two cue timings (``00:00:01,000 --> …``) or more."""
-    return sum(1 for line in text.split("\n") if _TIMING.match(line)) >= 2
 
 
 def _cues_in(text: str, source: str, document: bool, notes: list[Note]) -> Parsed:

@@ -108,6 +108,11 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
     return "".join(out) + "\n", turns, notes
 
 
+def holds_cues(text: str) -> bool:
+    """Whether a text or Word file is really subtitles: two cue timings (``00:00:01,000 --> …``) or more."""
+    return sum(1 for line in text.split("\n") if _TIMING.match(line)) >= 2
+
+
 def _name_lines(cues) -> set[str]:
     """Names standing alone on the first line of cues (Teams' old .docx transcripts): the first lines of
     cues with more lines that look like a name (30 characters at most, no sentence punctuation, not a

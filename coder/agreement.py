@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import db as store
 from .errors import CoderError
 
 METRICS = ("alpha-nominal", "alpha-ordinal", "alpha-interval", "alpha-ratio", "cohen", "fleiss", "percent")
@@ -315,7 +316,7 @@ def draw_recode_sample(db, coder: str, size: int = 20, min_age_days: float = 14,
            where segment_id not in (select segment_id from recode_samples where coder = ?)
            group by segment_id having max(at) <= ? order by segment_id""", [coder, coder, coder, cutoff])]
     chosen = random.Random(seed).sample(eligible, min(size, len(eligible)))
-    with db.atomic():
+    with store.immediate(db):
         db["recode_samples"].insert_all([{"coder": coder, "segment_id": s, "drawn_at": store.now()} for s in chosen])
     return db.execute("select count(*) from recode_samples where coder = ?", [coder]).fetchone()[0]
 

@@ -25,6 +25,7 @@ from .errors import CoderError
 from .types import Transcript
 
 DEFAULT_DB = "coder.db"
+BUSY_TIMEOUT = 60  # seconds a writer waits for another writer
 migrations = Migrations("coder")
 
 
@@ -117,6 +118,28 @@ def _m0007(db: Database) -> None:
     db["transcripts"].add_column("import_notes", str)
 
 
+@migrations(name="0008_accounts_names")
+def _m0008(db: Database) -> None:
+    # Accounts: ``session_epoch`` is part of every session cookie's user id and goes up on logout,
+    # password change and disable, so a cookie saved earlier no longer logs anyone in;
+    # ``failed_logins`` counts wrong passwords since the last right one; ``locked_until`` (ISO time)
+    # is set when they reach the lockout limit and cleared by a supervisor (``coder user unlock``).
+    db["users"].add_column("session_epoch", int, not_null_default=0)
+    db["users"].add_column("disabled_at", str)
+    db["users"].add_column("failed_logins", int, not_null_default=0)
+    db["users"].add_column("locked_until", str)
+    # The session-signing key no longer lives in the database (anyone with a copy could forge a
+    # session); it is kept in a file beside the project or in CODER_SECRET_KEY (see web/database.py).
+    db.execute("delete from settings where key = 'secret_key'")
+    # Names that pseudonymised exports replace: found by GiNZA's NER or taken from speaker labels
+    # (``origin`` ner|speaker|manual), reviewed by a supervisor (``status`` candidate|replace|keep).
+    # ``kind`` person|organisation picks the placeholder family (人物A, 事業所B).
+    db["pseudonym_names"].create({"id": int, "name": str, "kind": str, "origin": str, "status": str,
+                                  "reviewed_by": str, "created_at": str, "updated_at": str},
+                                 pk="id", not_null={"name", "kind", "origin", "status"})
+    db["pseudonym_names"].create_index(["name"], unique=True)
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
@@ -127,8 +150,8 @@ def open_db(path: str | Path | None = None, create: bool = True) -> Database:
     if not create and not path.exists():
         raise CoderError(f"{path}: no such project database (create one with `coder init --db {path}`)")
     exists = path.exists() and path.stat().st_size > 0
-    # A writer waits up to 30 s for another (web requests, background retraining) instead of failing.
-    db = Database(sqlite3.connect(str(path), timeout=30))
+    # A writer waits up to BUSY_TIMEOUT s for another (web requests, background retraining) instead of failing.
+    db = Database(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT))
     db.execute("PRAGMA journal_mode=wal")
     db.execute("PRAGMA foreign_keys=on")
     if exists and migrations.pending(db) and migrations.applied(db):
@@ -142,8 +165,14 @@ def open_db(path: str | Path | None = None, create: bool = True) -> Database:
 @contextmanager
 def immediate(db: Database):
     """A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so what it reads
-    cannot change before it writes; it waits for other writers (see the connect timeout) and
-    rolls back entirely on error."""
+    cannot change before it writes and a second writer waits (up to the connection's busy timeout,
+    ``BUSY_TIMEOUT``) instead of failing with "database is locked" when a deferred transaction
+    would upgrade its lock. Rolls back entirely on error. Inside an open transaction it is a
+    savepoint of that transaction. Every writer in ``coder`` uses it (not ``db.atomic()``)."""
+    if db.conn.in_transaction:
+        with immediate(db):
+            yield db
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
@@ -159,7 +188,7 @@ def get_setting(db: Database, key: str, default: str | None = None) -> str | Non
 
 
 def put_setting(db: Database, key: str, value: str) -> None:
-    with db.atomic():
+    with immediate(db):
         db["settings"].insert({"key": key, "value": value}, replace=True)
 
 
@@ -184,7 +213,7 @@ def known_speakers(db: Database) -> dict[str, str]:
 
 def store_transcripts(db: Database, transcripts: list[Transcript]) -> None:
     """Write parsed and segmented transcripts in one transaction: all of them or nothing."""
-    with db.atomic():
+    with immediate(db):
         for t in transcripts:
             t.id = db["transcripts"].insert({
                 "name": t.name, "case_name": t.case, "title": t.title, "source_file": t.source_file,
@@ -246,7 +275,7 @@ def set_speaker(db: Database, speaker: str, perspective: str, transcript: str | 
     if transcript is not None:
         sql += " and transcript_id = ?"
         params.append(find_transcript(db, transcript)["id"])
-    with db.atomic():
+    with immediate(db):
         changed = db.execute(sql, params).rowcount
     if not changed:
         raise CoderError(f"no speaker {speaker!r} in {'transcript ' + repr(transcript) if transcript else 'this project'}"
@@ -292,7 +321,7 @@ def get_embeddings(db: Database, model: str, keys: list[str]) -> dict:
 
 
 def put_embeddings(db: Database, model: str, vectors: dict) -> None:
-    with db.atomic():
+    with immediate(db):
         db["embeddings"].insert_all(({"model": model, "key": k, "vector": v.tobytes()} for k, v in vectors.items()),
                                     replace=True, batch_size=500)
 
@@ -329,7 +358,7 @@ def user_codes(db: Database) -> list[dict]:
 
 def store_suggestions(db: Database, rows: list[dict]) -> None:
     """Replace the stored suggestions of the given segments, in one transaction."""
-    with db.atomic():
+    with immediate(db):
         ids = sorted({r["segment_id"] for r in rows})
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]

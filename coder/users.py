@@ -27,7 +27,7 @@ def add_user(db, name: str, role: str, password: str) -> dict:
         raise CoderError(f"password for {name!r} is too short (at least {MIN_PASSWORD} characters)")
     if get_user(db, name):
         raise CoderError(f"user {name!r} already exists")
-    with db.atomic():
+    with store.immediate(db):
         db["users"].insert({"name": name, "role": role, "password_hash": generate_password_hash(password),
                             "created_at": store.now()})
     return get_user(db, name)
@@ -61,5 +61,5 @@ def set_password(db, name: str, password: str) -> None:
         raise CoderError(f"no user {name!r}")
     if len(password) < MIN_PASSWORD:
         raise CoderError(f"password for {name!r} is too short (at least {MIN_PASSWORD} characters)")
-    with db.atomic():
+    with store.immediate(db):
         db.execute("update users set password_hash = ? where name = ?", [generate_password_hash(password), name])

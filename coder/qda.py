@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from . import safezip
 from .decode import decode
 from .errors import CoderError
 
@@ -54,6 +55,7 @@ class QdaSource:
 @dataclass
 class QdaProject:
     name: str = ""
+    origin: str = ""  # the software that wrote the file, as it says
     users: dict[str, str] = field(default_factory=dict)  # guid → name
     codes: list[QdaCode] = field(default_factory=list)
     cases: dict[str, str] = field(default_factory=dict)  # source guid → case name
@@ -69,7 +71,8 @@ def norm_guid(value: str | None) -> str | None:
 def _parse(data: bytes, where: str):
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    # no entity expansion (billion laughs), no network, and libxml2's size and depth limits kept
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -129,7 +132,7 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
         if ref.startswith("internal://"):
             raise CoderError(f"{where}: the archive has no {ref} (source {el.get('name')!r}); the file is incomplete")
         return f"text file {ref!r} is not in the archive"
-    data = z.read(member) if member else b""
+    data = safezip.read(z, member, where) if member else b""
     if data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         text, encoding = decode(data, f"{where}:{member}")
         return text, data, encoding, ""
@@ -137,31 +140,36 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
     if rich and rich.lower().endswith(".docx"):
         from .formats.word import read_word
 
+        data = safezip.read(z, rich, where)
         try:
-            text = read_word(z.read(rich), f"{where}:{rich}").text
-            return text, z.read(rich), "docx", "text from the rich-text .docx (the plain text was empty)"
+            return read_word(data, f"{where}:{rich}").text, data, "docx", \
+                "text from the rich-text .docx (the plain text was empty)"
+        except safezip.BombError:
+            raise
         except CoderError:
             pass
     return "empty source (no text)"
 
 
 def read_qdpx(path: str | Path) -> QdaProject:
-    """Users, codes, cases and text sources (with selections) of a ``.qdpx``; CoderError names the file."""
+    """Users, codes, cases and text sources (with selections) of a ``.qdpx``; CoderError names the file.
+
+    The archive is refused before anything is parsed if it could inflate beyond ``safezip.REFI``
+    (see :mod:`coder.safezip`), and each member is read bounded by its checked size.
+    """
     path = Path(path)
-    try:
-        z = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise CoderError(f"{path}: not a REFI-QDA project (.qdpx must be a zip archive): {exc}") from exc
-    with z:
+    with safezip.open_zip(path, str(path), safezip.REFI,
+                          "not a REFI-QDA project (.qdpx must be a zip archive)") as z:
         names = {n.lower(): n for n in z.namelist() if not n.endswith("/")}
         qde = sorted((n for n in names.values() if n.lower().endswith(".qde")),
                      key=lambda n: (n.lower() != "project.qde", n))
         if not qde:
             raise CoderError(f"{path}: no project.qde inside (is it a REFI-QDA .qdpx?)")
-        root = _parse(z.read(qde[0]), f"{path}:{qde[0]}")
+        root = _parse(safezip.read(z, qde[0], str(path)), f"{path}:{qde[0]}")
         if root.tag != "Project":
             raise CoderError(f"{path}: {qde[0]} is not a REFI-QDA project (root <{root.tag}>, expected <Project>)")
-        project = QdaProject(name=root.get("name") or path.stem, default_user=norm_guid(root.get("creatingUserGUID")))
+        project = QdaProject(name=root.get("name") or path.stem, default_user=norm_guid(root.get("creatingUserGUID")),
+                             origin=root.get("origin") or "")
         project.users = {norm_guid(u.get("guid")): u.get("name") or u.get("id") or ""
                          for u in root.iterfind("Users/User")}
         try:

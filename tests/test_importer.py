@@ -84,7 +84,7 @@ def test_a_bad_file_in_an_upload_stores_nothing_and_names_the_file(login, projec
     before = names(project)
     response = upload(client, [("good.txt", TEXT.encode()), ("broken.docx", b"PK\x03\x04 not a zip")])
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "broken.docx" in page and "取り込めないファイル" in page
+    assert response.status_code == 400 and "broken.docx" in page and "取り込めないファイル" in page
     assert re.search(r'value="import"\s+disabled', page)
     assert "/tmp/" not in page and names(project) == before
     response = confirm(client, page)  # even if the button is forced

@@ -18,6 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from coder import ingest as importing
+from coder import safezip
 from coder.errors import CoderError
 from coder.formats import LAYOUTS
 from coder.segment import load_nlp
@@ -122,6 +123,7 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _preview(folder: Path, options: dict, status: int = 200):
+    """The preview page; 400 when a file cannot be imported (the page names it and why)."""
     report = importing.prepare(get_db(), _files(folder), case=options["case"], speaker_map=options["mapping"],
                                document=options["document"], perspective=options["perspective"])
     files = []
@@ -129,10 +131,20 @@ def _preview(folder: Path, options: dict, status: int = 200):
         files.append({"t": t, "layout": LAYOUTS_JA.get(t.layout, LAYOUTS.get(t.layout, t.layout)),
                       "speakers": importing.speaker_summary(t, 40),
                       "notes": t.notes, "warnings": importing.warnings(t)})
-    errors = [_unlink(e, folder) for e in report.errors]
+    errors = [error_ja(_unlink(e, folder)) for e in report.errors]
     skipped = [(Path(path).name, name) for path, name in report.skipped]
     return render_template("importer/preview.html", token=folder.name, files=files, errors=errors, skipped=skipped,
-                           options=options, perspectives=PERSPECTIVES, note_ja=note_ja), status
+                           options=options, perspectives=PERSPECTIVES, note_ja=note_ja), 400 if errors else status
+
+
+def error_ja(message: str) -> str:
+    """A refused file's ``"name: problem"`` in Japanese when it is a possible ZIP bomb (the figures
+    stay as the library wrote them), else as written."""
+    name, _, problem = message.partition(": ")
+    if not problem.endswith(safezip.BOMB):
+        return message
+    detail = problem.removesuffix(safezip.BOMB).rstrip(" —")
+    return f"{name}：展開すると非常に大きくなるため、ZIP爆弾のおそれがあるファイルとして読み込みませんでした（{detail}）。"
 
 
 def _unlink(message: str, folder: Path) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from docx.oxml.ns import qn
 
+from .. import safezip
 from ..errors import IngestError
 from ..types import Note
 
@@ -44,6 +45,7 @@ _COMMENT_ANCHORS = {qn("w:commentRangeStart"), qn("w:commentReference")}
 _NOTE_REFERENCES = {qn("w:footnoteReference"): "footnote", qn("w:endnoteReference"): "endnote"}
 _BLANK_LINES = re.compile(r"\n\s*\n")
 QUOTE_LENGTH = 60
+UNREADABLE = "not a readable .docx file (corrupt or truncated?)"
 
 
 @dataclass
@@ -66,10 +68,14 @@ def read_word(data: bytes, source: str) -> WordText:
     footnotes and endnotes (see the module docstring).
 
     Raises ``IngestError(source, ...)`` when the file is not a readable .docx
-    (corrupt, truncated, not a Word document) or has no text in its body.
+    (corrupt, truncated, not a Word document), has no text in its body, or could
+    inflate beyond ``safezip.WORD`` (checked before python-docx opens it).
+    XML entities are never expanded (python-docx's parser: ``resolve_entities=False``).
     """
     import docx  # python-docx; imported here so the CLI starts fast
 
+    with safezip.open_zip(io.BytesIO(data), source, safezip.WORD, UNREADABLE) as z:
+        safezip.verify(z, source)
     try:
         document = docx.Document(io.BytesIO(data))
         reader = _Reader(_notes_of(document, "comments"), _notes_of(document, "footnotes"),
@@ -81,7 +87,7 @@ def read_word(data: bytes, source: str) -> WordText:
     except IngestError:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx raise many kinds
-        raise IngestError(source, f"not a readable .docx file (corrupt or truncated?): {exc}") from exc
+        raise IngestError(source, f"{UNREADABLE}: {exc}") from exc
     if not reader.blocks:
         raise IngestError(source, "the .docx file has no text")
     starts, pos = [], 0

@@ -10,6 +10,7 @@ from collections import defaultdict
 from ..db import hhmmss
 from ..speakers import PERSPECTIVES
 from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, sheets, xml_text
+from .cells import spreadsheet_row
 
 COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
     ("code", "コードID", 20), ("code_name", "コード", 30), ("perspective", "立場", 8), ("case", "事例", 10),
@@ -32,7 +33,7 @@ def quotes_csv(rows, out, codebook, meta):
     with open(out, "w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
         writer = csv.writer(f)
         writer.writerow([c[0] for c in COLUMNS])
-        writer.writerows(records(rows, codebook))
+        writer.writerows(spreadsheet_row(r) for r in records(rows, codebook))
 
 
 @exporter("quotes-xlsx", ".xlsx", "quotes", "コード別の引用一覧（Excel）")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from . import UNCONFIRMED, xml_text
+from .cells import spreadsheet_cell
 
 HEADER_FILL = "DDE4EE"
 WARNING_COLOR = "C00000"
@@ -19,9 +20,9 @@ def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = froze
     from openpyxl.utils import get_column_letter
 
     if note:
-        ws.append([xml_text(note)])
+        append(ws, [note])
         ws.cell(row=1, column=1).font = Font(bold=True, color=WARNING_COLOR)
-    ws.append([xml_text(h) for h in header])
+    append(ws, header)
     top = ws.max_row
     ws.row_dimensions[top].height = 15 * max(str(h).count("\n") + 1 for h in header) + 4
     for cell in ws[top]:
@@ -29,10 +30,7 @@ def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = froze
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in rows:
-        ws.append([xml_text(v) for v in row])
-        for cell in ws[ws.max_row]:
-            if cell.data_type == "f":  # text that begins with "=" is a quote, not a formula
-                cell.data_type = "s"
+        append(ws, row)
     wrapped = {i for i, name in enumerate(header) if name in wrap}
     for i, width in enumerate(widths):
         ws.column_dimensions[get_column_letter(i + 1)].width = width
@@ -50,6 +48,16 @@ def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = froze
     ws.auto_filter.ref = f"A{top}:{get_column_letter(len(header))}{ws.max_row}"
     ws.print_title_rows = f"{top}:{top}"
     landscape(ws)
+
+
+def append(ws, values) -> None:
+    """Append ``values`` as a row of text and numbers, never formulas: strings pass through ``xml_text``
+    and ``cells.spreadsheet_cell`` (a quote ``'`` before a leading ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return), and every cell is stored as a value, whatever openpyxl guessed."""
+    ws.append([spreadsheet_cell(xml_text(v)) for v in values])
+    for cell in ws[ws.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def _width(value) -> int:
@@ -76,7 +84,7 @@ def info(wb, meta: dict, title: str) -> None:
     if meta.get("unconfirmed"):
         rows.append(("注意", UNCONFIRMED))
     for row in rows:
-        ws.append([xml_text(v) for v in row])
+        append(ws, row)
     for cell in ws["A"]:
         cell.font = Font(bold=True)
     if meta.get("unconfirmed"):

@@ -12,3 +12,11 @@ class IngestError(CoderError):
         self.source = str(source)
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
+
+
+class NotFound(CoderError):
+    """A transcript, segment, coder or coding source the project does not have (the web answers 404)."""
+
+
+class Forbidden(CoderError):
+    """Something the access policy (``coder.access``) closes to this user (the web answers 403)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import CoderError
+from .errors import CoderError, NotFound
 
 CONSENSUS = "consensus"
 MODEL = "model"
@@ -62,7 +62,7 @@ def resolve(db, names: list[str] | None) -> list[str]:
         elif name in known:
             out.append(name)
         else:
-            raise CoderError(f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
+            raise NotFound(f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
                              f"{', model' if model else ''})")
     return out
 
@@ -162,7 +162,7 @@ def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> 
     elif source in all_layers(db):
         names = [source]
     else:
-        raise CoderError(f"unknown coding source {source!r} ({SOURCES_HELP}; analysts: {', '.join(analysts(db))})")
+        raise NotFound(f"unknown coding source {source!r} ({SOURCES_HELP}; analysts: {', '.join(analysts(db))})")
     marks = ",".join("?" * len(names)) or "null"
     rows = db.execute(f"""select segment_id, code, coder from codings
                           where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",

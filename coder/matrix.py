@@ -20,7 +20,8 @@ from collections import defaultdict
 import numpy as np
 
 from . import layers
-from .errors import CoderError
+from .access import Policy
+from .errors import CoderError, NotFound
 
 BY = ("perspective", "case", "transcript")
 ROWS = ("person", "supporter", "employer")  # matrix rows for by=perspective, in this order
@@ -38,13 +39,19 @@ def _content(tokens_json: str) -> list[str]:
 
 
 def build(db, codebook, by: str = "perspective", source: str = "consensus", quotes: int = QUOTES,
-          case: str | None = None, transcript: str | int | None = None) -> dict:
-    """The matrix as the documented JSON shape (plus totals, labels and the exploratory tests)."""
+          case: str | None = None, transcript: str | int | None = None, policy: Policy | None = None) -> dict:
+    """The matrix as the documented JSON shape (plus totals, labels and the exploratory tests).
+
+    ``policy`` (default: the project owner, ``Policy.owner()``) decides which sources may be read and
+    whose agreement ranks the quotes; raises ``NotFound``/``Forbidden`` for a source it does not allow,
+    ``CoderError`` for a bad ``by``, an unknown case or transcript."""
     if by not in BY:
         raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    policy = policy or Policy.owner()
+    source = policy.check_source(db, source)
     codes = codebook.ids  # core codes first, then further: the codebook's order
     units = layers.segments(db, text=False)
-    people = layers.analysts(db)
+    people = policy.analysts(db)
     scope = _scope(db, units, people, source, case, transcript)
     field = FIELD[by]
     keys = [p for p in ROWS if any(s[field] == p for s in scope.values())] if by == "perspective" else \
@@ -92,6 +99,9 @@ def _scope(db, units, people, source, case, transcript) -> dict[int, dict]:
         tid = store.find_transcript(db, transcript)["id"]
         units = {i: u for i, u in units.items() if u["transcript_id"] == tid}
     if case is not None:
+        cases = {u["case_name"] for u in units.values()}
+        if case not in cases:
+            raise NotFound(f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})")
         units = {i: u for i, u in units.items() if u["case_name"] == case}
     if source == "model":
         seen = {sid for (sid,) in db.execute("select distinct segment_id from suggestions").fetchall()}
@@ -226,9 +236,12 @@ def to_markdown(matrix: dict, codebook) -> str:
 
 
 def to_csv(matrix: dict, codebook) -> str:
-    """One line per cell: row, code, segments, interviewees, share, and the quotes joined by ' / '."""
+    """One line per cell: row, code, segments, interviewees, share, and the quotes joined by ' / '.
+    Text cells are quoted against formula injection (``coder.export.cells``)."""
     import csv
     import io
+
+    from .export.cells import spreadsheet_row
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -238,8 +251,8 @@ def to_csv(matrix: dict, codebook) -> str:
         for code in matrix["codes"]:
             cell = matrix["cells"][key][code]
             residual = matrix["tests"].get(code, {}).get("residuals", {}).get(key)
-            writer.writerow([key, code, codebook.code(code).name, cell["segments"], cell["interviewees"],
-                             round(cell["share"], 4), matrix["totals"][key],
-                             "" if residual is None else round(residual, 3),
-                             " / ".join(q["text"] for q in cell["quotes"])])
+            writer.writerow(spreadsheet_row([
+                key, code, codebook.code(code).name, cell["segments"], cell["interviewees"], round(cell["share"], 4),
+                matrix["totals"][key], "" if residual is None else round(residual, 3),
+                " / ".join(q["text"] for q in cell["quotes"])]))
     return buffer.getvalue()

@@ -91,13 +91,33 @@ def default_topics(n: int) -> int:
     return max(2, min(25, round(sqrt(n / 4)), n // 2))
 
 
-def segment_codes(db) -> dict[int, set[str]]:
-    """Codes each segment carries: confirmed by anyone (any layer), or a selected suggestion."""
+def segment_codes(db, coders: list[str] | None = None) -> dict[int, set[str]]:
+    """Codes each segment carries: confirmed in any layer (or only the layers in ``coders``), or a
+    selected suggestion."""
+    where, params = "", []
+    if coders is not None:
+        where, params = f"and coder in ({','.join('?' * len(coders)) or 'null'})", list(coders)
     out: dict[int, set[str]] = {}
-    for sid, code in db.execute("select segment_id, code from codings where status = 'confirmed' union "
-                                "select segment_id, code from suggestions where selected = 1").fetchall():
+    for sid, code in db.execute(f"select segment_id, code from codings where status = 'confirmed' {where} union "
+                                "select segment_id, code from suggestions where selected = 1", params).fetchall():
         out.setdefault(sid, set()).add(code)
     return out
+
+
+def as_seen_by(db, result: dict | None, policy) -> dict | None:
+    """A stored topic result with each topic's carried codes and uncoded share recounted from the
+    layers ``policy`` (``coder.access.Policy``) lets its user see — in blind mode an analyst's own
+    codes and the suggestions, never other analysts'. None stays None."""
+    if result is None or policy.sees_others:
+        return result
+    carried = segment_codes(db, policy.visible_layers(db))
+    topics = []
+    for t in result["topics"]:
+        codes = Counter(code for sid in t["segments"] for code in carried.get(sid, ()))
+        uncoded = sum(not carried.get(sid) for sid in t["segments"]) / max(len(t["segments"]), 1)
+        topics.append({**t, "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+                       "uncoded_share": round(uncoded, 3), "uncoded_theme": uncoded >= UNCODED_THEME})
+    return {**result, "topics": topics}
 
 
 def embed(db, texts: list[str], model_path=None) -> tuple[np.ndarray, str]:

@@ -74,6 +74,7 @@ def embedder(tmp_path_factory, nlp):
 @pytest.fixture
 def project(tmp_path, nlp):
     """A project with one interview (person + interviewer), two analysts and a supervisor."""
+    from coder.access import set_blind
     from coder.ingest import ingest
     from coder.users import add_user
 
@@ -86,6 +87,9 @@ def project(tmp_path, nlp):
     ingest(database, [source], nlp=nlp, case="kaede", speaker_map={"本人": "person"})
     for name, role in (("hanako", "analyst"), ("taro", "analyst"), ("sato", "supervisor")):
         add_user(database, name, role, f"{name}-password")
+    # Most web tests are about a team that sees each other's codes; blind mode (a new project's
+    # default) has tests of its own (tests/test_access.py).
+    set_blind(database, False)
     database.close()
     return path
 

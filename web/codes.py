@@ -6,6 +6,7 @@ from coder.coding import code_counts
 from coder.memos import list_memos
 
 from .database import get_codebook, get_db
+from .policy import policy
 
 bp = Blueprint("codes", __name__)
 
@@ -15,4 +16,4 @@ def index():
     memos = {}
     for m in list_memos(get_db()):
         memos.setdefault(m["code"], []).append(m)
-    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db()), memos=memos)
+    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db(), policy().visible_layers(get_db())), memos=memos)

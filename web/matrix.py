@@ -2,12 +2,11 @@
 
 from flask import Blueprint, abort, render_template, request
 
-from coder import layers
 from coder import matrix as synthesis
-from coder.errors import CoderError
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db
+from .policy import policy
 
 bp = Blueprint("matrix", __name__, url_prefix="/matrix")
 
@@ -20,7 +19,7 @@ def _params():
 
 
 def _choices(db):
-    return {"sources": ["consensus", "all", *layers.analysts(db), "model"],
+    return {"sources": policy().sources(db),
             "cases": sorted({r["case_name"] for r in db.query("select distinct case_name from transcripts")} - {None}),
             "transcripts": list(db.query("select id, name from transcripts order by id"))}
 
@@ -29,10 +28,7 @@ def _choices(db):
 def index():
     db, params = get_db(), _params()
     measure = "share" if request.args.get("measure") == "share" else "segments"
-    try:
-        result = synthesis.build(db, get_codebook(), quotes=1, **params)
-    except CoderError as exc:
-        abort(400, str(exc))
+    result = synthesis.build(db, get_codebook(), quotes=1, policy=policy(), **params)  # 403/404 if not allowed
     values = [c[measure] for row in result["cells"].values() for c in row.values()]
     top = max(values, default=0) or 1
     heat = {k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()}
@@ -44,7 +40,7 @@ def index():
 def cell():
     db, params = get_db(), _params()
     row, code = request.args.get("row"), request.args.get("code")
-    result = synthesis.build(db, get_codebook(), quotes=200, **params)
+    result = synthesis.build(db, get_codebook(), quotes=200, policy=policy(), **params)
     if row not in result["cells"] or code not in result["codes"]:
         abort(404)
     return render_template("matrix/cell.html", m=result, row=row, code=code, cell=result["cells"][row][code],

@@ -1,6 +1,6 @@
 """Supervisor pages: agreement tables, disagreements with codebook memos, adjudication, re-code samples."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from coder import agreement, coding, layers
@@ -8,23 +8,23 @@ from coder.errors import CoderError
 from coder.memos import add_memo, list_memos
 from coder.speakers import PERSPECTIVES
 
-from .auth import supervisor_required
 from .database import get_codebook, get_db
+from .policy import policy
 
 bp = Blueprint("supervision", __name__, url_prefix="/agreement")
 
 
 @bp.before_request
-@supervisor_required
 def only_supervisors():
-    pass
+    if not policy().may_supervise:
+        abort(403)
 
 
 @bp.route("/")
 def index():
     db, book = get_db(), get_codebook()
     choices = layers.all_layers(db) + ([layers.model_layer(db)] if layers.model_layer(db) else [])
-    chosen = request.args.getlist("coders") or layers.analysts(db)
+    chosen = policy().check_layers(db, request.args.getlist("coders"))  # unknown → 404
     tables, error = {}, None
     try:
         tables = agreement.project_agreements(db, book, chosen)
@@ -41,7 +41,8 @@ def index():
 def disagreements():
     db, book = get_db(), get_codebook()
     code = request.args.get("code") if request.args.get("code") in book.ids else None
-    rows = agreement.disagreements(db, book, request.args.getlist("coders") or None, code)
+    coders = request.args.getlist("coders")
+    rows = agreement.disagreements(db, book, policy().check_layers(db, coders) if coders else None, code)
     return render_template("supervision/disagreements.html", rows=rows, code=code, codebook=book,
                            memos=list_memos(db, code), perspectives=PERSPECTIVES)
 

@@ -17,6 +17,7 @@ from coder.errors import CoderError
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db
+from .policy import policy
 
 log = logging.getLogger(__name__)
 bp = Blueprint("topics", __name__)
@@ -83,16 +84,21 @@ def job() -> TopicJob:
     return current_app.extensions["coder_topics"]
 
 
+def _sources() -> dict[str, str]:
+    """Topic sources this user may see: "uncoded" depends on everyone's codes, closed in blind mode."""
+    return SOURCE_LABELS if policy().sees_others else {"all": SOURCE_LABELS["all"]}
+
+
 def _source(value) -> str:
-    return value if value in topics.SOURCES else "all"
+    return value if value in _sources() else "all"
 
 
 @bp.route("/topics/")
 def index():
     db, source = get_db(), _source(request.args.get("source"))
-    result = topics.last_result(db, source)
+    result = topics.as_seen_by(db, topics.last_result(db, source), policy())
     biggest = max((t["size"] for t in result["topics"]), default=1) if result else 1
-    return render_template("topics/index.html", result=result, source=source, sources=SOURCE_LABELS,
+    return render_template("topics/index.html", result=result, source=source, sources=_sources(),
                            job=job().status(), names=topics.code_names(db, get_codebook()),
                            drafts=topics.draft_codes(db), perspectives=PERSPECTIVES, biggest=biggest,
                            draft=topics.draft, threshold=topics.UNCODED_THEME)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from . import db as store
-from .errors import CoderError
+from .errors import CoderError, NotFound
 
 ACTIONS = ("confirm", "reject", "remove", "toggle", "accept", "review", "reopen")
 NEAR_MISS = 0.1  # reasons are also shown for codes scoring within this of their threshold
@@ -134,7 +134,7 @@ def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | No
     version, at = codebook.version_tag, store.now()
     with store.immediate(db):
         if not _segment_rows(db, "s.id = ?", [segment_id]):
-            raise CoderError(f"no segment {segment_id} to code (unknown, or an interviewer turn)")
+            raise NotFound(f"no segment {segment_id} to code (unknown, or an interviewer turn)")
         mine = {r["code"]: r["status"] for r in db.query(
             "select code, status from codings where segment_id = ? and coder = ?", [segment_id, coder])}
         suggested = [] if blind else [r["code"] for r in db.query(
@@ -183,7 +183,7 @@ def adjudicate(db, segment_id: int, codes: list[str], supervisor: str, codebook)
     version, at = codebook.version_tag, store.now()
     with store.immediate(db):
         if not _segment_rows(db, "s.id = ?", [segment_id]):
-            raise CoderError(f"no segment {segment_id} to adjudicate (unknown, or an interviewer turn)")
+            raise NotFound(f"no segment {segment_id} to adjudicate (unknown, or an interviewer turn)")
         current = {r["code"] for r in db.query("select code from codings where segment_id = ? and coder = ? "
                                                "and status = 'confirmed'", [segment_id, CONSENSUS])}
         for code in codebook.ids:
@@ -202,6 +202,18 @@ def adjudicate(db, segment_id: int, codes: list[str], supervisor: str, codebook)
     return sorted(codes)
 
 
+def has_suggestions(db, transcript_id: int) -> bool:
+    """Whether a transcript's interviewee segments have stored suggestions (True if it has none to
+    score)."""
+    rows = db.execute("""select exists(select 1 from suggestions g join segments s on s.id = g.segment_id
+                                       where s.transcript_id = ?),
+                                exists(select 1 from segments s join turns u on u.id = s.turn_id
+                                       join speakers sp on sp.id = u.speaker_id
+                                       where s.transcript_id = ? and sp.perspective != 'interviewer')""",
+                      [transcript_id, transcript_id]).fetchone()
+    return bool(rows[0]) or not rows[1]
+
+
 def progress(db, coder: str) -> dict[int, dict]:
     """Per transcript: interviewee segments, and how many ``coder`` has finished."""
     rows = db.query("""
@@ -212,10 +224,16 @@ def progress(db, coder: str) -> dict[int, dict]:
     return {r["transcript_id"]: {"total": r["total"], "reviewed": r["reviewed"]} for r in rows}
 
 
-def code_counts(db) -> dict[str, dict]:
-    """Per code: confirmed codings, segments with the code, and coders who used it."""
-    rows = db.query("""select code, count(*) as codings, count(distinct segment_id) as segments,
-                       count(distinct coder) as coders from codings where status = 'confirmed' group by code""")
+def code_counts(db, coders: list[str] | None = None) -> dict[str, dict]:
+    """Per code: confirmed codings, segments with the code, and coders who used it — counting only
+    the layers in ``coders`` (default: every layer; the web passes what ``coder.access`` lets the
+    user see)."""
+    where, params = "", []
+    if coders is not None:
+        where, params = f"and coder in ({','.join('?' * len(coders)) or 'null'})", list(coders)
+    rows = db.query(f"""select code, count(*) as codings, count(distinct segment_id) as segments,
+                        count(distinct coder) as coders from codings where status = 'confirmed' {where}
+                        group by code""", params)
     return {r["code"]: dict(r) for r in rows}
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -67,12 +68,32 @@ def grapheme_boundary(text: str, i: int) -> bool:
     return True
 
 
+# GiNZA's tokenizer (SudachiPy) is not thread-safe: two threads parsing with one pipeline fail
+# with "Already borrowed". Each pipeline costs ~0.9 GB, so threads take turns instead of each
+# loading their own: whoever parses with a pipeline from this module holds GINZA.
+GINZA = threading.RLock()
+
+
 @lru_cache(maxsize=4)
-def load_nlp(model: str = MODEL):
-    """Load GiNZA once per process with only the components sentence splitting needs."""
+def _load(model: str, exclude: tuple[str, ...]):
     import spacy
 
-    return spacy.load(model, exclude=EXCLUDE)
+    return spacy.load(model, exclude=list(exclude))
+
+
+def load_nlp(model: str = MODEL):
+    """Load GiNZA once per process with only the components sentence splitting needs. Parse with it
+    while holding ``GINZA`` if other threads may parse too (``segment_transcripts`` does)."""
+    with GINZA:
+        return _load(model, tuple(EXCLUDE))
+
+
+def load_ner(model: str = MODEL):
+    """Load GiNZA once per process with only what named entities need (``tok2vec`` + ``ner``, whose
+    entities are the same as the full pipeline's); used by ``coder.pseudonymise``. Parse while
+    holding ``GINZA``."""
+    with GINZA:
+        return _load(model, tuple(p for p in (*EXCLUDE, "parser") if p != "ner"))
 
 
 class Chunk:
@@ -206,12 +227,13 @@ def segment_transcripts(nlp, transcripts: list[Transcript], n_process: int = 1, 
             for chunk in chunks(t.text, turn.start, turn.end)]
     for t in transcripts:
         t.segments = []
-    docs = nlp.pipe((chunk.text for chunk, _, _ in jobs), n_process=n_process, batch_size=batch_size)
-    for doc, (chunk, ti, ni) in zip(docs, jobs):
-        t = transcripts[ti]
-        t.segments.extend(_segments(doc, chunk, t, ni))
-        if progress:
-            progress(len(chunk.text))
+    with GINZA:  # one parse at a time per process (see GINZA)
+        docs = nlp.pipe((chunk.text for chunk, _, _ in jobs), n_process=n_process, batch_size=batch_size)
+        for doc, (chunk, ti, ni) in zip(docs, jobs):
+            t = transcripts[ti]
+            t.segments.extend(_segments(doc, chunk, t, ni))
+            if progress:
+                progress(len(chunk.text))
     for t in transcripts:
         for i, seg in enumerate(t.segments):
             seg.index = i

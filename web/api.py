@@ -4,17 +4,13 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from coder import coding
-from coder.errors import CoderError
 from coder.layers import RECODE
 
-from .database import blind, get_codebook, get_db, transcript_or_404
+from .database import get_codebook, get_db, transcript_or_404
+from .policy import policy
 from .tasks import retrainer, schedule
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def show_others(db) -> bool:
-    return current_user.is_supervisor or not blind(db)
 
 
 @bp.route("/transcripts/<int:transcript_id>/segments")
@@ -22,7 +18,7 @@ def segments(transcript_id):
     db = get_db()
     transcript_or_404(db, transcript_id)
     return jsonify(transcript=transcript_id,
-                   segments=coding.states(db, current_user.name, transcript_id, show_others=show_others(db)))
+                   segments=coding.states(db, current_user.name, transcript_id, show_others=policy().sees_others))
 
 
 @bp.route("/recode/segments")
@@ -42,15 +38,13 @@ def act(segment_id):
     if recode and segment_id not in coding.recode_sample(db, current_user.name):
         return jsonify(error=f"セグメント {segment_id} は再コーディングの対象ではありません。"), 400
     coder = current_user.name + RECODE if recode else current_user.name
-    try:
-        state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), blind=recode)
-    except CoderError as exc:
-        return jsonify(error=str(exc)), 400
+    if not policy().may_write(coder):
+        return jsonify(error="この層には書き込めません。"), 403
+    # unknown segment → 404, bad action or code → 400 (web/policy.py)
+    state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), blind=recode)
     if data.get("action") == "review" and not recode:
         schedule(state["transcript_id"])
-    if recode:
-        state["others"] = {}
-    if not show_others(db):
+    if recode or not policy().sees_others:
         state["others"] = {}
     return jsonify(segment=state)
 
@@ -61,6 +55,14 @@ def codebook():
     return jsonify(version=book.version_tag,
                    codes=[{"id": c.id, "name": c.name, "name_en": c.name_en, "group": c.group, "key": i + 1}
                           for i, c in enumerate(book.codes)])
+
+
+@bp.route("/transcripts/<int:transcript_id>/suggestions", methods=["POST"])
+def resuggest(transcript_id):
+    """Compute a transcript's suggestions again (the coding page's button after a failed run)."""
+    transcript_or_404(get_db(), transcript_id)
+    schedule(transcript_id)
+    return jsonify(retraining=retrainer().status()), 202
 
 
 @bp.route("/status")

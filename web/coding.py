@@ -10,6 +10,7 @@ from coder import db as store
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db, transcript_or_404
+from .tasks import schedule
 
 bp = Blueprint("coding", __name__)
 
@@ -27,6 +28,8 @@ def show(transcript_id):
         states = coding.states(db, current_user.name, transcript_id, show_others=False)
         states.sort(key=lambda s: (s["reviewed"], -s["uncertainty"], s["idx"]))
         queue = [segments[ids[s["idx"]]] for s in states]
+    if not coding.has_suggestions(db, transcript_id):  # e.g. the server stopped before they were computed
+        schedule(transcript_id)
     turns = [(turn, list(group)) for turn, group in groupby(segments, key=lambda s: s["turn"])]
     return render_template("coding/show.html", transcript=transcript, turns=turns, queue=queue, order=order,
                            codebook=get_codebook(), perspectives=PERSPECTIVES,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def build_default_model(path: Path) -> Path:
     return path
 
 
+# A model's Rust tokenizer (Hugging Face tokenizers) fails with "Already borrowed" when two threads
+# encode at once; the web app encodes from requests and from its background jobs, so they take turns.
+ENCODE = threading.RLock()
+
+
 class Embedder:
     """Encodes batches with a local sentence-transformers model, caching vectors in the project DB."""
 
@@ -91,9 +97,10 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = Path(model_path) if model_path else default_model_dir()
-        if model_path is None and not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            build_default_model(path)
+        with ENCODE:  # two threads must not build the default model into the same folder at once
+            if model_path is None and not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                build_default_model(path)
         self.path = path
         self.pretokenized = (path / MARKER).exists()
         self.name = path.name if model_path is None else str(path.resolve())
@@ -115,8 +122,9 @@ class Embedder:
         cached = self.db_lookup(keys)
         todo = sorted({i for i, k in enumerate(keys) if k not in cached}, key=lambda i: keys[i])
         if todo:
-            vectors = self.model.encode([texts[i] for i in todo], batch_size=256, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
+            with ENCODE:
+                vectors = self.model.encode([texts[i] for i in todo], batch_size=256, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=False)
             fresh = {keys[i]: v.astype(np.float32) for i, v in zip(todo, vectors)}
             self.db_store(fresh)
             cached.update(fresh)

@@ -10,6 +10,7 @@ time on sub-token and reading fields that suggestions never use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import threading
 from functools import lru_cache
 
 from ..segment import grapheme_boundary
@@ -23,10 +24,23 @@ _LIGHT = {"為る", "居る", "成る", "有る", "言う", "思う", "行う", 
 
 
 @lru_cache(maxsize=1)
-def _sudachi():
-    from sudachipy import Dictionary, SplitMode
+def _dictionary():
+    from sudachipy import Dictionary
 
-    return Dictionary(dict="core").create(), SplitMode
+    return Dictionary(dict="core")
+
+
+_local = threading.local()
+
+
+def _sudachi():
+    """This thread's Sudachi tokenizer and SplitMode. A SudachiPy tokenizer is not thread-safe (two
+    threads using one fail with "Already borrowed"); the dictionary is shared, a tokenizer costs ~10 µs."""
+    from sudachipy import SplitMode
+
+    if not hasattr(_local, "tokenizer"):
+        _local.tokenizer = _dictionary().create()
+    return _local.tokenizer, SplitMode
 
 
 @lru_cache(maxsize=1)

@@ -179,11 +179,25 @@
     try {
       const data = await call("/api/status");
       const r = data.retraining;
-      document.getElementById("training").hidden = !r.running;
+      const failed = transcript ? (r.failed || {})[transcript] : undefined;
+      const box = document.getElementById("training-failed");
+      document.getElementById("training").hidden = !r.running || failed !== undefined;
+      if (box) {
+        box.hidden = failed === undefined;
+        box.querySelector("span").textContent = failed || "";
+      }
       if (generation !== null && r.generation !== generation) await (queue = queue.then(load));
       generation = r.generation;
     } catch (err) { /* the next poll tries again */ }
   }
+
+  const retry = document.getElementById("training-retry");
+  if (retry) retry.addEventListener("click", async () => {
+    try {
+      await call("/api/transcripts/" + transcript + "/suggestions", {});
+      poll();
+    } catch (err) { say(err.message); }
+  });
 
   // a link to one segment (#seg-TRANSCRIPT-INDEX, e.g. from the matrix) opens with it selected
   const linked = location.hash ? articles.findIndex((a) => "#" + a.id === location.hash) : -1;

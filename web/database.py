@@ -1,6 +1,10 @@
-"""One project database connection per request, on ``g``; the codebook, loaded once per app."""
+"""One project database connection per request, on ``g``; the codebook, loaded once per app; the
+session-signing key, kept outside the database."""
 
+import os
 import secrets
+import time
+from pathlib import Path
 
 from flask import abort, current_app, g
 
@@ -35,22 +39,34 @@ def get_codebook():
     return current_app.extensions["codebook"]
 
 
-def secret_key(path) -> str:
-    """The session-signing key, made once per project and kept in its database."""
-    db = store.open_db(path, create=False)
+def secret_key(database) -> str:
+    """The session-signing key: ``CODER_SECRET_KEY`` from the environment if set, else the file
+    ``DATABASE.secret`` beside the project, made on first start, readable by its owner only (0600).
+    Never kept in the database: anyone with a copy of it could otherwise sign a supervisor's session.
+    A key file that others may read is refused rather than used."""
+    if os.environ.get("CODER_SECRET_KEY"):
+        return os.environ["CODER_SECRET_KEY"]
+    store.open_db(database, create=False).close()  # a clear error, not a stray key file, for a wrong path
+    path = Path(f"{database}.secret")
     try:
-        key = store.get_setting(db, "secret_key")
-        if not key:
-            key = secrets.token_hex(32)
-            store.put_setting(db, "secret_key", key)
-        return key
-    finally:
-        db.close()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secrets.token_hex(32))
+    return _read_key(path)
 
 
-def blind(db) -> bool:
-    """Blind mode: analysts do not see each other's codings."""
-    return store.get_setting(db, "blind", "0") == "1"
+def _read_key(path: Path) -> str:
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise CoderError(f"{path}: the session key file is open to other users (group or world permissions); "
+                         f"run `chmod 600 {path}` (or delete it to make a new key) and start again")
+    for _ in range(50):  # another process may have just created it and not yet written the key
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise CoderError(f"{path}: the session key file is empty; delete it to make a new key")
 
 
 def init_app(app):

@@ -21,11 +21,12 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from .errors import CoderError
+from .errors import CoderError, NotFound
 from .types import Transcript
 
 DEFAULT_DB = "coder.db"
 BUSY_TIMEOUT = 60  # seconds a writer waits for another writer
+SPEAKER_EVENT = "speaker_perspective"  # events.action of a speaker → perspective change
 migrations = Migrations("coder")
 
 
@@ -170,7 +171,7 @@ def immediate(db: Database):
     would upgrade its lock. Rolls back entirely on error. Inside an open transaction it is a
     savepoint of that transaction. Every writer in ``coder`` uses it (not ``db.atomic()``)."""
     if db.conn.in_transaction:
-        with immediate(db):
+        with db.atomic():  # a savepoint of the open transaction
             yield db
         return
     db.execute("BEGIN IMMEDIATE")
@@ -243,7 +244,7 @@ def find_transcript(db: Database, ref: str | int) -> dict:
                          [str(ref), str(ref), str(ref)]))
     if not rows:
         names = ", ".join(f"{r['id']}:{r['name']}" for r in db.query("select id, name from transcripts"))
-        raise CoderError(f"no transcript {ref!r} in this project (have: {names or 'none'})")
+        raise NotFound(f"no transcript {ref!r} in this project (have: {names or 'none'})")
     return rows[0]
 
 
@@ -269,18 +270,42 @@ def list_speakers(db: Database, transcript: str | int | None = None) -> list[dic
         order by t.id, s.id""", params))
 
 
-def set_speaker(db: Database, speaker: str, perspective: str, transcript: str | int | None = None) -> int:
-    """Map a speaker (in one transcript or in all) to a perspective; return how many were changed."""
-    sql, params = "update speakers set perspective = ? where name = ?", [perspective, speaker]
+def set_speaker(db: Database, speaker: str, perspective: str, transcript: str | int | None = None, *,
+                user: str) -> int:
+    """Map a speaker (in one transcript or in all) to a perspective; return in how many transcripts.
+
+    A perspective decides which turns are coded and where they count in the matrix, so every change
+    is logged in ``events`` (action ``speaker_perspective``, by ``user``, detail: transcript,
+    speaker, old and new perspective) in the same transaction."""
+    where, params = "s.name = ?", [speaker]
     if transcript is not None:
-        sql += " and transcript_id = ?"
+        where += " and s.transcript_id = ?"
         params.append(find_transcript(db, transcript)["id"])
+    at = now()
     with immediate(db):
-        changed = db.execute(sql, params).rowcount
-    if not changed:
-        raise CoderError(f"no speaker {speaker!r} in {'transcript ' + repr(transcript) if transcript else 'this project'}"
+        rows = list(db.query(f"""select s.id, s.transcript_id, t.name as transcript, s.perspective from speakers s
+                                 join transcripts t on t.id = s.transcript_id where {where} order by s.id""", params))
+        for r in (r for r in rows if r["perspective"] != perspective):
+            db.execute("update speakers set perspective = ? where id = ?", [perspective, r["id"]])
+            detail = {"transcript_id": r["transcript_id"], "transcript": r["transcript"], "speaker": speaker,
+                      "old": r["perspective"], "new": perspective}
+            db.execute("insert into events (at, user, action, detail) values (?, ?, ?, ?)",
+                       [at, user, SPEAKER_EVENT, json.dumps(detail, ensure_ascii=False)])
+    if not rows:
+        raise NotFound(f"no speaker {speaker!r} in {'transcript ' + repr(transcript) if transcript else 'this project'}"
                          " (see `coder speakers`)")
-    return changed
+    return len(rows)
+
+
+def speaker_changes(db: Database, transcript: str | int | None = None, limit: int = 20) -> list[dict]:
+    """Speaker → perspective changes (see ``set_speaker``), newest first: at, user, transcript_id,
+    transcript, speaker, old, new."""
+    where, params = "", []
+    if transcript is not None:
+        where, params = "and json_extract(detail, '$.transcript_id') = ?", [find_transcript(db, transcript)["id"]]
+    return [{"at": r["at"], "user": r["user"], **json.loads(r["detail"])} for r in db.query(
+        f"select at, user, detail from events where action = ? {where} order by id desc limit ?",
+        [SPEAKER_EVENT, *params, limit])]
 
 
 def hhmmss(seconds: float | None) -> str | None:

@@ -17,7 +17,12 @@ One call is one transaction: everything in the file is imported, or nothing. The
   English name or id (NFKC, case-insensitive). Others become user codes (``user_codes``); their
   codings store ``user:<guid>``, which agreement and the matrix (codebook codes only) leave out.
 - **Users → coder names**: NFKC, spaces, ``:``, ``,`` and slashes → ``_``, at most 40 characters;
-  ``model…`` names get ``user_`` in front (``model`` is the suggestions' pseudo-coder).
+  ``consensus``, ``all`` and ``model…`` (any case) get ``user_`` in front: they name coder's own
+  layers (``coder.layers``), and a user of another tool is an analyst. Renames are reported.
+- **Coder's own export** (``own_export``: the origin, the ``coder`` variable and coder's ``User``
+  GUID for the name) keeps its layers: ``consensus`` (decided in the exporting project, not here,
+  which the report says) and ``NAME:recode`` come back as those layers; the model's
+  suggestions (``model:…``, never confirmed) are left out and counted in the report.
 - **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
   ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
   have read all of it (REFI tools code whole documents), unless they already finished segments of
@@ -37,9 +42,10 @@ from pathlib import Path
 from . import db as store
 from . import speakers
 from .coding import record_imported
-from .export.refi import META_VARIABLE, SPEAKERS_VARIABLE, guid
+from .export.refi import META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, guid
 from .formats import newlines, read_text
 from .ingest import _unique_name
+from .layers import CONSENSUS, MODEL, RECODE, is_analyst
 from .qda import read_qdc, read_qdpx
 from .types import Transcript
 
@@ -58,6 +64,10 @@ class ImportReport:
     codings_in_file: int = 0
     codings: int = 0  # (segment, code, coder) rows written
     coders: dict[str, str] = field(default_factory=dict)  # name in the file → coder name
+    renamed: dict[str, str] = field(default_factory=dict)  # reserved layer names of a foreign file → coder name
+    layers_kept: list[str] = field(default_factory=list)  # consensus, NAME:recode of coder's own export
+    model_layers: list[str] = field(default_factory=list)  # model:… users of coder's own export (left out)
+    suggestions_left_out: int = 0
     mapped: dict[str, str] = field(default_factory=dict)  # code name in the file → codebook id
     by_name: list[str] = field(default_factory=list)  # of those, the ones matched by name, not GUID
     user_codes: list[str] = field(default_factory=list)  # names of user codes added
@@ -83,6 +93,7 @@ class ImportReport:
             lines += [f"  … and {len(self.unmatched) - 20} more"] if len(self.unmatched) > 20 else []
             who = ", ".join(f"{c} (from {n!r})" if c != n else c for n, c in self.coders.items()) or "nobody"
             lines.append(f"codings: {self.codings_in_file} in the file → {self.codings} segment codings by {who}")
+            lines += self._layer_lines()
         lines.append(f"codes: {len(self.mapped)} mapped to the codebook, {len(self.user_codes)} added as user codes"
                      + (f", {self.known_user_codes} user codes already known" if self.known_user_codes else ""))
         lines += [f"  {name} → {self.mapped[name]}" for name in self.by_name if name != self.mapped[name]]
@@ -99,6 +110,23 @@ class ImportReport:
                 lines.append(f"  {count} {text}")
         return lines + ([f"finished segments: {self.reviews}"] if self.reviews else [])
 
+    def _layer_lines(self) -> list[str]:
+        """What happened to users that name coder's layers (kept, left out, renamed)."""
+        lines = []
+        if self.suggestions_left_out:
+            lines.append(f"  left out {self.suggestions_left_out} unconfirmed model suggestions (提案のみ・未確認) by "
+                         f"{', '.join(self.model_layers)}: suggestions are not codings (`coder suggest` scores "
+                         "segments here)")
+        for name in self.layers_kept:
+            lines.append(f"  {name}: kept as the consensus layer; decided in the project that exported the file "
+                         "(adjudicated by its supervisor, or agreed by its analysts), not here"
+                         if name == CONSENSUS else
+                         f"  {name}: kept as {name[:-len(RECODE)]}'s blind re-coding (intra-coder agreement), "
+                         "not as an analyst")
+        lines += [f"  renamed {old!r} → {new}: a layer name coder reserves (consensus, all, model…, NAME:recode), "
+                  "in a file coder did not export" for old, new in self.renamed.items()]
+        return lines
+
 
 def _key(name: str) -> str:
     return unicodedata.normalize("NFKC", name or "").strip().casefold()
@@ -107,7 +135,7 @@ def _key(name: str) -> str:
 def coder_name(name: str, taken: set[str]) -> str:
     """A coder name for a user of another tool (see the module docstring), unique among ``taken``."""
     base = re.sub(r"[\s:,/\\]+", "_", unicodedata.normalize("NFKC", name or "").strip()).strip("_")[:40] or "imported"
-    if base.startswith("model"):
+    if base.casefold() in (CONSENSUS, "all") or base.casefold().startswith(MODEL):
         base = f"user_{base}"[:40]
     out, n = base, 2
     while out in taken:
@@ -245,7 +273,7 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
     with store.immediate(db):
         codes = _map_codes(db, project.codes, codebook, report)
         store.store_transcripts(db, new)
-        coder_of = _coders(project, report)
+        coder_of = _Coders(project, report)
         for src, t in plans:
             tid = t if isinstance(t, int) else t.id
             count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
@@ -257,18 +285,58 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
     return report
 
 
-def _coders(project, report: ImportReport):
-    """user GUID → coder name, made on first use (and noted in the report)."""
-    names, taken = {}, set()
+def reserved(name: str) -> bool:
+    """Whether a user name in a REFI-QDA file names one of coder's layers rather than a person:
+    ``consensus``, ``all``, ``model…`` (any case) or anything with ``:`` (``NAME:recode``)."""
+    key = unicodedata.normalize("NFKC", name or "").strip().casefold()
+    return key in (CONSENSUS, "all") or key.startswith(MODEL) or ":" in key
 
-    def coder_of(user: str | None) -> str:
-        user = user or project.default_user
-        if user not in names:
-            label = project.users.get(user) or (f"user-{user[:8]}" if user else "imported")
-            names[user] = report.coders[label] = coder_name(label, taken)
-        return names[user]
 
-    return coder_of
+def own_export(project) -> bool:
+    """Whether coder wrote the file: its origin and its ``coder`` variable (see ``export.refi``)."""
+    return project.origin.startswith(ORIGIN) and any(META_VARIABLE in s.variables for s in project.sources)
+
+
+class _Coders:
+    """File user GUID → coding layer (None: left out), made on first use and noted in the report."""
+
+    def __init__(self, project, report: ImportReport):
+        self.project, self.report, self.own = project, report, own_export(project)
+        self.names: dict[str | None, str | None] = {}
+        self.taken: set[str] = set()
+
+    def __call__(self, user: str | None) -> str | None:
+        user = user or self.project.default_user
+        label = self.project.users.get(user) or (f"user-{user[:8]}" if user else "imported")
+        if user not in self.names:
+            self.names[user] = self._layer(label, user)
+        if self.names[user] is not None:
+            self.report.coders[label] = self.names[user]
+        return self.names[user]
+
+    def named(self, name: str) -> str | None:
+        """The layer of the user called ``name`` (finished segments in coder's ``reviewed`` ranges)."""
+        user = next((g for g, n in self.project.users.items() if n == name), None)
+        if user is None:
+            return coder_name(name, set())
+        if user not in self.names:
+            self.names[user] = self._layer(name, user)
+        return self.names[user]
+
+    def _layer(self, label: str, user: str | None) -> str | None:
+        """Coder's own ``consensus`` and ``NAME:recode`` kept, its ``model:…`` left out; else an analyst."""
+        if self.own and reserved(label) and user == guid("user", label):
+            if label.startswith(MODEL + ":"):
+                self.report.model_layers.append(label)
+                return None
+            if label == CONSENSUS or (label.endswith(RECODE) and is_analyst(label[:-len(RECODE)])):
+                self.taken.add(label)
+                self.report.layers_kept.append(label)
+                return label
+        name = coder_name(label, self.taken)
+        if reserved(label):
+            self.report.renamed[label] = name
+        return name
 
 
 def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport, version: str, file: str) -> int:
@@ -291,9 +359,14 @@ def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport,
             if code_guid not in codes:
                 report.unknown_code_refs += 1
                 continue
+            if coder_of(user) is None:  # the model's suggestions: not codings
+                report.suggestions_left_out += 1
+                continue
             for s in hits:
                 done.setdefault(coder_of(user), set()).add((s["id"], codes[code_guid], s["perspective"]))
     reviewed, at = _meta(src).get("reviewed"), store.now()
+    if isinstance(reviewed, dict):  # coder's own export: offset ranges per coder name → per layer
+        reviewed = {layer: ranges for name, ranges in reviewed.items() if (layer := coder_of.named(name))}
     for coder, rows in done.items():
         pairs = sorted((s, c) for s, c, _ in rows)
         report.codings += len(pairs)
@@ -302,8 +375,7 @@ def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport,
         record_imported(db, at, coder, version, pairs, _finished(db, segs, starts, tid, coder, reviewed), file=file)
     if isinstance(reviewed, dict):  # coder's own export: also the segments finished without any code
         for coder in set(reviewed) - set(done):
-            record_imported(db, at, coder_name(coder, set()), version, [],
-                            _finished(db, segs, starts, tid, coder, reviewed), file=file)
+            record_imported(db, at, coder, version, [], _finished(db, segs, starts, tid, coder, reviewed), file=file)
     return len(segs)
 
 

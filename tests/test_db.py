@@ -44,10 +44,10 @@ def test_unknown_transcript_error_lists_the_transcripts(db, nlp, write):
 def test_setting_a_speaker_changes_every_segment_of_that_speaker(db, nlp, write):
     ingest(db, [write("a.txt", "聞き手：はい。\n本人：一つ。二つ。\n"), write("b.txt", "聞き手：では。\n本人：三つ。\n")],
            nlp=nlp)
-    assert store.set_speaker(db, "本人", "person") == 2
-    assert store.set_speaker(db, "聞き手", "unknown", transcript="b") == 1
+    assert store.set_speaker(db, "本人", "person", user="sato") == 2
+    assert store.set_speaker(db, "聞き手", "unknown", transcript="b", user="sato") == 1
     persp = {(r["transcript_name"], r["speaker"]): r["perspective"] for r in store.iter_segments(db)}
     assert persp == {("a", "聞き手"): "interviewer", ("a", "本人"): "person",
                      ("b", "聞き手"): "unknown", ("b", "本人"): "person"}
     with pytest.raises(CoderError, match="no speaker '支援員'"):
-        store.set_speaker(db, "支援員", "supporter")
+        store.set_speaker(db, "支援員", "supporter", user="sato")

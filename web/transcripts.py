@@ -5,44 +5,54 @@ import json
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from coder import access
 from coder import db as store
 from coder.coding import progress, recode_sample
-from coder.errors import CoderError
+from coder.errors import CoderError, Forbidden
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
 from .auth import supervisor_required
-from .database import blind, get_db, transcript_or_404
+from .database import get_db, transcript_or_404
+from .policy import policy
 
 bp = Blueprint("transcripts", __name__)
+READ_ONLY = "話者の立場を変更できるのはスーパーバイザーだけです。"
 
 
 @bp.route("/")
 def index():
     db = get_db()
     return render_template("transcripts/index.html", transcripts=store.list_transcripts(db),
-                           progress=progress(db, current_user.name), blind=blind(db), perspectives=PERSPECTIVES,
+                           progress=progress(db, current_user.name), blind=access.blind(db), perspectives=PERSPECTIVES,
                            recode=len(recode_sample(db, current_user.name)))
 
 
 @bp.route("/transcripts/<int:transcript_id>/speakers", methods=["GET", "POST"])
 def speakers(transcript_id):
+    """Speaker → perspective mapping: a supervisor changes it (each change logged), analysts read it."""
     db = get_db()
     transcript = transcript_or_404(db, transcript_id)
     rows = store.list_speakers(db, transcript_id)
     if request.method == "POST":
+        if not policy().may_supervise:
+            raise Forbidden(READ_ONLY)
         try:
-            for r in rows:
-                chosen = request.form.get(f"speaker-{r['speaker']}", r["perspective"])
-                if chosen != r["perspective"]:
-                    store.set_speaker(db, r["speaker"], perspective_id(chosen), transcript_id)
+            changes = [(r["speaker"], perspective_id(request.form[f"speaker-{r['speaker']}"])) for r in rows
+                       if request.form.get(f"speaker-{r['speaker']}", r["perspective"]) != r["perspective"]]
+            for speaker, perspective in changes:
+                store.set_speaker(db, speaker, perspective, transcript_id, user=current_user.name)
         except (SpeakerMapError, CoderError) as exc:
             flash(str(exc), "error")
-            return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
-                                   perspectives=PERSPECTIVES, **_import_record(transcript)), 400
+            return _speakers_page(db, transcript, rows), 400
         flash("話者の立場を保存しました。")
         return redirect(url_for("transcripts.index"))
+    return _speakers_page(db, transcript, rows)
+
+
+def _speakers_page(db, transcript: dict, rows: list[dict]) -> str:
     return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
-                           perspectives=PERSPECTIVES, **_import_record(transcript))
+                           perspectives=PERSPECTIVES, may_change=policy().may_supervise, read_only=READ_ONLY,
+                           changes=store.speaker_changes(db, transcript["id"]), **_import_record(transcript))
 
 
 def _import_record(transcript: dict) -> dict:
@@ -58,6 +68,6 @@ def _import_record(transcript: dict) -> dict:
 @supervisor_required
 def set_blind():
     on = request.form.get("blind") == "1"
-    store.put_setting(get_db(), "blind", "1" if on else "0")
+    access.set_blind(get_db(), on)
     flash("ブラインドモードをオンにしました。" if on else "ブラインドモードをオフにしました。")
     return redirect(url_for("transcripts.index"))

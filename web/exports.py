@@ -6,34 +6,23 @@ import mimetypes
 import tempfile
 
 from flask import Blueprint, render_template, request, send_file
-from flask_login import current_user
-
-from coder import export, layers
-from coder.errors import CoderError
+from coder import export
+from coder.errors import CoderError, Forbidden, NotFound
 from coder.matrix import BY
 
-from .api import show_others
 from .database import get_codebook, get_db
+from .policy import policy
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 KINDS = {"quotes": "コード別の引用", "matrix": "立場 × コード マトリクス", "project": "プロジェクト全体（REFI-QDA）",
          "codebook": "コードブック（REFI-QDA）"}
 
 
-def _sources(db) -> list[str]:
-    """Sources this user may export: in blind mode an analyst gets only their own codes and the model's."""
-    if not show_others(db):
-        return [current_user.name, layers.MODEL]
-    return ["consensus", "all", *layers.analysts(db), layers.MODEL]
-
-
-def _download(db, form, sources):
-    source = form.get("source", "")
-    if source not in sources:
-        raise CoderError(f"出典 {source!r} はこの画面では選べません。")
+def _download(db, form):
     with tempfile.TemporaryDirectory(prefix="coder-export-") as folder:
-        path = export.run(db, form.get("format", ""), folder, get_codebook(), source, form.get("by") or "perspective",
-                          form.get("case") or None, form.get("transcript") or None)
+        path = export.run(db, form.get("format", ""), folder, get_codebook(), form.get("source") or None,
+                          form.get("by") or "perspective", form.get("case") or None, form.get("transcript") or None,
+                          policy=policy(), pseudonymise=form.get("pseudonymise") == "1")
         data = io.BytesIO(path.read_bytes())
     return send_file(data, as_attachment=True, download_name=path.name,
                      mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
@@ -42,10 +31,12 @@ def _download(db, form, sources):
 @bp.route("/", methods=["GET", "POST"])
 def index():
     db, error = get_db(), None
-    sources = _sources(db)
+    sources = policy().sources(db)
     if request.method == "POST":
         try:
-            return _download(db, request.form, sources)
+            return _download(db, request.form)
+        except (NotFound, Forbidden):
+            raise  # the app's handlers answer 404/403
         except CoderError as exc:
             error = str(exc)
     exporters = export.load().values()

@@ -10,7 +10,8 @@ and called as ``fn(data, out, codebook, meta)``:
 - ``codebook`` the loaded ``Codebook``;
 - ``meta`` a dict describing the export: ``source``, ``source_label`` (Japanese), ``unconfirmed``
   (True for the model's suggestions), ``by``, ``case``, ``transcript``, ``project`` (the database
-  file name), ``codebook`` (its version tag) and ``generated`` (ISO date).
+  file name), ``codebook`` (its version tag), ``generated`` (ISO date) and ``pseudonymiser`` (set
+  only for a pseudonymised export; quotes and matrix data then arrive pseudonymised already).
 
 ``run()`` gathers the data for a format and calls its exporter; the CLI (``coder export``) and the
 web export page both call it and read this table, so a new format appears in both.
@@ -113,17 +114,27 @@ def _rank(perspective: str) -> tuple:
 
 
 def run(db, name: str, out, codebook, source: str | None = None, by: str = "perspective",
-        case: str | None = None, transcript: str | int | None = None) -> Path:
+        case: str | None = None, transcript: str | int | None = None, policy=None, pseudonymise=False) -> Path:
     """Write export ``name`` to ``out`` (a file, or a folder to put ``file_name()`` in); return the path.
 
     ``source`` defaults to ``consensus`` (the final codes) for quotes and the matrix, and to ``all``
-    (every analyst's own codings, as REFI-QDA users) for a project.
+    (every analyst's own codings, as REFI-QDA users) for a project. ``policy`` (a
+    ``coder.access.Policy``; default the project owner) must allow the source: it raises
+    ``NotFound``/``Forbidden`` otherwise, before anything is written.
+
+    ``pseudonymise`` (True, or a ``coder.pseudonymise.Pseudonymiser`` whose ``used`` the caller reads
+    for the key table) replaces listed names by placeholders in everything written — quote texts,
+    speakers, transcripts, cases, REFI-QDA sources — with offsets into the pseudonymised text; it
+    reaches the REFI-QDA exporters as ``meta["pseudonymiser"]``. The stored text is not changed.
     """
     from .. import matrix
+    from ..access import Policy
 
     exp = get(name)
     if source is None:
         source = "all" if exp.kind in ("project", "codebook") else "consensus"
+    policy = policy or Policy.owner()
+    source = policy.check_source(db, source)
     out = Path(out)
     if out.is_dir():
         out = out / file_name(name, source)
@@ -135,14 +146,29 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     if exp.kind == "quotes":
         data = collect_quotes(db, codebook, source, case, transcript)
     elif exp.kind == "matrix":
-        data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript)
+        data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy)
     else:
         data = db
+    meta = _meta(db, codebook, source, by, case, transcript)
+    if pseudonymise:
+        meta, data = _pseudonymised(db, exp.kind, meta, data, pseudonymise)
     try:
-        exp.fn(data, out, codebook, _meta(db, codebook, source, by, case, transcript))
+        exp.fn(data, out, codebook, meta)
     except OSError as exc:
         raise CoderError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return out
+
+
+def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict, object]:
+    """``meta`` and ``data`` with names replaced; REFI-QDA exporters get the pseudonymiser in ``meta``
+    (they read the database and need the scope as stored to select transcripts)."""
+    from ..pseudonymise import Pseudonymiser
+
+    pz = pseudonymiser if isinstance(pseudonymiser, Pseudonymiser) else Pseudonymiser.from_db(db)
+    if kind in ("project", "codebook"):
+        return {**meta, "pseudonymiser": pz}, data
+    meta = {**meta, **{k: pz.text(meta[k]) for k in ("case", "transcript", "project")}, "pseudonymiser": pz}
+    return meta, [pz.quote(db, r) for r in data] if kind == "quotes" else pz.matrix(db, data)
 
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:

@@ -2,7 +2,8 @@
 
 A ``.qdpx`` is a zip of ``project.qde`` (XML, namespace ``urn:QDA-XML:project:1.0``, elements in
 schema order) and ``sources/<guid>.txt``, one per transcript, holding exactly ``transcripts.text``
-(UTF-8, no BOM) and referenced as ``internal://<guid>.txt``. Every coded segment is one
+(UTF-8, no BOM; in a pseudonymised export the text with names replaced, and every position
+below refers to that text) and referenced as ``internal://<guid>.txt``. Every coded segment is one
 ``PlainTextSelection`` whose ``startPosition``/``endPosition`` are the segment's offsets: 0-based code
 points, end exclusive (``𠮷`` counts one), as the standard counts characters. It holds one ``Coding``
 per (coder, code), ``creatingUser`` = the coder's ``User``.
@@ -13,6 +14,11 @@ variables, so a round trip through ``coder import-qdpx`` restores it: ``話者�
 ``speaker=perspective`` line per speaker) and ``coder`` (JSON: the transcript's format, per coder the
 offset ranges of the segments they finished, and the cue times of subtitle transcripts). A
 transcript's case is a ``Case`` with a ``SourceRef``, its title the ``TextSource``'s ``Description``.
+
+Coding layers travel as ``User`` names (``consensus``, ``model:<suggesters>``, ``NAME:recode``), and
+the project's ``Description`` says what the ones that are not people mean, for readers in other
+tools. ``coder import-qdpx`` trusts those names only in coder's own export: ``origin`` starting
+with ``ORIGIN``, the ``coder`` variable, and the ``User`` GUID coder gives that name.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "coder:refi-qda")
 SPEAKERS_VARIABLE = "話者の立場"
 META_VARIABLE = "coder"
+ORIGIN = "coder ("  # how the Project's origin starts in coder's own exports
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
 
 
@@ -68,6 +75,22 @@ def _codings(db, source: str) -> tuple[list[dict], list[str]]:
     marks = ",".join("?" * len(names)) or "null"
     return list(db.query(f"""select segment_id, code, coder, created_at from codings
                              where status = 'confirmed' and coder in ({marks})""", names)), names
+
+
+def _layer_note(coder: str, source: str) -> str:
+    """What a ``User`` that is a coding layer rather than a person means ("" for an analyst)."""
+    from ..layers import CONSENSUS, MODEL, RECODE
+
+    if coder == CONSENSUS and source == CONSENSUS:
+        return ("User consensus: the final codes: a supervisor's adjudication where there was one, else the codes "
+                "every analyst who read the segment confirmed.")
+    if coder == CONSENSUS:
+        return "User consensus: the codes a supervisor adjudicated."
+    if coder.startswith(MODEL):
+        return f"User {coder}: the model's suggestions, confirmed by nobody (提案のみ・未確認); not codings."
+    if coder.endswith(RECODE):
+        return f"User {coder}: {coder[:-len(RECODE)]}'s blind re-coding of a sample (intra-coder agreement)."
+    return ""
 
 
 def _ranges(rows: list[dict]) -> list[list[int]]:
@@ -125,8 +148,11 @@ def _element_maker(ns: str):
 
 
 def project_xml(db, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None) -> tuple[bytes, dict[str, str]]:
-    """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references."""
+                transcript: str | int | None = None, pseudonymiser=None) -> tuple[bytes, dict[str, str]]:
+    """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references. With a
+    ``coder.pseudonymise.Pseudonymiser`` the names it lists are replaced in the sources' texts, names,
+    titles and cases, the speakers and the user codes, and every selection's positions refer to the
+    pseudonymised text."""
     from lxml import etree
 
     from .. import db as store
@@ -141,6 +167,9 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                                 + (f" where {' and '.join(where)}" if where else "") + " order by id", params))
     segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
                                              "from segments")}
+    hide = pseudonymiser.text if pseudonymiser is not None else (lambda value: value)
+    if pseudonymiser is not None:
+        transcripts, segments = pseudonymiser.sources(db, transcripts, segments)
     rows, finishers = _codings(db, source)
     rows = [r for r in rows if segments[r["segment_id"]]["transcript_id"] in {t["id"] for t in transcripts}]
     coders = sorted({r["coder"] for r in rows} | set(finishers))
@@ -150,7 +179,9 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         users = E(root, "Users")
         for c in coders:
             E(users, "User", guid=guid("user", c), name=c)
-    codes = _code_rows(codebook, store.user_codes(db), {r["code"] for r in rows})
+    user_codes = store.user_codes(db)
+    codes = _code_rows(codebook, pseudonymiser.codes(user_codes) if pseudonymiser else user_codes,
+                       {r["code"] for r in rows})
     _code_elements(E(E(root, "CodeBook"), "Codes"), codes, E)
     variables = E(root, "Variables")
     for label, text in ((SPEAKERS_VARIABLE, "one line per speaker: name=perspective (person, supporter, employer, "
@@ -189,11 +220,11 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                 if r.get("created_at"):
                     attrs["creationDateTime"] = r["created_at"]
                 E(E(sel, "Coding", **attrs), "CodeRef", targetGUID=code_guid(r["code"]))
-        speakers = "\n".join(f"{r['speaker']}={r['perspective']}" for r in store.list_speakers(db, t["id"]))
+        speakers = "\n".join(f"{hide(r['speaker'])}={r['perspective']}" for r in store.list_speakers(db, t["id"]))
         reviewed = {}
         for c in finishers:
-            done = list(db.query("""select s.idx, s.start, s.[end] from reviews r join segments s on s.id = r.segment_id
-                                    where r.coder = ? and s.transcript_id = ?""", [c, t["id"]]))
+            done = [segments[r["id"]] for r in db.query("""select s.id from reviews r join segments s
+                    on s.id = r.segment_id where r.coder = ? and s.transcript_id = ?""", [c, t["id"]])]
             if done:
                 reviewed[c] = _ranges(done)
         meta = {"format": t["format"], "reviewed": reviewed}
@@ -209,7 +240,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             E(vv, "VariableRef", targetGUID=guid("variable", label))
             E(vv, "TextValue").text = value
     E(root, "Description").text = (f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
-                                   "Selections are segments (sentences); offsets are code points.")
+                                   "Selections are segments (sentences); offsets are code points."
+                                   + "".join(f" {_layer_note(c, source)}" for c in coders if _layer_note(c, source)))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True), files
 
 
@@ -228,9 +260,10 @@ def _write_zip(out: Path, members: dict[str, bytes]) -> None:
 
 
 def export_qdpx(db, out, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None) -> Path:
-    """Write the project (transcripts, codebook + user codes, codings of ``source``) as a ``.qdpx``."""
-    qde, files = project_xml(db, codebook, source, name, case, transcript)
+                transcript: str | int | None = None, pseudonymiser=None) -> Path:
+    """Write the project (transcripts, codebook + user codes, codings of ``source``) as a ``.qdpx``
+    (pseudonymised with a ``pseudonymiser``, see ``project_xml``)."""
+    qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser)
     _write_zip(Path(out), {"project.qde": qde, **{k: v.encode("utf-8") for k, v in files.items()}})
     return Path(out)
 
@@ -253,11 +286,14 @@ def export_qdc(codebook, out, user_codes: list[dict] | None = None) -> Path:
 @exporter("refi-qdpx", ".qdpx", "project", "REFI-QDA プロジェクト（NVivo・ATLAS.ti・MAXQDA・QualCoder）")
 def qdpx(db, out, codebook, meta):
     name = Path(meta.get("project") or "coder").stem or "coder"
-    return export_qdpx(db, out, codebook, meta.get("source", "all"), name, meta.get("case"), meta.get("transcript"))
+    pz = meta.get("pseudonymiser")
+    return export_qdpx(db, out, codebook, meta.get("source", "all"), pz.text(name) if pz else name, meta.get("case"),
+                       meta.get("transcript"), pz)
 
 
 @exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")
 def qdc(db, out, codebook, meta):
     from ..db import user_codes
 
-    return export_qdc(codebook, out, user_codes(db))
+    pz = meta.get("pseudonymiser")  # user codes may quote an interview (draft codes from topics)
+    return export_qdc(codebook, out, pz.codes(user_codes(db)) if pz else user_codes(db))

@@ -45,6 +45,24 @@ def init(db_path):
 
 
 @cli.command()
+@click.argument("out_path", metavar="OUT", type=click.Path())
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@db_option
+def backup(out_path, force, db_path):
+    """Copy the project database to OUT (a file, or a folder for <name>-YYYYmmddTHHMMSS.db), checked.
+
+    Safe while `coder serve` runs: SQLite's online backup, then PRAGMA integrity_check on the copy.
+
+    Example: coder backup --db project.db backups/
+    """
+    from .backup import backup as run
+
+    r = run(db_path, out_path, force=force)
+    click.echo(f"backed up {db_path} to {r['path']}: {r['pages']} pages, {r['bytes']:,} bytes, "
+               f"{r['seconds']:.2f} s, integrity {r['integrity']}")
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--case", help="Case (e.g. organisation) the interviews belong to.")
 @click.option("--speaker", "pairs", multiple=True, metavar="SPEAKER=PERSPECTIVE",
@@ -165,14 +183,18 @@ def speakers(ctx, transcript, db_path):
 @click.argument("speaker")
 @click.argument("perspective")
 @click.option("--transcript", help="Only in this transcript (id or name); default: every transcript.")
+@click.option("--by", "by", metavar="NAME", help="Who makes the change, for the event log (default: cli:<login>).")
 @db_option
-def speakers_set(speaker, perspective, transcript, db_path):
+def speakers_set(speaker, perspective, transcript, by, db_path):
     """Map SPEAKER to PERSPECTIVE (person, supporter, employer, interviewer, document, unknown).
 
     SPEAKER may be written as in the file: 聞き手（山田）, 山本　理恵 and [SPEAKER_00] find the stored names.
+    Each change is logged (who, when, old → new) and shown on the web speakers page.
 
-    Example: coder speakers set 支援員 supporter --db project.db
+    Example: coder speakers set 支援員 supporter --by sato --db project.db
     """
+    import getpass
+
     from .speakers import SpeakerMapError, normalize_label, perspective_id
 
     try:
@@ -180,7 +202,8 @@ def speakers_set(speaker, perspective, transcript, db_path):
     except SpeakerMapError as exc:
         raise click.BadParameter(str(exc), param_hint="PERSPECTIVE") from exc
     speaker = normalize_label(speaker)  # speakers are stored as labels are compared: NFKC, no outer brackets
-    n = store.set_speaker(store.open_db(db_path, create=False), speaker, pid, transcript)
+    n = store.set_speaker(store.open_db(db_path, create=False), speaker, pid, transcript,
+                          user=by or f"cli:{getpass.getuser()}")
     click.echo(f"{speaker} → {pid} in {n} transcript(s)")
 
 
@@ -199,12 +222,14 @@ def segments(transcript, fmt, output, db_path):
         for row in rows:
             output.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
+    from .export.cells import spreadsheet_row
+
     writer = None
     for row in rows:
         if writer is None:
             writer = csv.DictWriter(output, fieldnames=list(row))
             writer.writeheader()
-        writer.writerow(row)
+        writer.writerow(spreadsheet_row(row))
 
 
 @cli.command()
@@ -230,17 +255,26 @@ def demo(corpus, force, suggest, db_path):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (local only by default).")
 @click.option("--port", default=5000, show_default=True)
+@click.option("--threads", default=8, show_default=True, help="Worker threads of the server.")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="PEM certificate: serve HTTPS.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="PEM private key of --certfile.")
+@click.option("--behind-proxy", metavar="ADDRESS",
+              help="A reverse proxy at ADDRESS terminates HTTPS and forwards here (trust its X-Forwarded-* headers).")
+@click.option("--debug", is_flag=True, help="Flask's development server with the debugger (never on a network).")
 @click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
               help="Codebook YAML (default: codebook/renkei.yaml).")
 @click.option("--embedding-model", type=click.Path(exists=True, file_okay=False),
               help="A local sentence-transformers model directory for suggestions.")
 @db_option
-def serve(host, port, codebook_path, embedding_model, db_path):
-    """Serve the web UI for a project (log in with an account from `coder user add`).
+def serve(host, port, threads, certfile, keyfile, behind_proxy, debug, codebook_path, embedding_model, db_path):
+    """Serve the web UI for a project (log in with an account from `coder user add`) with a
+    production server (waitress; cheroot for --certfile/--keyfile).
 
     Example: coder serve --db demo.db --port 5000
     """
     from web import create_app
+    from web.server import is_loopback, secure_config
+    from web.server import serve as run
 
     from .users import list_users
 
@@ -248,9 +282,14 @@ def serve(host, port, codebook_path, embedding_model, db_path):
     if not list_users(db):
         click.echo(f"no accounts yet: create one with `coder user add NAME --role analyst --db {db_path}`", err=True)
     db.close()
-    click.echo(f"serving {db_path} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    create_app({"DATABASE": str(Path(db_path).resolve()), "CODEBOOK": codebook_path,
-                "EMBEDDING_MODEL": embedding_model}).run(host=host, port=port, threaded=True)
+    tls = bool(certfile or behind_proxy)
+    if not tls and not is_loopback(host):
+        click.echo(f"warning: {host} is reachable from the network but this is plain HTTP: passwords and interview "
+                   "text travel unencrypted. Use --certfile/--keyfile or a reverse proxy (README: Serving).", err=True)
+    click.echo(f"serving {db_path} on {'https' if certfile else 'http'}://{host}:{port}/ (Ctrl+C stops)", err=True)
+    app = create_app({"DATABASE": str(Path(db_path).resolve()), "CODEBOOK": codebook_path,
+                      "EMBEDDING_MODEL": embedding_model, **secure_config(tls)})
+    run(app, host, port, threads, certfile, keyfile, behind_proxy, debug)
 
 
 @cli.group(cls=Group)
@@ -285,14 +324,16 @@ def user_add(name, role, password_file, db_path):
 @user.command("list")
 @db_option
 def user_list(db_path):
-    """List the project's accounts.
+    """List the project's accounts, with disabled or locked ones marked.
 
     Example: coder user list --db project.db
     """
-    from .users import list_users
+    from .users import list_users, status
 
     for u in list_users(store.open_db(db_path, create=False)):
-        click.echo(f"{u['name']:20} {u['role']:11} since {u['created_at']}")
+        state = {"disabled": "  disabled", "locked": f"  locked until {u['locked_until']}"}.get(status(u), "")
+        failed = f"  ({u['failed_logins']} failed logins)" if u["failed_logins"] else ""
+        click.echo(f"{u['name']:20} {u['role']:11} since {u['created_at']}{state}{failed}")
 
 
 @user.command("passwd")
@@ -301,7 +342,7 @@ def user_list(db_path):
               help="Read the new password from this file ('-' = stdin); default: prompt.")
 @db_option
 def user_passwd(name, password_file, db_path):
-    """Set a new password for an account.
+    """Set a new password for an account; its open web sessions end.
 
     Example: coder user passwd hanako --db project.db
     """
@@ -313,6 +354,48 @@ def user_passwd(name, password_file, db_path):
         password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
     set_password(store.open_db(db_path, create=False), name, password)
     click.echo(f"password of {name} changed")
+
+
+@user.command("unlock")
+@click.argument("name")
+@db_option
+def user_unlock(name, db_path):
+    """Lift the lockout after too many wrong passwords (and forget the count).
+
+    Example: coder user unlock hanako --db project.db
+    """
+    from .users import unlock
+
+    unlock(store.open_db(db_path, create=False), name)
+    click.echo(f"{name} unlocked")
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+def user_disable(name, db_path):
+    """Disable an account: it can no longer log in, and its open sessions end at once.
+
+    Example: coder user disable hanako --db project.db
+    """
+    from .users import disable
+
+    disable(store.open_db(db_path, create=False), name)
+    click.echo(f"{name} disabled (undo with `coder user enable {name} --db {db_path}`)")
+
+
+@user.command("enable")
+@click.argument("name")
+@db_option
+def user_enable(name, db_path):
+    """Let a disabled account log in again.
+
+    Example: coder user enable hanako --db project.db
+    """
+    from .users import enable
+
+    enable(store.open_db(db_path, create=False), name)
+    click.echo(f"{name} enabled")
 
 
 codebook_option = click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
@@ -503,9 +586,11 @@ def codings(source, fmt, output, db_path):
     if fmt == "jsonl":
         output.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         return
+    from .export.cells import spreadsheet_row
+
     writer = csv.DictWriter(output, fieldnames=["segment_id", "code", "coder"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(spreadsheet_row(r) for r in rows)
 
 
 @cli.command()
@@ -572,19 +657,142 @@ def _export_formats() -> list[str]:
               show_default=True, help="Matrix rows (matrix-* formats).")
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
+@click.option("--pseudonymise", is_flag=True,
+              help="Replace listed names by 人物A, 事業所B … (see `coder names`); the key goes to OUT.key.csv.")
 @codebook_option
 @db_option
-def export(fmt, out_path, source, by, case_name, transcript, codebook_path, db_path):
+def export(fmt, out_path, source, by, case_name, transcript, pseudonymise, codebook_path, db_path):
     """Write quotes by code, the matrix or the project (REFI-QDA) to a file (CSV, XLSX, DOCX, Markdown, …).
 
     Example: coder export --format quotes-docx --out quotes.docx --source consensus --db project.db
+
+    Pseudonymised: coder export --format refi-qdpx --out shared.qdpx --pseudonymise --db project.db
     """
     from .codebook import load_codebook
     from .export import run
+    from .pseudonymise import Pseudonymiser, write_key
 
-    path = run(store.open_db(db_path, create=False), fmt, out_path, load_codebook(codebook_path), source, by,
-               case_name, transcript)
+    db = store.open_db(db_path, create=False)
+    pz = Pseudonymiser.from_db(db) if pseudonymise else False
+    path = run(db, fmt, out_path, load_codebook(codebook_path), source, by, case_name, transcript, pseudonymise=pz)
     click.echo(f"{fmt} → {path}")
+    if pz:
+        for note in pz.notes():
+            click.echo(f"warning: {note}", err=True)
+        key = write_key(f"{path}.key.csv", pz.key(used_only=True))
+        click.echo(f"key table (placeholder → real name): {key}, readable by you only. Keep it apart from the "
+                   "export: never store or send the two together.", err=True)
+
+
+def _name_kinds() -> list[str]:
+    from .pseudonymise import KINDS
+
+    return list(KINDS)
+
+
+def _login_name() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+reviewer_option = click.option("--reviewer", default=_login_name, show_default="your login name",
+                               help="Who reviewed the name (recorded).")
+
+
+@cli.group(cls=Group)
+def names():
+    """The name list of pseudonymised exports: people and organisations replaced by 人物A, 事業所B …
+
+    Example: coder names scan --db project.db
+    """
+
+
+@names.command("list")
+@click.option("--status", type=click.Choice(["candidate", "replace", "keep"]), help="Only names of this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@db_option
+def names_list(status, as_json, db_path):
+    """List the names with their placeholder, kind, origin (ner, speaker, manual) and status.
+
+    Example: coder names list --status candidate --db project.db
+    """
+    from .pseudonymise import list_names
+
+    for r in list_names(store.open_db(db_path, create=False), status):
+        click.echo(json.dumps(r, ensure_ascii=False) if as_json else
+                   f"{r['placeholder']:8} {r['name']:16} {r['kind']:13} {r['origin']:8} {r['status']}")
+
+
+@names.command("scan")
+@click.option("--again", is_flag=True, help="Read transcripts scanned before too.")
+@click.option("--speakers-only", is_flag=True, help="Only speaker labels (fast; no GiNZA).")
+@db_option
+def names_scan(again, speakers_only, db_path):
+    """Find candidate names: speaker labels that are names, and GiNZA's named entities (slow: ~2,000 chars/s).
+
+    Example: coder names scan --db project.db
+    """
+    from tqdm import tqdm
+
+    from .pseudonymise import scan
+    from .segment import load_ner
+
+    db = store.open_db(db_path, create=False)
+    with tqdm(total=0, unit="字", file=sys.stderr, disable=None, desc="names") as bar:
+        def step(done, total):
+            bar.total, bar.n = total, done
+            bar.refresh()
+        found = scan(db, None if speakers_only else load_ner(), again, step)
+    click.echo(f"new candidates: {found['speakers']} from speaker labels, {found['ner']} from the named entities of "
+               f"{found['transcripts']} transcript(s); review them with `coder names list --status candidate`")
+
+
+@names.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(_name_kinds()), default="person", show_default=True,
+              help="person → 人物A, organisation → 事業所A, place → 地域A.")
+@reviewer_option
+@db_option
+def names_add(name, kind, reviewer, db_path):
+    """Add a name to replace in pseudonymised exports (or set a listed name's kind).
+
+    Example: coder names add 株式会社みなと物産 --kind organisation --db project.db
+    """
+    from .pseudonymise import add_name
+
+    r = add_name(store.open_db(db_path, create=False), name, kind, reviewer)
+    click.echo(f"{r['name']} → {r['placeholder']}")
+
+
+@names.command("replace")
+@click.argument("name")
+@reviewer_option
+@db_option
+def names_replace(name, reviewer, db_path):
+    """Mark a listed name as one to replace (reviewed).
+
+    Example: coder names replace 山田 --db project.db
+    """
+    from .pseudonymise import review
+
+    r = review(store.open_db(db_path, create=False), name, "replace", reviewer)
+    click.echo(f"{r['name']} → {r['placeholder']}")
+
+
+@names.command("keep")
+@click.argument("name")
+@reviewer_option
+@db_option
+def names_keep(name, reviewer, db_path):
+    """Mark a listed name as one to leave as written (not a person's or organisation's name).
+
+    Example: coder names keep ハローワーク --db project.db
+    """
+    from .pseudonymise import review
+
+    r = review(store.open_db(db_path, create=False), name, "keep", reviewer)
+    click.echo(f"{r['name']} is kept as written")
 
 
 @cli.command("import-qdpx")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -22,14 +22,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # Japanese as UTF-8 in /api/ responses, not \uXXXX escapes
-    from . import api, auth, codes, coding, database, exports, importer, matrix, supervision, tasks, topics, transcripts
+    from . import api, auth, codes, coding, database, exports, importer, matrix, names, policy, supervision, tasks, topics, transcripts, users
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = database.secret_key(app.config["DATABASE"])
     database.init_app(app)
+    policy.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
-    for module in (auth, transcripts, importer, coding, codes, matrix, topics, exports, supervision, api):
+    for module in (auth, transcripts, importer, coding, codes, matrix, topics, exports, supervision, names, users, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
     return app
@@ -42,8 +43,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def security_headers(response):
+    if request.endpoint != "static":  # pages, API answers and downloads hold interview text: never cached,
+        response.headers["Cache-Control"] = "no-store"  # so nothing is shown again from the cache after logout
+        response.headers["Pragma"] = "no-cache"
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: other sites never learn our URLs, and Flask-WTF's HTTPS check of the Referer
+    # (WTF_CSRF_SSL_STRICT) still sees our own form posts
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:  # served over HTTPS (--certfile, or a trusted proxy): browsers stay on HTTPS
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -369,3 +369,14 @@ def test_suggest_on_a_project_with_nothing_to_code_says_so(tmp_path, nlp, write)
     CliRunner().invoke(cli, ["ingest", str(write("iv.txt", "聞き手：こんにちは。\n司会：はい。\n聞き手：では。\n")), "--db", db])
     only_interviewers = CliRunner().invoke(cli, ["suggest", "--db", db])
     assert only_interviewers.exit_code == 0 and "0" in only_interviewers.output
+
+
+def test_first_reviews_that_share_no_word_still_train_the_learner(codebook, embedder):
+    """A code becomes trainable with two coded and two uncoded segments; when no content word occurs
+    twice among them, training used to fail and the project's suggestions stopped updating."""
+    code = codebook.ids[1]
+    train = [{"id": "1", "text": "猫が好きです。", "codes": [code]}, {"id": "2", "text": "電車で通勤します。", "codes": [code]},
+             {"id": "3", "text": "給料が上がりました。", "codes": []}, {"id": "4", "text": "医者に相談しました。", "codes": []},
+             {"id": "5", "text": "はい。", "codes": []}]
+    rows = suggest_items([{"id": "x", "text": "猫と電車が好きです。"}], codebook, train)
+    assert len(rows) == 1 and set(rows[0]["scores"]) == set(codebook.ids)

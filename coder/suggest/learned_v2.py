@@ -94,7 +94,6 @@ class LearnedSuggester:
 
         ``Y`` is [n, codes] of 0/1, ``prior`` the codebook prior's scores [n, codes] in (0, 1).
         """
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         self.positives = Y.sum(axis=0).astype(int)
@@ -102,8 +101,7 @@ class LearnedSuggester:
         trainable = [c for c in range(Y.shape[1]) if min(self.positives[c], len(Y) - self.positives[c]) >= MIN_EXAMPLES]
         if not trainable:
             return self
-        self.vectorizer = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, min_df=min(2, len(batch)))
-        self.vectorizer.fit([a.content for a in batch.analyses])
+        self.vectorizer = _fit_vectorizer([a.content for a in batch.analyses])
         self.words = np.array(self.vectorizer.get_feature_names_out())
         shared = self._shared(batch)
         for c in trainable:
@@ -156,3 +154,17 @@ def make_learned_v2(codebook, embedder=None, features: Features | None = None, *
     from .embedding import Embedder
 
     return LearnedSuggester(codebook, features or Features(codebook, embedder or Embedder()))
+
+
+def _fit_vectorizer(docs: list[list[str]]):
+    """TF-IDF over content words seen in at least two training segments — or, in a project's first
+    reviews, where no word is shared yet, over every word (and, if the segments have no content
+    words at all, an empty vocabulary that only the named features then carry)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    for min_df in (min(2, len(docs)), 1):
+        try:
+            return TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, min_df=min_df).fit(docs)
+        except ValueError:  # "After pruning, no terms remain" / "empty vocabulary"
+            continue
+    return TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, vocabulary=["\0"]).fit(docs)

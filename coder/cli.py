@@ -292,6 +292,23 @@ def serve(host, port, threads, certfile, keyfile, behind_proxy, debug, codebook_
     run(app, host, port, threads, certfile, keyfile, behind_proxy, debug)
 
 
+@cli.command()
+@click.argument("state", required=False, type=click.Choice(["on", "off"]))
+@db_option
+def blind(state, db_path):
+    """Show or set blind mode: while on (a new project's default), analysts see only their own codes
+    and the model's suggestions.
+
+    Example: coder blind off --db project.db
+    """
+    from . import access
+
+    db = store.open_db(db_path, create=False)
+    if state:
+        access.set_blind(db, state == "on")
+    click.echo(f"blind mode is {'on' if access.blind(db) else 'off'} in {db_path}")
+
+
 @cli.group(cls=Group)
 def user():
     """Manage the project's accounts (analysts and supervisors).

@@ -20,7 +20,7 @@ def build_demo(db_path: str | Path, corpus: str | Path, force: bool = False, nlp
     if db_path.exists():
         if not force:
             raise CoderError(f"{db_path} exists; pass --force to replace it with a fresh demo project")
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".secret"):  # a new project: sessions of the old one must not carry over
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     files = [corpus / name for name in load_manifest(manifest)]
     db = open_db(db_path)

@@ -150,3 +150,14 @@ def test_an_out_of_range_segment_id_is_a_json_404(login, project):
     response = client.post("/api/segments/99999999999999999999999/actions", json={"action": "review"},
                            headers={"X-CSRFToken": client.csrf})
     assert response.status_code == 404 and response.is_json
+
+
+def test_blind_mode_is_shown_and_set_from_the_command_line(project):
+    from click.testing import CliRunner
+
+    from coder.cli import cli
+
+    assert "blind mode is off" in CliRunner().invoke(cli, ["blind", "--db", str(project)]).output
+    result = CliRunner().invoke(cli, ["blind", "on", "--db", str(project)])
+    assert result.exit_code == 0 and "blind mode is on" in result.output
+    assert access.blind(open_db(project))

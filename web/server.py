@@ -13,6 +13,7 @@ development server unless asked for with ``--debug``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import ssl
 
 from coder.errors import CoderError
@@ -64,6 +65,10 @@ def serve(app, host: str, port: int, threads: int = THREADS, certfile: str | Non
             server.stop()
         return
     from waitress import serve as waitress_serve
+
+    # waitress warns once per request that waits for a free thread; under a team's load that floods the
+    # log without saying anything actionable (requests still wait their turn and are answered)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     options = {"threads": threads, "ident": "coder", "max_request_body_size": max_body + 1024 * 1024,
                "clear_untrusted_proxy_headers": True}

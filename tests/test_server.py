@@ -2,7 +2,6 @@
 for HTTPS; Flask's development server only with --debug."""
 
 import http.cookiejar
-import os
 import re
 import socket
 import ssl
@@ -65,7 +64,8 @@ def _login(base, context=None):
         r'name="csrf-token" content="([^"]+)"', page)
     data = urllib.parse.urlencode({"name": "sato", "password": "sato-password", "csrf_token": token.group(1)})
     # a browser sends the page as Referer on a same-origin form post (Referrer-Policy: same-origin)
-    response = opener.open(urllib.request.Request(base + "/login", data=data.encode(), headers={"Referer": base + "/login"}))
+    post = urllib.request.Request(base + "/login", data=data.encode(), headers={"Referer": base + "/login"})
+    response = opener.open(post)
     return response, jar
 
 

@@ -22,7 +22,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # Japanese as UTF-8 in /api/ responses, not \uXXXX escapes
-    from . import api, auth, codes, coding, database, exports, importer, matrix, names, policy, supervision, tasks, topics, transcripts, users
+    from . import (
+        api,
+        auth,
+        codes,
+        coding,
+        database,
+        exports,
+        importer,
+        matrix,
+        names,
+        policy,
+        supervision,
+        tasks,
+        topics,
+        transcripts,
+        users,
+    )
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = database.secret_key(app.config["DATABASE"])

@@ -16,4 +16,5 @@ def index():
     memos = {}
     for m in list_memos(get_db()):
         memos.setdefault(m["code"], []).append(m)
-    return render_template("codes/index.html", codebook=get_codebook(), counts=code_counts(get_db(), policy().visible_layers(get_db())), memos=memos)
+    counts = code_counts(get_db(), policy().visible_layers(get_db()))  # blind: only the user's own codings
+    return render_template("codes/index.html", codebook=get_codebook(), counts=counts, memos=memos)

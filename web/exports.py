@@ -6,6 +6,7 @@ import mimetypes
 import tempfile
 
 from flask import Blueprint, render_template, request, send_file
+
 from coder import export
 from coder.errors import CoderError, Forbidden, NotFound
 from coder.matrix import BY

@@ -28,7 +28,7 @@ def _choices(db):
 def index():
     db, params = get_db(), _params()
     measure = "share" if request.args.get("measure") == "share" else "segments"
-    result = synthesis.build(db, get_codebook(), quotes=1, policy=policy(), **params)  # 403/404 if not allowed
+    result = synthesis.build(db, get_codebook(), quotes=1, policy=policy(), **params)  # or 403/404
     values = [c[measure] for row in result["cells"].values() for c in row.values()]
     top = max(values, default=0) or 1
     heat = {k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()}

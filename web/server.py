@@ -24,7 +24,8 @@ PROXY_HEADERS = {"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host", "x-
 
 def secure_config(tls: bool) -> dict:
     """App config for cookies that only travel over HTTPS (when ``tls``)."""
-    return {"SESSION_COOKIE_SECURE": tls, "REMEMBER_COOKIE_SECURE": tls, "PREFERRED_URL_SCHEME": "https" if tls else "http"}
+    return {"SESSION_COOKIE_SECURE": tls, "REMEMBER_COOKIE_SECURE": tls,
+            "PREFERRED_URL_SCHEME": "https" if tls else "http"}
 
 
 def is_loopback(host: str) -> bool:

@@ -115,5 +115,6 @@ def schedule(transcript_id: int) -> None:
 
 
 def init_app(app):
-    app.extensions["coder_retrainer"] = Retrainer(app.config["DATABASE"], app.config["CODEBOOK"],
-                                                  app.config["EMBEDDING_MODEL"], app.config.get("RETRAIN_BACKOFF", BACKOFF))
+    app.extensions["coder_retrainer"] = Retrainer(
+        app.config["DATABASE"], app.config["CODEBOOK"], app.config["EMBEDDING_MODEL"],
+        app.config.get("RETRAIN_BACKOFF", BACKOFF))

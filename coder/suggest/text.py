@@ -9,8 +9,8 @@ time on sub-token and reading fields that suggestions never use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..segment import grapheme_boundary

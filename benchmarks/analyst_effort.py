@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--speaker", action="append", default=["支援員=supporter", "利用者=person"])
     args = parser.parse_args()
 
+    from coder.access import set_blind
     from coder.codebook import load_codebook
     from coder.db import open_db
     from coder.ingest import ingest
@@ -95,6 +96,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "effort.db"
         db = open_db(path)
+        # one analyst coding on their own (after any agreement phase): blind mode off, so their
+        # confirmations train the suggestions (in blind mode only a supervisor's consensus does)
+        set_blind(db, False)
         ingest(db, sorted((args.eval_dir / "dev_transcripts").iterdir()),
                speaker_map=dict(s.split("=", 1) for s in args.speaker))
         t0 = time.perf_counter()

@@ -108,6 +108,9 @@ def prepare(workdir: Path, source: str | None, users: list[str]) -> Path:
             src.backup(dst)
     else:
         cli("demo", "--db", str(db), "--force")
+    # a team past its agreement phase: blind mode off, so every "confirm and next" retrains the
+    # suggestions (in blind mode only adjudications do) and a retrain is running under the load
+    cli("blind", "off", "--db", str(db))
     (workdir / "password").write_text(PASSWORD + "\n", encoding="utf-8")
     existing = {line.split()[0] for line in cli("user", "list", "--db", str(db)).splitlines() if line.strip()}
     for name in users:

@@ -45,6 +45,14 @@ def set_blind(db, on: bool) -> None:
     store.put_setting(db, BLIND_SETTING, "1" if on else "0")
 
 
+def training_layers(db) -> list[str]:
+    """Whose confirmed codes the suggestion learner learns from: every analyst and the consensus;
+    in blind mode only the consensus (codes a supervisor settled). Suggestions are shown to every
+    analyst, so a learner trained on one analyst's codes would pass them on to the others and
+    their agreement would no longer be independent."""
+    return [layers.CONSENSUS] if blind(db) else layers.analysts(db) + [layers.CONSENSUS]
+
+
 @dataclass(frozen=True)
 class Policy:
     """What one user may see and write. ``user`` is None for the project owner at the command line."""
@@ -99,8 +107,9 @@ class Policy:
 
     def sources(self, db) -> list[str]:
         """Sources for menus (matrix, exports), in order: consensus, all, analysts, model."""
-        named = [layers.CONSENSUS, ALL] if self.sees_others else []
-        return named + self.analysts(db) + [layers.MODEL]
+        if not self.sees_others:
+            return [self.user, layers.MODEL]
+        return [layers.CONSENSUS, ALL] + self.analysts(db) + [layers.MODEL]
 
     def check_source(self, db, source: str | None) -> str:
         """``source`` if this user may read it. Raises ``NotFound`` for a source the project does not
@@ -109,14 +118,21 @@ class Policy:
             if source == layers.MODEL or self.sees_others:
                 return source
             raise Forbidden(f"source {source!r} includes other analysts' codes; blind mode is on")
+        if source and self.own(source):
+            return source  # also before they coded anything (an empty matrix)
+        if not self.sees_others:  # the same answer whether or not that analyst has coded yet
+            raise Forbidden(f"source {source!r} is not yours; blind mode is on")
         model = layers.model_layer(db)
         known = set(layers.all_layers(db)) | ({model} if model else set())
         if not source or source not in known:
             raise NotFound(f"unknown coding source {source!r} ({layers.SOURCES_HELP}; "
                            f"analysts: {', '.join(self.analysts(db)) or 'none'})")
-        if not self.may_see(source):
-            raise Forbidden(f"source {source!r} is another analyst's codes; blind mode is on")
         return source
+
+    def default_source(self) -> str:
+        """What the matrix and quote exports show first: the final codes, or in blind mode the
+        analyst's own."""
+        return layers.CONSENSUS if self.sees_others or self.user is None else self.user
 
     def check_layers(self, db, names: list[str] | None) -> list[str]:
         """``layers.resolve`` (names checked, ``model`` → the model layer, default every visible

@@ -248,6 +248,14 @@ def find_transcript(db: Database, ref: str | int) -> dict:
     return rows[0]
 
 
+def transcript_of(db: Database, segment_id: int) -> int:
+    """The id of the transcript a segment belongs to; ``NotFound`` for an unknown segment."""
+    row = db.execute("select transcript_id from segments where id = ?", [segment_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no segment {segment_id} in this project")
+    return row[0]
+
+
 def list_transcripts(db: Database) -> list[dict]:
     return list(db.query("""
         select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.layout, t.source_file, t.imported_at,
@@ -362,16 +370,22 @@ def segments_to_code(db: Database, transcript: str | int | None = None) -> list[
         order by s.transcript_id, s.idx""", params))
 
 
-def confirmed_examples(db: Database) -> list[dict]:
-    """Segments some analyst has decided on (a coding or a finished review): id, text, the
-    speaker's perspective, confirmed codes."""
-    rows = db.query("""
+def confirmed_examples(db: Database, coders: list[str] | None = None) -> list[dict]:
+    """Segments some coder has decided on (a coding or a finished review): id, text, the
+    speaker's perspective, confirmed codes — from the layers in ``coders`` only, if given (see
+    ``coder.access.training_layers``)."""
+    where, params = "", []
+    if coders is not None:
+        marks = ",".join("?" * len(coders)) or "null"
+        where, params = f"where coder in ({marks})", list(coders)
+    rows = db.query(f"""
+        with c as (select * from codings {where}), r as (select * from reviews {where})
         select s.id, s.text, sp.perspective,
                group_concat(case when c.status = 'confirmed' then c.code end) as codes
-        from segments s left join codings c on c.segment_id = s.id
+        from segments s left join c on c.segment_id = s.id
         join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
-        where s.id in (select segment_id from codings union select segment_id from reviews)
-        group by s.id order by s.id""")
+        where s.id in (select segment_id from c union select segment_id from r)
+        group by s.id order by s.id""", params * 2)
     return [{"id": r["id"], "text": r["text"], "perspective": r["perspective"],
              "codes": sorted(set((r["codes"] or "").split(",")) - {""})} for r in rows]
 

@@ -7,7 +7,7 @@ import pytest
 
 from coder import access, topics
 from coder.access import Policy
-from coder.db import open_db
+from coder.db import open_db, segments_to_code
 from coder.errors import Forbidden, NotFound
 
 
@@ -34,6 +34,20 @@ def test_blind_analyst_cannot_read_another_analysts_codes_from_the_matrix(blind,
     response = login("taro").get(url)
     assert response.status_code == 403 and "ブラインドモード" in response.get_data(as_text=True)
     assert login("sato").get(url).status_code == 200
+
+
+def test_blind_analyst_cannot_tell_whether_another_analyst_has_started(project, login):
+    database = open_db(project)
+    access.set_blind(database, True)
+    database.close()
+    taro, hanako = login("taro"), login("hanako")
+    before = taro.get("/matrix/?source=hanako")
+    segment = segments_to_code(open_db(project))[0]["id"]
+    assert hanako.post(f"/api/segments/{segment}/actions", json={"action": "review"},
+                       headers={"X-CSRFToken": hanako.csrf}).status_code == 200
+    after = taro.get("/matrix/?source=hanako")
+    assert before.status_code == after.status_code == 403
+    assert taro.get("/matrix/").status_code == 200  # their own codes by default, even before coding any
 
 
 def test_blind_analyst_menus_list_only_their_own_codes_and_the_model(blind, login):
@@ -74,11 +88,11 @@ def test_blind_analyst_cannot_see_uncoded_topics_or_other_layers_in_the_library(
     database = open_db(project)
     taro = Policy.for_user(database, "taro", "analyst")
     assert taro.check_source(database, "taro") == "taro" and taro.check_source(database, "model") == "model"
-    for closed in ("hanako", "all", "consensus"):
+    for closed in ("hanako", "all", "consensus", "nobody"):  # "nobody": the same answer, coded or not
         with pytest.raises(Forbidden):
             taro.check_source(database, closed)
     with pytest.raises(NotFound):
-        taro.check_source(database, "nobody")
+        Policy.for_user(database, "sato", "supervisor").check_source(database, "nobody")
     assert taro.may_write("taro") and taro.may_write("taro:recode")
     assert not taro.may_write("hanako") and not taro.may_write("consensus") and not taro.may_write("model:x")
     assert Policy.owner().check_source(database, "hanako") == "hanako"
@@ -97,6 +111,10 @@ def test_export_library_refuses_a_closed_source_before_writing(blind, project, c
 BAD_QUERY = ("source=nobody&transcript=999&case=nobody&coders=nobody&row=x&code=x&by=x&measure=x&all=x"
              "&order=x&next=//evil.example")
 BAD_IDS = ("0", "999", "99999999999999999999999")
+# what forms can send: "²" passes str.isdigit but not int(); "inf" and "nan" pass float()
+BAD_VALUES = ("x", "²", "inf", "nan", "-1", "99999999999999999999999", "9" * 5000, "\x00(")
+BAD_JSON = ([1], "action", 3.5, None, {"action": ["confirm"], "code": {"x": 1}, "layer": 7},
+            {"action": "nothing", "code": "x", "layer": "x"})
 
 
 def _urls(app):
@@ -121,17 +139,16 @@ def test_every_route_answers_bad_ids_and_sources_without_a_server_error(app, log
         if path == "/logout":
             continue
         if method == "GET":
-            response = client.get(f"{path}?{BAD_QUERY}")
+            responses = [client.get(f"{path}?{BAD_QUERY}")]
         elif path.startswith("/api/"):
-            response = client.post(path, json={"action": "nothing", "code": "x", "layer": "x"},
-                                   headers={"X-CSRFToken": client.csrf})
+            responses = [client.post(path, json=body, headers={"X-CSRFToken": client.csrf}) for body in BAD_JSON]
         else:
-            response = client.post(f"{path}?{BAD_QUERY}", data={
-                "csrf_token": client.csrf, "source": "nobody", "format": "nobody", "transcript": "999",
-                "coder": "nobody", "codes": "nobody", "code": "nobody", "segment_id": "99999999999999999999999",
-                "size": "x", "topic": "x", "token": "x", "blind": "x", "name": "nobody"})
-        if response.status_code >= 500:
-            failures.append(f"{method} {path}: {response.status_code}")
+            responses = [client.post(f"{path}?{BAD_QUERY}", data={
+                "csrf_token": client.csrf, "source": "nobody", "format": "nobody", "transcript": bad, "coder": bad,
+                "codes": bad, "code": "nobody", "segment_id": bad, "size": bad, "min_age_days": bad, "topic": bad,
+                "n_topics": bad, "token": bad, "blind": bad, "name": bad, "kind": bad, "status": bad, "text": bad})
+                for bad in BAD_VALUES]
+        failures += [f"{method} {path}: {r.status_code}" for r in responses if r.status_code >= 500]
     assert failures == []
 
 

@@ -227,10 +227,12 @@ def test_project_suggestions_are_stored_and_embeddings_reused(db, nlp, write, co
 
 
 def test_confirmed_codings_train_the_project_learner(db, nlp, write, codebook, embedder):
+    from coder.access import set_blind
     from coder.coding import apply
 
     texts, _ = labelled()
     ingest(db, [write("b.txt", "".join(f"支援員：{t}\n" for t in texts))], nlp=nlp)
+    set_blind(db, False)
     for seg in store.segments_to_code(db):
         apply(db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects")
     summary = suggest_project(db, codebook)
@@ -238,7 +240,25 @@ def test_confirmed_codings_train_the_project_learner(db, nlp, write, codebook, e
     assert next(db.query("select suggesters from suggestions limit 1"))["suggesters"].count("learned.v2") == 1
 
 
+def test_in_blind_mode_only_settled_codes_train_the_suggestions_everyone_sees(db, nlp, write, codebook, embedder):
+    """An analyst's own codes would reach the other analysts through the shared suggestions."""
+    from coder.coding import adjudicate, apply
+
+    texts, _ = labelled()
+    ingest(db, [write("b.txt", "".join(f"支援員：{t}\n" for t in texts))], nlp=nlp)
+    segments = store.segments_to_code(db)
+    for seg in segments:
+        apply(db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects")
+    assert suggest_project(db, codebook)["trained_on"] == 0
+    for seg in segments[:5]:
+        adjudicate(db, seg["id"], ["effects"], "sato", codebook)
+    assert suggest_project(db, codebook)["trained_on"] == 5
+
+
 def test_imported_user_codes_do_not_stop_the_learner(db, nlp, write, codebook, embedder):
+    from coder.access import set_blind
+
+    set_blind(db, False)
     ingest(db, [write("c.txt", f"支援員：{SHARING}\n")], nlp=nlp)
     seg = store.segments_to_code(db)[0]["id"]
     with db.atomic():

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from coder import coding
+from coder import access, coding
 from coder.layers import RECODE
 
 from .database import get_codebook, get_db, transcript_or_404
@@ -32,7 +32,8 @@ def recode_segments():
 
 @bp.route("/segments/<int:segment_id>/actions", methods=["POST"])
 def act(segment_id):
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}  # a list, number or string body is no action at all
     db = get_db()
     recode = data.get("layer") == "recode"
     if recode and segment_id not in coding.recode_sample(db, current_user.name):
@@ -42,7 +43,7 @@ def act(segment_id):
         return jsonify(error="この層には書き込めません。"), 403
     # unknown segment → 404, bad action or code → 400 (web/policy.py)
     state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), blind=recode)
-    if data.get("action") == "review" and not recode:
+    if data.get("action") == "review" and not recode and not access.blind(db):  # blind: only the consensus trains
         schedule(state["transcript_id"])
     if recode or not policy().sees_others:
         state["others"] = {}

@@ -14,7 +14,7 @@ bp = Blueprint("matrix", __name__, url_prefix="/matrix")
 def _params():
     a = request.args
     by = a.get("by") if a.get("by") in synthesis.BY else "perspective"
-    return {"by": by, "source": a.get("source") or "consensus", "case": a.get("case") or None,
+    return {"by": by, "source": a.get("source") or policy().default_source(), "case": a.get("case") or None,
             "transcript": a.get("transcript") or None}
 
 

@@ -4,12 +4,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from coder import agreement, coding, layers
+from coder import db as store
 from coder.errors import CoderError
 from coder.memos import add_memo, list_memos
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db
-from .policy import policy
+from .policy import policy, row_id
+from .tasks import schedule
 
 bp = Blueprint("supervision", __name__, url_prefix="/agreement")
 
@@ -52,7 +54,7 @@ def memo():
     try:
         segment = request.form.get("segment_id")
         add_memo(get_db(), request.form.get("code", ""), current_user.name, request.form.get("text", ""),
-                 get_codebook(), int(segment) if segment and segment.isdigit() else None)
+                 get_codebook(), row_id(segment) if segment else None)
         flash("コードブックの明確化メモを保存しました。")
     except CoderError as exc:
         flash(f"メモを保存できませんでした：{exc}", "error")
@@ -78,6 +80,7 @@ def adjudicate(segment_id):
     try:
         codes = coding.adjudicate(get_db(), segment_id, request.form.getlist("codes"), current_user.name,
                                   get_codebook())
+        schedule(store.transcript_of(get_db(), segment_id))  # settled codes train the suggestions
         flash(f"セグメント {segment_id} を裁定しました：{'、'.join(codes) or 'コードなし'}")
     except CoderError as exc:
         flash(f"裁定できませんでした：{exc}", "error")
@@ -88,7 +91,7 @@ def adjudicate(segment_id):
 def draw_recode():
     try:
         n = agreement.draw_recode_sample(get_db(), request.form["coder"], int(request.form.get("size", 20)),
-                                         float(request.form.get("min_age_days", 14)))
+                                         float(request.form.get("min_age_days", 14)))  # checked there
         flash(f"{request.form['coder']} さんの再コーディング対象は {n} セグメントになりました。")
     except (CoderError, ValueError, KeyError) as exc:
         flash(f"抽出できませんでした：{exc}", "error")

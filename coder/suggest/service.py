@@ -61,15 +61,18 @@ def suggest_project(db, codebook, transcript=None, embedding_model: str | None =
     """Score every interviewee segment of the project (or one transcript) and store the suggestions.
 
     Segments analysts have decided on (confirmed codings or a finished review) train the
-    combiner; codes that are not in the codebook (imported user codes) are left out. Returns a
-    summary: segments scored, suggested segments per code, and the least certain segments.
+    combiner — in blind mode only the consensus does (``coder.access.training_layers``); codes
+    that are not in the codebook (imported user codes) are left out. Returns a summary: segments
+    scored, suggested segments per code, and the least certain segments.
     """
     from .. import db as store
+    from ..access import training_layers
 
     segments = store.segments_to_code(db, transcript)
     if not segments:  # a new project, or only interviewer turns: nothing to score (and no model to load)
         return {"segments": 0, "trained_on": 0, "suggested": {}, "least_certain": []}
-    examples = [{**e, "codes": [c for c in e["codes"] if c in codebook.ids]} for e in store.confirmed_examples(db)]
+    examples = [{**e, "codes": [c for c in e["codes"] if c in codebook.ids]}
+                for e in store.confirmed_examples(db, training_layers(db))]
     embedder = Embedder(embedding_model, db=db)
     Y = label_matrix(examples, codebook, "confirmed codings") if examples else None
     scores, reasons, thresholds = score_texts(

@@ -307,8 +307,14 @@ def draw_recode_sample(db, coder: str, size: int = 20, min_age_days: float = 14,
     import random
     from datetime import datetime, timedelta, timezone
 
-    from . import db as store
+    from .layers import is_analyst
 
+    if not is_analyst(coder):
+        raise CoderError(f"{coder!r} is not an analyst: only analysts re-code their own segments")
+    if not (isinstance(size, int) and 0 < size <= 10_000):
+        raise CoderError(f"sample size {size!r}: a whole number from 1 to 10000")
+    if not (isinstance(min_age_days, (int, float)) and 0 <= min_age_days <= 3650):
+        raise CoderError(f"minimum age {min_age_days!r} days: a number from 0 to 3650")
     cutoff = (datetime.now(timezone.utc) - timedelta(days=min_age_days)).isoformat(timespec="seconds")
     eligible = [r["segment_id"] for r in db.query(
         """select segment_id from (select segment_id, reviewed_at as at from reviews where coder = ?

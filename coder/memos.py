@@ -11,6 +11,8 @@ def add_memo(db, code: str, author: str, text: str, codebook, segment_id: int | 
         raise CoderError(f"unknown code {code!r} (codebook {codebook.version_tag})")
     if not text.strip():
         raise CoderError("a memo needs some text")
+    if segment_id is not None:
+        store.transcript_of(db, segment_id)  # NotFound for a segment the project does not have
     with store.immediate(db):
         pk = db["memos"].insert({"code": code, "segment_id": segment_id, "author": author, "created_at": store.now(),
                                  "text": text.strip()}).last_pk

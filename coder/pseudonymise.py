@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from . import db as store
@@ -59,6 +60,9 @@ def _roles() -> set[str]:
     return ROLE_WORDS | INTERVIEWER_LABELS | set(CHAIR_ROLES) | set(PERSPECTIVES.values()) | set(ALIASES)
 
 
+MAX_NAME = 60  # characters: longer than any person or organisation name in practice
+
+
 def clean_name(name: str) -> str:
     """A name as the list keeps it: trimmed, without a trailing honorific (山田さん → 山田).
     CoderError if nothing is left."""
@@ -69,6 +73,11 @@ def clean_name(name: str) -> str:
             break
     if not name or name in HONORIFICS:
         raise CoderError(f"{name!r} is not a name")
+    if len(name) > MAX_NAME or any(unicodedata.category(c)[0] == "C" for c in name):
+        raise CoderError(f"{name[:20]!r}: a name is at most {MAX_NAME} characters, on one line, "
+                         "without control characters")
+    if not any(unicodedata.category(c)[0] in "LN" for c in name):  # "(" alone would replace every bracket
+        raise CoderError(f"{name!r} is not a name (it has no letter or digit)")
     return name
 
 

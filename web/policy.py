@@ -35,6 +35,14 @@ class RowId(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def row_id(value: str) -> int:
+    """A row id from a form field: ASCII digits within SQLite's integers, else ``NotFound`` (a form
+    can send anything: "²" passes ``str.isdigit`` but not ``int``)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > SQLITE_MAX_INT:
+        raise NotFound(f"no row {value!r}")
+    return int(value)
+
+
 def _answer(status: int, message: str):
     if request.path.startswith("/api/"):
         return jsonify(error=message), status

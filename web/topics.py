@@ -108,7 +108,9 @@ def index():
 def run():
     source = _source(request.form.get("source"))
     n = request.form.get("n_topics", "")
-    if not job().start(source, int(n) if n.isdigit() and int(n) >= 2 else None):
+    # a number of topics from 2 to 999, else (empty, "²", a thousand digits …) one from the project's size
+    n_topics = int(n) if n.isascii() and n.isdigit() and len(n) <= 3 and int(n) >= 2 else None
+    if not job().start(source, n_topics):
         flash("トピックの計算はすでに実行中です。", "error")
     return redirect(url_for("topics.index", source=source))
 

@@ -597,9 +597,11 @@ def codings(source, fmt, output, db_path):
 
     Example: coder codings --source consensus --format csv -o consensus.csv
     """
+    from .access import Policy
     from .layers import codings_for
 
-    rows = codings_for(store.open_db(db_path, create=False), source)
+    db = store.open_db(db_path, create=False)
+    rows = codings_for(db, Policy.owner().check_source(db, source))  # an unknown source is an error
     if fmt == "jsonl":
         output.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         return
@@ -817,9 +819,11 @@ def names_keep(name, reviewer, db_path):
 @click.option("--case", help="Case for sources the file gives none.")
 @click.option("--speaker", "pairs", multiple=True, metavar="SPEAKER=PERSPECTIVE",
               help="Map a speaker label to person|supporter|employer|interviewer (repeatable).")
+@click.option("--keep-consensus", is_flag=True,
+              help="Keep the consensus layer of a coder export as this project's adjudicated codes.")
 @codebook_option
 @db_option
-def import_qdpx(file, case, pairs, codebook_path, db_path):
+def import_qdpx(file, case, pairs, keep_consensus, codebook_path, db_path):
     """Import a REFI-QDA project (.qdpx) or codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, QualCoder or coder.
 
     Example: coder import-qdpx interviews.qdpx --case minato --speaker 支援員=supporter --db project.db
@@ -834,8 +838,8 @@ def import_qdpx(file, case, pairs, codebook_path, db_path):
     except speakers.SpeakerMapError as exc:
         raise click.BadParameter(str(exc)) from exc
     db, book = store.open_db(db_path), load_codebook(codebook_path)
-    report = import_qdc(db, file, book) if file.lower().endswith(".qdc") else run(db, file, book, case=case,
-                                                                                   speaker_map=mapping)
+    report = import_qdc(db, file, book) if file.lower().endswith(".qdc") else \
+        run(db, file, book, case=case, speaker_map=mapping, keep_consensus=keep_consensus)
     click.echo("\n".join(report.summary()))
 
 

@@ -19,10 +19,14 @@ One call is one transaction: everything in the file is imported, or nothing. The
 - **Users → coder names**: NFKC, spaces, ``:``, ``,`` and slashes → ``_``, at most 40 characters;
   ``consensus``, ``all`` and ``model…`` (any case) get ``user_`` in front: they name coder's own
   layers (``coder.layers``), and a user of another tool is an analyst. Renames are reported.
+- **The model's suggestions** (a user named ``model:<suggesters>``, as coder names that layer) are
+  left out of any file — coder's own, or one another tool re-saved with the user's name kept — and
+  counted in the report: they were never confirmed by anyone.
 - **Coder's own export** (``own_export``: the origin, the ``coder`` variable and coder's ``User``
-  GUID for the name) keeps its layers: ``consensus`` (decided in the exporting project, not here,
-  which the report says) and ``NAME:recode`` come back as those layers; the model's
-  suggestions (``model:…``, never confirmed) are left out and counted in the report.
+  GUID for the name) keeps ``NAME:recode`` as that layer. Its ``consensus`` stays the adjudicated
+  layer only when the importer asks for it (``keep_consensus``, ``--keep-consensus``): every marker
+  of an own export can be written by anyone, and an adjudicated layer is a supervisor's decision.
+  Otherwise it is renamed like a foreign one, and the report says how to keep it.
 - **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
   ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
   have read all of it (REFI tools code whole documents), unless they already finished segments of
@@ -68,6 +72,7 @@ class ImportReport:
     layers_kept: list[str] = field(default_factory=list)  # consensus, NAME:recode of coder's own export
     model_layers: list[str] = field(default_factory=list)  # model:… users of coder's own export (left out)
     suggestions_left_out: int = 0
+    consensus_not_kept: bool = False  # coder's own consensus layer renamed (no --keep-consensus)
     mapped: dict[str, str] = field(default_factory=dict)  # code name in the file → codebook id
     by_name: list[str] = field(default_factory=list)  # of those, the ones matched by name, not GUID
     user_codes: list[str] = field(default_factory=list)  # names of user codes added
@@ -123,8 +128,10 @@ class ImportReport:
                          if name == CONSENSUS else
                          f"  {name}: kept as {name[:-len(RECODE)]}'s blind re-coding (intra-coder agreement), "
                          "not as an analyst")
-        lines += [f"  renamed {old!r} → {new}: a layer name coder reserves (consensus, all, model…, NAME:recode), "
-                  "in a file coder did not export" for old, new in self.renamed.items()]
+        lines += [f"  renamed {old!r} → {new}: a layer name coder reserves (consensus, all, model…, NAME:recode)"
+                  + (", imported as an analyst; if you trust this file's adjudication, import it again into a fresh "
+                     "project with --keep-consensus" if old == CONSENSUS and self.consensus_not_kept else
+                     ", in a file coder did not export") for old, new in self.renamed.items()]
         return lines
 
 
@@ -242,8 +249,9 @@ def _meta(src) -> dict:
 
 
 def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = None,
-                speaker_map: dict[str, str] | None = None) -> ImportReport:
-    """Import a ``.qdpx`` (see the module docstring); CoderError names the file and writes nothing."""
+                speaker_map: dict[str, str] | None = None, keep_consensus: bool = False) -> ImportReport:
+    """Import a ``.qdpx`` (see the module docstring); CoderError names the file and writes nothing.
+    ``keep_consensus``: coder's own export's ``consensus`` layer stays the adjudicated layer."""
     path = Path(path)
     project = read_qdpx(path)
     report = ImportReport(file=str(path), skipped=list(project.skipped))
@@ -273,7 +281,7 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
     with store.immediate(db):
         codes = _map_codes(db, project.codes, codebook, report)
         store.store_transcripts(db, new)
-        coder_of = _Coders(project, report)
+        coder_of = _Coders(project, report, keep_consensus)
         for src, t in plans:
             tid = t if isinstance(t, int) else t.id
             count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
@@ -300,8 +308,9 @@ def own_export(project) -> bool:
 class _Coders:
     """File user GUID → coding layer (None: left out), made on first use and noted in the report."""
 
-    def __init__(self, project, report: ImportReport):
+    def __init__(self, project, report: ImportReport, keep_consensus: bool = False):
         self.project, self.report, self.own = project, report, own_export(project)
+        self.keep_consensus = keep_consensus
         self.names: dict[str | None, str | None] = {}
         self.taken: set[str] = set()
 
@@ -324,12 +333,15 @@ class _Coders:
         return self.names[user]
 
     def _layer(self, label: str, user: str | None) -> str | None:
-        """Coder's own ``consensus`` and ``NAME:recode`` kept, its ``model:…`` left out; else an analyst."""
+        """``model:…`` left out (any file); coder's own ``NAME:recode`` kept, and its ``consensus`` if
+        asked for; else an analyst."""
+        if unicodedata.normalize("NFKC", label).strip().casefold().startswith(MODEL + ":"):
+            self.report.model_layers.append(label)
+            return None
         if self.own and reserved(label) and user == guid("user", label):
-            if label.startswith(MODEL + ":"):
-                self.report.model_layers.append(label)
-                return None
-            if label == CONSENSUS or (label.endswith(RECODE) and is_analyst(label[:-len(RECODE)])):
+            if label == CONSENSUS and not self.keep_consensus:
+                self.report.consensus_not_kept = True
+            elif label == CONSENSUS or (label.endswith(RECODE) and is_analyst(label[:-len(RECODE)])):
                 self.taken.add(label)
                 self.report.layers_kept.append(label)
                 return label

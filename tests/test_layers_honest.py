@@ -84,24 +84,36 @@ def test_recode_layer_comes_back_as_a_recode_layer_not_a_new_analyst(project, tm
     assert any("hanako:recode" in line and "re-coding" in line for line in report.summary())
 
 
-def test_consensus_from_coders_own_export_is_kept_and_said_to_be_decided_elsewhere(two_analysts, project,
-                                                                                         tmp_path, codebook, nlp):
+def test_consensus_from_coders_own_export_is_kept_only_when_asked_and_said_to_be_decided_elsewhere(
+        two_analysts, project, tmp_path, codebook, nlp):
     db = store.open_db(project)
     coding.adjudicate(db, two_analysts[1], ["value_alignment"], "sato", codebook)
     export_qdpx(db, tmp_path / "all.qdpx", codebook)
     fresh = store.open_db(tmp_path / "fresh.db")
-    report = import_qdpx(fresh, tmp_path / "all.qdpx", codebook, nlp=nlp)
+    report = import_qdpx(fresh, tmp_path / "all.qdpx", codebook, nlp=nlp, keep_consensus=True)
     assert layers_in(fresh)["consensus"] == 1
     assert any("consensus" in line and "not here" in line for line in report.summary())
+    # without --keep-consensus: every marker of coder's own export can be forged, so it is an analyst
+    other = store.open_db(tmp_path / "other.db")
+    report = import_qdpx(other, tmp_path / "all.qdpx", codebook, nlp=nlp)
+    assert "consensus" not in layers_in(other) and layers_in(other)["user_consensus"] == 1
+    assert any("--keep-consensus" in line for line in report.summary())
 
 
 @pytest.mark.parametrize("user, becomes", [("consensus", "user_consensus"), ("Consensus", "user_Consensus"),
-                                           ("all", "user_all"), ("model:rules.v1", "user_model_rules.v1"),
+                                           ("all", "user_all"), ("model", "user_model"),
                                            ("hanako:recode", "hanako_recode")])
 def test_reserved_layer_names_in_a_foreign_qdpx_are_renamed_and_reported(db, tmp_path, codebook, nlp, user, becomes):
     report = import_qdpx(db, foreign_qdpx(tmp_path / "x.qdpx", user), codebook, nlp=nlp)
     assert set(layers_in(db)) == {becomes} and analysts(db) == [becomes]
     assert any(f"renamed {user!r} → {becomes}" in line for line in report.summary())
+
+
+def test_model_suggestions_resaved_by_another_tool_are_still_left_out(db, tmp_path, codebook, nlp):
+    """A tool that re-saves coder's model export keeps the user name but not coder's markers."""
+    report = import_qdpx(db, foreign_qdpx(tmp_path / "x.qdpx", "model:rules.v2+learned.v2"), codebook, nlp=nlp)
+    assert layers_in(db) == {} and db["reviews"].count == 0
+    assert any("left out" in line and "提案のみ・未確認" in line for line in report.summary())
 
 
 def test_a_foreign_file_claiming_to_be_coder_cannot_bring_in_a_consensus(db, tmp_path, codebook, nlp):

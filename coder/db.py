@@ -141,6 +141,28 @@ def _m0008(db: Database) -> None:
     db["pseudonym_names"].create_index(["name"], unique=True)
 
 
+@migrations(name="0009_workbench_memos_attributes_codebook")
+def _m0009(db: Database) -> None:
+    # Memos on more than codes: ``kind`` code|segment|transcript|case|project says what a memo is
+    # attached to (``code``, ``segment_id``, ``transcript_id`` or ``case_name``; none for the project).
+    # Existing rows are codebook clarifications on a code (kind code).
+    db["memos"].transform(not_null={"code": False})  # a memo on a segment or a case has no code
+    db["memos"].add_column("kind", str, not_null_default="code")
+    db["memos"].add_column("transcript_id", int)
+    db["memos"].add_column("case_name", str)
+    db["memos"].add_column("updated_at", str)
+    # Attributes of cases and transcripts (障害種別, 利用サービス, 年代 …): one value per
+    # (scope case|transcript, target = case name or transcript id as text, attribute name).
+    db["attributes"].create({"id": int, "scope": str, "target": str, "name": str, "value": str,
+                             "updated_at": str}, pk="id", not_null={"scope", "target", "name"})
+    db["attributes"].create_index(["scope", "target", "name"], unique=True)
+    # The project's own codebook: every version of it as a whole document (the codebook YAML's
+    # schema, as JSON), newest last; seeded from codebook/renkei.yaml on first use. A change (add,
+    # rename, describe, recolour, nest, merge, retire) writes a new version and an event.
+    db["codebook_versions"].create({"id": int, "created_at": str, "author": str, "note": str, "body": str},
+                                   pk="id", not_null={"body"})
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 

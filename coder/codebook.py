@@ -7,6 +7,7 @@ code and the field.
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import yaml
@@ -42,29 +43,47 @@ SCHEMA = {
         "title": {"type": "string"}, "title_en": {"type": "string"}, "unit": {"type": "string"},
         "codes": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False,
-            "required": ["id", "name", "name_en", "group", "definition", "use_when", "examples", "rules"],
+            "required": ["id", "name", "group", "definition"],
             "properties": {
                 "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
                 "name": {"type": "string", "minLength": 1}, "name_en": {"type": "string", "minLength": 1},
                 "group": {"enum": ["core", "further"]},
                 "definition": {"type": "string", "minLength": 1}, "definition_en": {"type": "string"},
-                "use_when": {**_TEXTS, "minItems": 1}, "do_not_use_when": _TEXTS,
-                "examples": {**_TEXTS, "minItems": 3, "maxItems": 6},
+                "use_when": _TEXTS, "do_not_use_when": _TEXTS,
+                "examples": {**_TEXTS, "maxItems": 6},
                 "rules": {"type": "array", "items": _RULE},
-            }}},
+                # Optional, written by the project's codebook editor (coder/codebook_edit.py).
+                "parent": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
+                "color": {"type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$"},
+                "status": {"enum": ["active", "retired"]},
+                "merged_into": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
+                "origin": {"enum": ["project"]},
+            },
+            # A code written in the file carries full guidance; one added in the project (origin:
+            # project) may start with a name and a definition only.
+            "if": {"required": ["origin"]},
+            "else": {"required": ["name_en", "use_when", "examples", "rules"],
+                     "properties": {"use_when": {"minItems": 1}, "examples": {"minItems": 3}}},
+        }},
     },
 }
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:
     """Read and validate a codebook; CoderError names the file, the code and the field."""
-    import jsonschema
-
     path = Path(path or DEFAULT)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CoderError(f"{path}: cannot read codebook: {exc}") from exc
+    return from_dict(data, str(path))
+
+
+def from_dict(data, path: str = "") -> Codebook:
+    """A validated ``Codebook`` from a document of ``SCHEMA`` (a parsed YAML file, or a stored
+    version of the project's codebook); CoderError names ``path``, the code and the field."""
+    import jsonschema
+
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         raise CoderError(f"{path}: invalid codebook:\n" + "\n".join(f"  {_where(data, e)}: {e.message}"
@@ -73,9 +92,48 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise CoderError(f"{path}: invalid codebook: duplicate code id(s) {', '.join(dupes)}")
-    codes = [Code(**{**c, "rules": [Rule(**r) for r in c["rules"]]}) for c in data["codes"]]
+    codes = [Code(**{**c, "rules": [Rule(**r) for r in c.get("rules", [])]}) for c in data["codes"]]
+    unknown = sorted({c.parent for c in codes if c.parent} - set(ids) | {c.merged_into for c in codes
+                                                                         if c.merged_into} - set(ids))
+    if unknown:
+        raise CoderError(f"{path}: invalid codebook: parent or merged_into names no code: {', '.join(unknown)}")
     return Codebook(id=data["id"], version=str(data["version"]), title=data["title"], codes=codes,
-                    path=str(path), title_en=data.get("title_en", ""))
+                    path=str(path), title_en=data.get("title_en", ""), unit=data.get("unit", ""))
+
+
+def to_dict(codebook: Codebook) -> dict:
+    """The codebook as a document of ``SCHEMA`` (what ``from_dict`` reads back): optional fields
+    left at their defaults are left out, so a file-based code stays as it was written."""
+    top = {"id": codebook.id, "version": codebook.version, "title": codebook.title}
+    top |= {k: v for k, v in (("title_en", codebook.title_en), ("unit", codebook.unit)) if v}
+    return {**top, "codes": [_code_dict(c) for c in codebook.codes]}
+
+
+def _code_dict(code: Code) -> dict:
+    out = {}
+    for f in fields(Code):
+        value = getattr(code, f.name)
+        if f.name == "rules":
+            value = [_rule_dict(r) for r in value]
+        keep = f.name in ("id", "name", "group", "definition") or (code.origin != "project" and f.name in (
+            "name_en", "use_when", "examples", "rules"))
+        if keep or value != _default(f):
+            out[f.name] = value
+    return out
+
+
+def _rule_dict(rule: Rule) -> dict:
+    return {f.name: getattr(rule, f.name) for f in fields(Rule)
+            if f.name == "weight" or getattr(rule, f.name) != _default(f)}
+
+
+def _default(f):
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def dump_yaml(codebook: Codebook) -> str:
+    """The codebook as YAML in the file's schema (``load_codebook`` reads it back)."""
+    return yaml.safe_dump(to_dict(codebook), allow_unicode=True, sort_keys=False, width=120)
 
 
 def _where(data, error) -> str:

@@ -98,16 +98,26 @@ class Rule:
 
 @dataclass
 class Code:
+    """A codebook code. Its ``id`` never changes (codings store it); a project can rename it, nest it
+    under a ``parent``, give it a ``color`` (``#rrggbb``) or retire it (``status`` ``retired``: kept on
+    past codings, not offered for new ones; ``merged_into`` names the code that took its codings).
+    ``origin`` is ``project`` for a code added in the project rather than written in the YAML file."""
+
     id: str
     name: str
-    name_en: str
-    group: str
-    definition: str
+    name_en: str = ""
+    group: str = "further"
+    definition: str = ""
     definition_en: str = ""
     use_when: list[str] = field(default_factory=list)
     do_not_use_when: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    parent: str | None = None
+    color: str | None = None
+    status: str = "active"
+    merged_into: str | None = None
+    origin: str = ""
 
 
 @dataclass
@@ -118,10 +128,20 @@ class Codebook:
     codes: list[Code]
     path: str = ""
     title_en: str = ""
+    unit: str = ""
 
     @property
     def ids(self) -> list[str]:
         return [c.id for c in self.codes]
+
+    @property
+    def active(self) -> list[Code]:
+        """The codes offered for new coding (retired codes stay in ``codes``, for past codings)."""
+        return [c for c in self.codes if c.status == "active"]
+
+    def offered(self) -> Codebook:
+        """This codebook with its active codes only: what suggesters score and coders may apply."""
+        return Codebook(self.id, self.version, self.title, self.active, self.path, self.title_en, self.unit)
 
     @property
     def version_tag(self) -> str:

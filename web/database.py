@@ -1,4 +1,4 @@
-"""One project database connection per request, on ``g``; the codebook, loaded once per app; the
+"""One project database connection per request, on ``g``; the project's codebook, per version; the
 session-signing key, kept outside the database."""
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import abort, current_app, g
 
 from coder import db as store
-from coder.codebook import load_codebook
+from coder.codebook_edit import current_version, project_codebook
 from coder.errors import CoderError
 
 
@@ -33,10 +33,15 @@ def transcript_or_404(db, transcript_id: int) -> dict:
 
 
 def get_codebook():
-    """The project's codebook (``CODEBOOK`` config, default codebook/renkei.yaml), loaded once."""
-    if "codebook" not in current_app.extensions:
-        current_app.extensions["codebook"] = load_codebook(current_app.config["CODEBOOK"])
-    return current_app.extensions["codebook"]
+    """The project's current codebook (``coder.codebook_edit``; ``CODEBOOK`` config seeds it on first
+    use, default codebook/renkei.yaml), read again only when a new version has been stored."""
+    db = get_db()
+    version = current_version(db)
+    cached = current_app.extensions.get("codebook")
+    if version is None or cached is None or cached[0] != version:
+        book = project_codebook(db, current_app.config["CODEBOOK"])
+        cached = current_app.extensions["codebook"] = (current_version(db), book)
+    return cached[1]
 
 
 def secret_key(database) -> str:

@@ -61,7 +61,7 @@ class Retrainer:
             thread.join(timeout)
 
     def _work(self) -> None:
-        from coder.codebook import load_codebook
+        from coder.codebook_edit import project_codebook
 
         while True:
             with self.lock:
@@ -69,21 +69,22 @@ class Retrainer:
                     self.state["running"] = False
                     return
                 batch, self.pending = sorted(self.pending), set()
-            retry = [tid for tid in batch if not self._run(tid, load_codebook)]
+            retry = [tid for tid in batch if not self._run(tid, project_codebook)]
             if retry:  # wait, then try the failed ones again (requests that came meanwhile join them)
                 attempt = max(self.attempts[tid] for tid in retry)
                 threading.Event().wait(self.backoff * 2 ** (attempt - 1))
                 with self.lock:
                     self.pending.update(retry)
 
-    def _run(self, transcript_id: int, load_codebook) -> bool:
+    def _run(self, transcript_id: int, project_codebook) -> bool:
         """One transcript's suggestions; False if it should be tried again."""
         from coder.suggest.service import suggest_project
 
         db = None
         try:
             db = store.open_db(self.db_path, create=False)
-            summary = suggest_project(db, load_codebook(self.codebook_path), transcript_id, self.embedding_model)
+            book = project_codebook(db, self.codebook_path).offered()  # the current version; no retired codes
+            summary = suggest_project(db, book, transcript_id, self.embedding_model)
             with self.lock:
                 self.attempts.pop(transcript_id, None)
                 self.state.update(generation=self.state["generation"] + 1, error=None,

@@ -201,8 +201,8 @@ BY = ("code", "perspective", "transcript")
 
 def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "code",
                       reps: int = BOOTSTRAP) -> dict:
-    """Agreement among ``coders`` (default: every analyst) per code, perspective or transcript,
-    plus the overall figure (every (segment, code) pair a unit)."""
+    """Agreement among ``coders`` (default: every analyst) per code, perspective, transcript or
+    attribute value (``attr:NAME``; ``―`` for segments without one), plus the overall figure (every (segment, code) pair a unit)."""
     return project_agreements(db, codebook, coders, (by,), reps)[by]
 
 
@@ -210,16 +210,19 @@ def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple
                        reps: int = BOOTSTRAP) -> dict[str, dict]:
     """``project_agreement`` for several groupings, loading the codings and computing the overall
     figure once."""
-    from . import layers
+    from . import attributes, layers
 
     for by in bys:
-        if by not in BY:
-            raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+        if by not in BY and not by.startswith(attributes.PREFIX):
+            raise CoderError(f"--by must be one of {', '.join(BY)} or attr:NAME, not {by!r}")
     names = layers.resolve(db, coders)
     if len(names) < 2:
         raise CoderError(f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
                          " (each analyst codes in the web UI under their own name)")
     units = layers.segments(db, text=False)
+    for by in (b for b in bys if b not in BY):  # attr:NAME: the value of each segment's transcript (or case)
+        attributes.check_name(db, by)
+        attributes.label_units(db, units, by)
     values = layers.tensor(db, codebook.ids, names, units)
     overall = _per_segment(summarise(values.reshape(len(names), -1), names, reps), values)
     out = {}
@@ -230,10 +233,9 @@ def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple
                 rows.append({"key": code, "label": codebook.code(code).name,
                              **summarise(values[:, :, k], names, reps)})
         else:
-            field = "perspective" if by == "perspective" else "transcript"
-            for key in dict.fromkeys(u[field] for u in units):
-                mask = np.array([u[field] == key for u in units])
-                rows.append({"key": key, "label": key, **_per_segment(
+            for key in dict.fromkeys(u[by] for u in units):  # a unit's perspective, transcript or attribute
+                mask = np.array([u[by] == key for u in units])
+                rows.append({"key": key or attributes.NONE, "label": key or attributes.NONE, **_per_segment(
                     summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values)})
         out[by] = {"coders": names, "by": by, "rows": rows, "overall": overall}
     return out

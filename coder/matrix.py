@@ -1,4 +1,4 @@
-"""The stakeholder-perspective matrix: rows (perspective, case or transcript) × codes.
+"""The stakeholder-perspective matrix: rows (perspective, case, transcript or an attribute) × codes.
 
 Each cell: coded segments, distinct interviewees (speaker × transcript), the share of the row's
 segments the source has coded at all, and ranked representative quotes. Quotes are ranked by
@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import layers
+from . import attributes, layers
 from .access import Policy
 from .errors import CoderError, NotFound
 
@@ -39,23 +39,31 @@ def _content(tokens_json: str) -> list[str]:
 
 
 def build(db, codebook, by: str = "perspective", source: str = "consensus", quotes: int = QUOTES,
-          case: str | None = None, transcript: str | int | None = None, policy: Policy | None = None) -> dict:
+          case: str | None = None, transcript: str | int | None = None, policy: Policy | None = None,
+          where: dict[str, str] | None = None) -> dict:
     """The matrix as the documented JSON shape (plus totals, labels and the exploratory tests).
 
     ``policy`` (default: the project owner, ``Policy.owner()``) decides which sources may be read and
     whose agreement ranks the quotes; raises ``NotFound``/``Forbidden`` for a source it does not allow,
-    ``CoderError`` for a bad ``by``, an unknown case or transcript."""
-    if by not in BY:
-        raise CoderError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    ``CoderError`` for a bad ``by``, an unknown case or transcript. ``by="attr:NAME"``: one row per
+    value of attribute NAME (``coder.attributes.effective``), ``―`` (last) for segments without one.
+    ``where`` ({attribute: value}) keeps only segments whose transcript has those values."""
+    if by not in BY and not by.startswith(attributes.PREFIX):
+        raise CoderError(f"--by must be one of {', '.join(BY)} or attr:NAME, not {by!r}")
     policy = policy or Policy.owner()
     source = policy.check_source(db, source)
     codes = codebook.ids  # core codes first, then further: the codebook's order
     units = layers.segments(db, text=False)
+    if by not in BY:  # attr:NAME: rows are the values of each segment's transcript (or its case)
+        attributes.check_name(db, by)
+        attributes.label_units(db, units, by)
+    if where:
+        units = attributes.filter_units(db, units, where)
     people = policy.analysts(db)
     scope = _scope(db, units, people, source, case, transcript)
-    field = FIELD[by]
+    field = FIELD.get(by, by)
     keys = [p for p in ROWS if any(s[field] == p for s in scope.values())] if by == "perspective" else \
-        sorted({s[field] or "―" for s in scope.values()})
+        sorted({s[field] or "―" for s in scope.values()}, key=lambda k: (by not in BY and k == "―", k))
     totals = {k: sum((s[field] or "―") == k for s in scope.values()) for k in keys}
     support = defaultdict(int)  # (segment, code) -> analysts who confirmed it (quote confidence)
     if source in ("consensus", "all") or source in people:

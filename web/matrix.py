@@ -1,7 +1,8 @@
-"""The matrix page: perspective (or case, transcript) × code heatmap; a cell opens its quotes."""
+"""The matrix page: perspective (or case, transcript, attribute) × code heatmap; a cell opens its quotes."""
 
 from flask import Blueprint, abort, render_template, request
 
+from coder import attributes
 from coder import matrix as synthesis
 from coder.speakers import PERSPECTIVES
 
@@ -13,7 +14,7 @@ bp = Blueprint("matrix", __name__, url_prefix="/matrix")
 
 def _params():
     a = request.args
-    by = a.get("by") if a.get("by") in synthesis.BY else "perspective"
+    by = a.get("by") if a.get("by") in synthesis.BY or (a.get("by") or "").startswith("attr:") else "perspective"
     return {"by": by, "source": a.get("source") or policy().default_source(), "case": a.get("case") or None,
             "transcript": a.get("transcript") or None}
 
@@ -21,7 +22,8 @@ def _params():
 def _choices(db):
     return {"sources": policy().sources(db),
             "cases": sorted({r["case_name"] for r in db.query("select distinct case_name from transcripts")} - {None}),
-            "transcripts": list(db.query("select id, name from transcripts order by id"))}
+            "transcripts": list(db.query("select id, name from transcripts order by id")),
+            "attribute_names": attributes.names(db)}
 
 
 @bp.route("/")

@@ -46,8 +46,8 @@ def matrix_xlsx(matrix, out, codebook, meta):
              q["end"], hhmmss(q["start_time"]), q["case"], q["segment_id"]]
             for k in matrix["rows"] for code in matrix["codes"]
             for rank, q in enumerate(matrix["cells"][k][code]["quotes"], 1)]
-    sheets.table(quotes, [ROWS[matrix["by"]], "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
+    sheets.table(quotes, [ROWS.get(matrix["by"], matrix["by"]), "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
                           "終了（字）", "開始時刻", "事例", "セグメントID"],
                  rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
-    sheets.info(wb, meta, f"立場 × コード マトリクス（行：{ROWS[matrix['by']]}）")
+    sheets.info(wb, meta, f"立場 × コード マトリクス（行：{ROWS.get(matrix['by'], matrix['by'])}）")
     wb.save(out)

@@ -1,12 +1,15 @@
 """The dashboard (transcripts with my progress), speaker → perspective mapping, blind mode."""
 
 import json
+import tempfile
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from coder import access
 from coder import db as store
+from coder import transcripts as manage
 from coder.coding import progress, recode_sample
 from coder.errors import CoderError, Forbidden
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
@@ -14,9 +17,11 @@ from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 from .auth import supervisor_required
 from .database import get_db, transcript_or_404
 from .policy import policy
+from .tasks import schedule
 
 bp = Blueprint("transcripts", __name__)
 READ_ONLY = "話者の立場を変更できるのはスーパーバイザーだけです。"
+MANAGE_ONLY = "トランスクリプトの名前の変更・削除・差し替えができるのはスーパーバイザーだけです。"
 
 
 @bp.route("/")
@@ -62,6 +67,60 @@ def _import_record(transcript: dict) -> dict:
     notes = json.loads(transcript.get("import_notes") or "[]")
     return {"layout": LAYOUTS_JA.get(transcript.get("layout") or "", ""),
             "import_notes": [(where, note_ja(what), text) for where, what, text in notes]}
+
+
+def _manage_or_403(transcript_id: int) -> dict:
+    if not policy().may_supervise:
+        abort(403, MANAGE_ONLY)
+    return transcript_or_404(get_db(), transcript_id)
+
+
+@bp.route("/transcripts/<int:transcript_id>/rename", methods=["POST"])
+def rename(transcript_id):
+    """A new name for a transcript (unique; logged)."""
+    _manage_or_403(transcript_id)
+    try:
+        t = manage.rename(get_db(), transcript_id, request.form.get("name", ""), user=current_user.name)
+        flash(f"トランスクリプトの名前を「{t['name']}」に変更しました。")
+    except CoderError as exc:
+        flash(f"名前を変更できませんでした：{exc}", "error")
+    return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
+
+
+@bp.route("/transcripts/<int:transcript_id>/remove", methods=["GET", "POST"])
+def remove(transcript_id):
+    """A confirmation page (what will be deleted), then the removal after a backup."""
+    db, transcript = get_db(), _manage_or_403(transcript_id)
+    if request.method == "GET":
+        return render_template("transcripts/remove.html", transcript=transcript,
+                               counts=manage.counts(db, transcript_id))
+    result = manage.remove(db, transcript_id, user=current_user.name)
+    flash(f"「{transcript['name']}」を削除しました（削除前のバックアップ：{result['backup'] or 'なし'}）。")
+    return redirect(url_for("transcripts.index"))
+
+
+@bp.route("/transcripts/<int:transcript_id>/replace", methods=["POST"])
+def replace(transcript_id):
+    """Replace the text by an uploaded corrected file; show which segments kept their codings."""
+    from coder.segment import load_nlp
+
+    from .importer import safe_name
+
+    _manage_or_403(transcript_id)
+    upload = request.files.get("file")
+    if not upload or not upload.filename:
+        flash("ファイルが選択されていません。", "error")
+        return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / safe_name(upload.filename)
+        upload.save(path)
+        try:
+            result = manage.replace(get_db(), transcript_id, path, user=current_user.name, nlp=load_nlp())
+        except CoderError as exc:
+            flash(f"差し替えられませんでした（何も変更していません）：{exc}", "error")
+            return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
+    schedule(transcript_id)  # suggestions for the new segments
+    return render_template("transcripts/replaced.html", result=result)
 
 
 @bp.route("/settings/blind", methods=["POST"])

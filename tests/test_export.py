@@ -72,7 +72,7 @@ def test_quotes_xlsx_has_a_bold_frozen_filterable_header_and_a_row_per_quote(cod
     book = load_workbook(write(coded, codebook, tmp_path, "quotes-xlsx"))
     ws = book["引用"]
     assert ws["A1"].value == "コードID" and ws["A1"].font.bold and ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:N3"
+    assert ws.auto_filter.ref == "A1:O3" and ws["O1"].value == "メモ"
     assert [ws.cell(row=r, column=7).value for r in (2, 3)] == [FIRST, SECOND]
     assert ws.cell(row=2, column=7).alignment.wrap_text
     assert "合意" in read(tmp_path / "coder-quotes-consensus.xlsx")  # the 出典 sheet names the source

@@ -6,7 +6,7 @@ import io
 import pytest
 from click.testing import CliRunner
 
-from coder import coding, export
+from coder import coding, export, memos
 from coder import db as store
 from coder.cli import cli
 from coder.export.cells import FORMULA_START, spreadsheet_cell
@@ -39,6 +39,7 @@ def hostile(tmp_path, nlp, codebook):
     for segment in store.segments_to_code(database):
         coding.apply(database, segment["id"], "@hanako", "confirm", codebook, "information_sharing")
         coding.apply(database, segment["id"], "@hanako", "review", codebook)
+        memos.add(database, "@hanako", '=HYPERLINK("http://evil.example","memo")', segment_id=segment["id"])
     yield database, path
     database.close()
 

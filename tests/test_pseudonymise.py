@@ -26,7 +26,9 @@ NAMES = {"山田太郎": "person", "山田": "person", "佐藤": "person", "𠮷
 @pytest.fixture
 def named(db, nlp, write, codebook):
     """An interview of the speaker 佐藤 (case みなと物産) naming people and a company; hanako coded every
-    answer; a draft code from a topic names 山田; every name is on the list."""
+    answer and wrote a memo naming 山田太郎 on the first; a draft code from a topic names 山田; every
+    name is on the list."""
+    from coder import memos
     from coder.topics import propose_code
 
     ingest(db, [write("佐藤さん.txt", TEXT)], nlp=nlp, case="みなと物産", speaker_map={"佐藤": "person"})
@@ -34,6 +36,7 @@ def named(db, nlp, write, codebook):
     for s in segments:
         coding.apply(db, s["id"], "hanako", "confirm", codebook, "information_sharing")
         coding.apply(db, s["id"], "hanako", "review", codebook)
+    memos.add(db, "hanako", "山田太郎さんの話は株式会社みなと物産での経験から。", segment_id=segments[0]["id"])
     propose_code(db, {"id": 1, "size": 2, "words": ["山田", "物産"], "examples": segments[:1]})
     for name, kind in NAMES.items():
         add_name(db, name, kind, "sato")

@@ -16,7 +16,7 @@ from .policy import policy
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 KINDS = {"quotes": "コード別の引用", "matrix": "立場 × コード マトリクス", "project": "プロジェクト全体（REFI-QDA）",
-         "codebook": "コードブック（REFI-QDA）"}
+         "codebook": "コードブック（REFI-QDA）", "memos": "メモ"}
 
 
 def _download(db, form):

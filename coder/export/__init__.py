@@ -5,13 +5,15 @@ and called as ``fn(data, out, codebook, meta)``:
 
 - ``data`` is what its ``kind`` asks for — ``"quotes"``: the rows of ``collect_quotes()`` (one per
   coded segment × code × coder, in codebook order); ``"matrix"``: ``coder.matrix.build()``'s dict;
-  ``"project"`` and ``"codebook"``: the project database itself (REFI-QDA);
+  ``"memos"``: the memos the exporting user may see (``coder.memos.visible()``); ``"project"`` and
+  ``"codebook"``: the project database itself (REFI-QDA);
 - ``out`` is the ``Path`` to write;
 - ``codebook`` the loaded ``Codebook``;
 - ``meta`` a dict describing the export: ``source``, ``source_label`` (Japanese), ``unconfirmed``
   (True for the model's suggestions), ``by``, ``case``, ``transcript``, ``project`` (the database
-  file name), ``codebook`` (its version tag), ``generated`` (ISO date) and ``pseudonymiser`` (set
-  only for a pseudonymised export; quotes and matrix data then arrive pseudonymised already).
+  file name), ``codebook`` (its version tag), ``generated`` (ISO date), ``policy`` (the exporting
+  user's ``coder.access.Policy``: which memos a project export may carry) and ``pseudonymiser`` (set
+  only for a pseudonymised export; quotes, memos and matrix data then arrive pseudonymised already).
 
 ``run()`` gathers the data for a format and calls its exporter; the CLI (``coder export``) and the
 web export page both call it and read this table, so a new format appears in both.
@@ -28,7 +30,7 @@ from typing import Callable
 
 from ..errors import CoderError
 
-MODULES = ("quotes", "tables", "refi")  # modules that register exporters
+MODULES = ("quotes", "tables", "refi", "memos")  # modules that register exporters
 PERSPECTIVE_ORDER = ("person", "supporter", "employer", "unknown")  # quotes are grouped in this order
 UNCONFIRMED = ("注意：モデルの提案のみに基づく書き出しです（提案のみ・未確認）。分析者による確認を経ていないため、"
                "このまま分析結果として引用しないでください。")
@@ -78,10 +80,13 @@ def file_name(name: str, source: str = "consensus") -> str:
 
 
 def collect_quotes(db, codebook, source: str = "consensus", case: str | None = None,
-                   transcript: str | int | None = None) -> list[dict]:
+                   transcript: str | int | None = None, policy=None) -> list[dict]:
     """``layers.coded_rows`` of one source, limited to a case or transcript, sorted by code (codebook
-    order), perspective, transcript, offset and coder."""
+    order), perspective, transcript, offset and coder; each row's ``memos`` are the segment's memos
+    ``policy`` (default the project owner) may see, as {author, text}."""
     from .. import db as store
+    from .. import memos
+    from ..access import Policy
     from ..layers import coded_rows
 
     rows = coded_rows(db, source, codebook.ids)
@@ -90,6 +95,9 @@ def collect_quotes(db, codebook, source: str = "consensus", case: str | None = N
         rows = [r for r in rows if r["transcript_id"] == tid]
     if case is not None:
         rows = [r for r in rows if r["case_name"] == case]
+    notes = memos.by_segment(db, policy or Policy.owner(), sorted({r["segment_id"] for r in rows}))
+    rows = [{**r, "memos": [{"author": m["author"], "text": m["text"]} for m in notes.get(r["segment_id"], [])]}
+            for r in rows]
     order = {c: i for i, c in enumerate(codebook.ids)}
     return sorted(rows, key=lambda r: (order[r["code"]], _rank(r["perspective"]), r["transcript"], r["start"],
                                        r["coder"]))
@@ -134,7 +142,7 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     if source is None:
         source = "all" if exp.kind in ("project", "codebook") else "consensus"
     policy = policy or Policy.owner()
-    if exp.kind != "codebook":  # a codebook holds no codings: any user may export it
+    if exp.kind not in ("codebook", "memos"):  # no codings: any user may export them (memos as the policy allows)
         source = policy.check_source(db, source)
     out = Path(out)
     if out.is_dir():
@@ -145,12 +153,16 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     if case is not None and case not in cases:
         raise CoderError(f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})")
     if exp.kind == "quotes":
-        data = collect_quotes(db, codebook, source, case, transcript)
+        data = collect_quotes(db, codebook, source, case, transcript, policy)
+    elif exp.kind == "memos":
+        from ..memos import visible
+
+        data = visible(db, policy, transcript=transcript, case=case)
     elif exp.kind == "matrix":
         data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy)
     else:
         data = db
-    meta = _meta(db, codebook, source, by, case, transcript)
+    meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy}
     if pseudonymise:
         meta, data = _pseudonymised(db, exp.kind, meta, data, pseudonymise)
     try:
@@ -169,7 +181,13 @@ def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict
     if kind in ("project", "codebook"):
         return {**meta, "pseudonymiser": pz}, data
     meta = {**meta, **{k: pz.text(meta[k]) for k in ("case", "transcript", "project")}, "pseudonymiser": pz}
-    return meta, [pz.quote(db, r) for r in data] if kind == "quotes" else pz.matrix(db, data)
+    if kind == "memos":
+        return meta, [{**m, **{k: pz.text(m[k]) for k in ("text", "transcript", "case_name", "segment_text")}}
+                      for m in data]
+    if kind == "quotes":
+        return meta, [{**(q := pz.quote(db, r)), "memos": [{**m, "text": pz.text(m["text"])} for m in q["memos"]]}
+                      for r in data]
+    return meta, pz.matrix(db, data)
 
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:

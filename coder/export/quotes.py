@@ -16,7 +16,7 @@ COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
     ("code", "コードID", 20), ("code_name", "コード", 30), ("perspective", "立場", 8), ("case", "事例", 10),
     ("transcript", "トランスクリプト", 18), ("speaker", "話者", 10), ("text", "発言", 60),
     ("start", "開始（字）", 10), ("end", "終了（字）", 10), ("start_time", "開始時刻", 13), ("end_time", "終了時刻", 13),
-    ("coder", "コーダー", 18), ("score", "提案スコア", 9), ("segment_id", "セグメントID", 13))
+    ("coder", "コーダー", 18), ("score", "提案スコア", 9), ("segment_id", "セグメントID", 13), ("memo", "メモ", 40))
 
 
 def records(rows, codebook):
@@ -25,7 +25,12 @@ def records(rows, codebook):
         yield [r["code"], codebook.code(r["code"]).name, PERSPECTIVES.get(r["perspective"], r["perspective"]),
                r["case_name"], r["transcript"], r["speaker"], r["text"], r["start"], r["end"],
                hhmmss(r["start_time"]), hhmmss(r["end_time"]), r["coder"],
-               None if r["score"] is None else round(r["score"], 3), r["segment_id"]]
+               None if r["score"] is None else round(r["score"], 3), r["segment_id"], memo_text(r.get("memos", []))]
+
+
+def memo_text(memos: list[dict]) -> str:
+    """A segment's memos in one cell: ``author：text``, one memo after another on new lines."""
+    return "\n".join(f"{m['author']}：{m['text']}" for m in memos)
 
 
 @exporter("quotes-csv", ".csv", "quotes", "コード別の引用一覧（CSV）")
@@ -43,14 +48,15 @@ def quotes_xlsx(rows, out, codebook, meta):
     wb = Workbook()
     wb.active.title = "引用"
     sheets.table(wb.active, [c[1] for c in COLUMNS], records(rows, codebook), [c[2] for c in COLUMNS],
-                 wrap={"発言"}, formats={12: "0.000"}, note=UNCONFIRMED if meta["unconfirmed"] else None)
+                 wrap={"発言", "メモ"}, formats={12: "0.000"}, note=UNCONFIRMED if meta["unconfirmed"] else None)
     sheets.info(wb, meta, "コード別の引用一覧")
     wb.save(out)
 
 
 def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
     """The quote report as blocks (kind, text, reference): title, p, warning, code, definition,
-    perspective, quote. A section per code in codebook order, a sub-section per perspective."""
+    perspective, quote, memo (under its quote; reference = its author). A section per code in
+    codebook order, a sub-section per perspective."""
     scope = "、".join(x for x in (meta.get("case") and f"事例 {meta['case']}",
                                   meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}") if x)
     blocks = [("title", "コード別引用集", ""),
@@ -73,7 +79,9 @@ def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
                           key=lambda q: (q["transcript"], q["start"]))
             if mine:
                 blocks.append(("perspective", f"{PERSPECTIVES.get(perspective, perspective)}（{len(mine)} 件）", ""))
-                blocks += [("quote", f"「{q['text']}」", _reference(q, meta)) for q in mine]
+                for q in mine:
+                    blocks.append(("quote", f"「{q['text']}」", _reference(q, meta)))
+                    blocks += [("memo", m["text"], m["author"]) for m in q.get("memos", [])]
     return blocks
 
 
@@ -94,15 +102,17 @@ def _reference(q: dict, meta: dict) -> str:
 
 
 MARKDOWN = {"title": "# {}", "p": "{}", "warning": "> **{}**", "code": "## {}", "definition": "**定義**：{}",
-            "perspective": "### {}", "quote": "- {}（{}）"}
+            "perspective": "### {}", "quote": "- {}（{}）", "memo": "  - メモ（{1}）：{0}"}
 
 
 @exporter("quotes-md", ".md", "quotes", "コード別の引用集（Markdown）")
 def quotes_md(rows, out, codebook, meta):
     lines, previous = [], None
     for kind, text, ref in report(rows, codebook, meta):
-        if lines and not kind == previous == "quote":
-            lines.append("")  # a blank line between blocks; quotes of one perspective form one list
+        if lines and not {kind, previous} <= {"quote", "memo"}:
+            lines.append("")  # a blank line between blocks; quotes of one perspective (and their memos) form one list
+        if kind == "memo":
+            text = text.replace("\n", "\n    ")  # a memo's further lines stay in its list item
         lines.append(MARKDOWN[kind].format(text, ref))
         previous = kind
     out.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
@@ -124,6 +134,11 @@ def quotes_docx(rows, out, codebook, meta):
             para.paragraph_format.left_indent = Pt(12)
             note = para.add_run("\n" + ref)
             note.font.size, note.font.color.rgb = Pt(8.5), RGBColor(0x59, 0x59, 0x59)
+        elif kind == "memo":
+            para = doc.add_paragraph()
+            para.paragraph_format.left_indent = Pt(24)
+            para.add_run(f"メモ（{ref}）：").bold = True
+            para.add_run(text).font.color.rgb = RGBColor(0x1F, 0x4E, 0x79)
         else:
             para = doc.add_paragraph()
             if kind == "definition":

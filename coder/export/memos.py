@@ -1,0 +1,30 @@
+"""Memo reports: every memo the exporting user may see (``coder.memos.visible``), as a Markdown
+report grouped by kind or as a CSV table."""
+
+from __future__ import annotations
+
+import csv
+
+from ..memos import as_markdown
+from . import exporter
+from .cells import spreadsheet_row
+
+COLUMNS = (("id", "id"), ("kind", "kind"), ("author", "author"), ("created_at", "created_at"),
+           ("updated_at", "updated_at"), ("transcript", "transcript"), ("case", "case_name"),
+           ("segment_id", "segment_id"), ("segment_text", "segment_text"), ("code", "code"), ("text", "text"))
+
+
+@exporter("memos-md", ".md", "memos", "メモの一覧（Markdown）")
+def memos_md(memos, out, codebook, meta):
+    scope = "、".join(x for x in (meta.get("case") and f"事例 {meta['case']}",
+                                  meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}") if x)
+    title = "メモ" + (f"（{scope}）" if scope else "")
+    out.write_bytes(as_markdown(memos, title).encode("utf-8"))
+
+
+@exporter("memos-csv", ".csv", "memos", "メモの一覧（CSV）")
+def memos_csv(memos, out, codebook, meta):
+    with open(out, "w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
+        writer = csv.writer(f)
+        writer.writerow([c[0] for c in COLUMNS])
+        writer.writerows(spreadsheet_row([m[key] for _, key in COLUMNS]) for m in memos)

@@ -145,14 +145,17 @@ def _preview_lines(report) -> list[str]:
     return out
 
 
-@cli.command()
+@cli.group(cls=Group, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @db_option
-def transcripts(as_json, db_path):
-    """List the project's transcripts.
+@click.pass_context
+def transcripts(ctx, as_json, db_path):
+    """List the project's transcripts (`coder transcripts rename|remove|replace` manage one).
 
     Example: coder transcripts --db project.db
     """
+    if ctx.invoked_subcommand:
+        return
     rows = store.list_transcripts(store.open_db(db_path, create=False))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -161,6 +164,80 @@ def transcripts(as_json, db_path):
     for r in rows:
         click.echo(f"{r['id']:>3}  {r['name']:24} {r['case_name'] or '-':10} {r['format']:6} {r['encoding']:10} "
                    f"{r['chars']:>6} {r['turns']:>5} {r['segments']:>5}")
+
+
+by_option = click.option("--by", "by", metavar="NAME", help="Who makes the change, for the event log "
+                                                             "(default: cli:<login>).")
+
+
+def _by(by: str | None) -> str:
+    import getpass
+
+    return by or f"cli:{getpass.getuser()}"
+
+
+@transcripts.command("rename")
+@click.argument("name")
+@click.argument("new_name", metavar="NEW")
+@by_option
+@db_option
+def transcripts_rename(name, new_name, by, db_path):
+    """Rename transcript NAME (a name or id) to NEW, an unused name; logged.
+
+    Example: coder transcripts rename kaede_person kaede_本人 --db project.db
+    """
+    from .transcripts import rename
+
+    t = rename(store.open_db(db_path, create=False), name, new_name, user=_by(by))
+    click.echo(f"renamed transcript {t['id']} to {t['name']!r}")
+
+
+@transcripts.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@by_option
+@db_option
+def transcripts_remove(name, yes, by, db_path):
+    """Remove transcript NAME with its segments, codings, reviews, memos and attributes (backup first).
+
+    The project is backed up into backups/ beside it first; the removal is logged with its counts.
+
+    Example: coder transcripts remove kaede_person --yes --db project.db
+    """
+    from .transcripts import counts, remove
+
+    db = store.open_db(db_path, create=False)
+    t = store.find_transcript(db, name)
+    n = counts(db, t["id"])
+    if not yes:
+        click.confirm(f"remove {t['name']!r} with {n['segments']} segments and {n['codings']} codings?", abort=True)
+    r = remove(db, t["id"], user=_by(by))
+    click.echo(f"removed {t['name']!r}: " + ", ".join(f"{v} {k}" for k, v in r["counts"].items() if v))
+    click.echo(f"backup: {r['backup']}")
+
+
+@transcripts.command("replace")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@by_option
+@db_option
+def transcripts_replace(name, file, by, db_path):
+    """Replace transcript NAME's text by a corrected FILE; unchanged segments keep their codings.
+
+    Segments whose text changed lose their codings (logged with the codes) and are listed for
+    re-coding. The project is backed up into backups/ first. The name and id stay.
+
+    Example: coder transcripts replace kaede_person kaede_person_corrected.txt --db project.db
+    """
+    from .transcripts import replace
+
+    r = replace(store.open_db(db_path, create=False), name, file, user=_by(by))
+    click.echo(f"replaced {r.transcript['name']!r} by {file}: {len(r.kept)} segments kept their codings, "
+               f"{len(r.dropped)} removed, {len(r.added)} new")
+    for d in r.to_recode:
+        codes = ", ".join(f"{c['coder']}:{c['code']}" for c in d["codings"] if c["status"] == "confirmed")
+        click.echo(f"  re-code: 「{d['text']}」 (had {codes or 'no codes'})")
+    click.echo(f"backup: {r.backup}")
 
 
 @cli.group(cls=Group, invoke_without_command=True)
@@ -207,6 +284,89 @@ def speakers_set(speaker, perspective, transcript, by, db_path):
     click.echo(f"{speaker} → {pid} in {n} transcript(s)")
 
 
+@cli.group(cls=Group, invoke_without_command=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "md"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@db_option
+@click.pass_context
+def attributes(ctx, fmt, output, db_path):
+    """List the attributes of cases and transcripts (障害種別, 年代 …); group the matrix by one with --by attr:NAME.
+
+    Example: coder attributes --format csv --db project.db -o attributes.csv
+    """
+    if ctx.invoked_subcommand:
+        return
+    from .attributes import list_attributes
+
+    rows = list_attributes(store.open_db(db_path, create=False))
+    columns = ["scope", "target", "label", "name", "value", "updated_at"]
+    if fmt == "jsonl":
+        output.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    elif fmt == "csv":
+        from .export.cells import spreadsheet_row
+
+        writer = csv.writer(output)
+        writer.writerows([columns, *(spreadsheet_row([r[c] for c in columns]) for r in rows)])
+    else:
+        output.write("| scope | target | name | value |\n|---|---|---|---|\n" + "".join(
+            f"| {r['scope']} | {r['label']} | {r['name']} | {r['value']} |\n" for r in rows))
+
+
+@attributes.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", "by", metavar="NAME", help="Who makes the change, for the event log (default: cli:<login>).")
+@db_option
+def attributes_import(file, by, db_path):
+    """Import a CSV or XLSX table: first column `transcript` (name or id) or `case`, one column per attribute.
+
+    All rows or none: an unknown transcript or case is reported with its row. Empty cells are left out.
+
+    Example: coder attributes import attributes.xlsx --db project.db
+    """
+    from .attributes import import_table
+
+    report = import_table(store.open_db(db_path, create=False), file, user=by or f"cli:{_login_name()}")
+    click.echo("\n".join(report.summary()))
+
+
+@attributes.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--transcript", help="The transcript (id or name).")
+@click.option("--case", "case_name", help="The case.")
+@click.option("--by", "by", metavar="NAME", help="Who makes the change, for the event log (default: cli:<login>).")
+@db_option
+def attributes_set(name, value, transcript, case_name, by, db_path):
+    """Set attribute NAME of one transcript or case to VALUE ("" removes it).
+
+    Example: coder attributes set --case minato 企業規模 中小企業 --db project.db
+    """
+    from .attributes import set_value
+
+    if (transcript is None) == (case_name is None):
+        raise click.UsageError("give exactly one of --transcript or --case")
+    scope, ref = ("transcript", transcript) if transcript is not None else ("case", case_name)
+    old = set_value(store.open_db(db_path, create=False), scope, ref, name, value, user=by or f"cli:{_login_name()}")
+    click.echo(f"{scope} {ref}: {name} = {value or '(none)'}" + (f" (was {old})" if old else ""))
+
+
+class Grouping(click.ParamType):
+    """One of fixed groupings, or ``attr:NAME`` (an attribute of cases and transcripts)."""
+
+    name = "grouping"
+
+    def __init__(self, choices):
+        self.choices = choices
+
+    def get_metavar(self, param, *args, **kwargs):
+        return "[" + "|".join(self.choices) + "|attr:NAME]"
+
+    def convert(self, value, param, ctx):
+        if value in self.choices or (value.startswith("attr:") and value[5:].strip()):
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(self.choices)} or attr:NAME", param, ctx)
+
+
 @cli.command()
 @click.option("--transcript", help="Only this transcript (id or name); default: all.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
@@ -230,6 +390,43 @@ def segments(transcript, fmt, output, db_path):
             writer = csv.DictWriter(output, fieldnames=list(row))
             writer.writeheader()
         writer.writerow(spreadsheet_row(row))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--lemma", is_flag=True, help="Match Sudachi normalised forms (引き継ぐ finds 引継ぎ, 引き継いだ).")
+@click.option("--perspective", help="Only this perspective (person, supporter, …).")
+@click.option("--case", "case_name", help="Only this case.")
+@click.option("--speaker", help="Only this speaker label.")
+@click.option("--transcript", help="Only this transcript (id or name).")
+@click.option("--code", help="Only segments with this code confirmed (by --coder, else by anyone).")
+@click.option("--coder", help="Whose codes --code/--uncoded read (an analyst, consensus or all).")
+@click.option("--uncoded", is_flag=True, help="Only segments without a confirmed code.")
+@click.option("--attribute", metavar="NAME=VALUE", help="Only transcripts (or cases) with this attribute value.")
+@click.option("--all-turns", is_flag=True, help="Search the interviewer's turns too.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "md"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@db_option
+def search(query, lemma, perspective, case_name, speaker, transcript, code, coder, uncoded, attribute, all_turns,
+           fmt, output, db_path):
+    """Find QUERY in the segments and print each hit in context (KWIC) with its offsets.
+
+    Example: coder search 引き継ぐ --lemma --perspective supporter --format md --db project.db
+    """
+    from .search import FIELDS, search as run, to_markdown
+
+    hits = run(store.open_db(db_path, create=False), query, lemma=lemma, perspective=perspective, case=case_name,
+               speaker=speaker, transcript=transcript, code=code, coder=coder, uncoded=uncoded,
+               attribute=attribute, all_turns=all_turns)
+    if fmt == "jsonl":
+        output.writelines(json.dumps(h, ensure_ascii=False) + "\n" for h in hits)
+    elif fmt == "csv":
+        from .export.cells import spreadsheet_row
+
+        writer = csv.writer(output)
+        writer.writerows([FIELDS, *(spreadsheet_row([h[f] for f in FIELDS]) for h in hits)])
+    else:
+        output.write(to_markdown(hits))
 
 
 @cli.command()
@@ -416,7 +613,8 @@ def user_enable(name, db_path):
 
 
 codebook_option = click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
-                               help="Codebook YAML (default: codebook/renkei.yaml).")
+                               help="Codebook YAML (default: the project's own codebook, which this file seeds "
+                                    "on first use; else codebook/renkei.yaml).")
 
 
 @cli.group(cls=Group)
@@ -471,6 +669,210 @@ def codebook_lint(codebook_path):
     click.echo(f"{book.path}: valid, {len(book.codes)} codes, {len(warnings)} warning(s)")
 
 
+@codebook.command("export")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "qdc"]), default="yaml", show_default=True)
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@codebook_option
+@db_option
+def codebook_export(fmt, out_path, codebook_path, db_path):
+    """Write the project's current codebook as YAML (the codebook file's schema) or REFI-QDA .qdc.
+
+    Example: coder codebook export --format yaml -o codebook.yaml --db project.db
+    """
+    from .codebook import dump_yaml
+    from .codebook_edit import resolve
+    from .export.refi import codebook_xml
+
+    db = store.open_db(db_path, create=False)
+    book = resolve(db, codebook_path)
+    data = dump_yaml(book).encode("utf-8") if fmt == "yaml" else codebook_xml(book, store.user_codes(db))
+    if out_path:
+        Path(out_path).write_bytes(data)
+        click.echo(f"{book.version_tag} → {out_path}", err=True)
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+def _cli_user() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+by_option = click.option("--by", "user", default=_cli_user, show_default="cli:<your login name>",
+                         help="Who made the change (recorded in the event log).")
+
+
+@cli.group(cls=Group)
+def code():
+    """Change the project's codebook: add, rename, describe, recolour, nest, merge, retire, promote codes.
+
+    Each change makes a new codebook version (e.g. renkei@p3) and is logged. Code ids never change.
+
+    Example: coder code add job_coach --name ジョブコーチ支援 --parent handover --db project.db
+    """
+
+
+def _changed(book, code_id: str) -> None:
+    c = next(c for c in book.codes if c.id == code_id)
+    state = "retired" + (f", merged into {c.merged_into}" if c.merged_into else "") if c.status == "retired" else ""
+    click.echo(f"{book.version_tag}: [{c.id}] {c.name}" + (f" (under {c.parent})" if c.parent else "")
+               + (f" ({state})" if state else ""))
+
+
+@code.command("add")
+@click.argument("code_id", metavar="ID")
+@click.option("--name", required=True, help="Display name (Japanese).")
+@click.option("--parent", help="Nest under this code id.")
+@click.option("--description", default="", help="Definition: when the code applies.")
+@by_option
+@db_option
+def code_add(code_id, name, parent, description, user, db_path):
+    """Add a code to the project's codebook (ids: lower-case letters, digits, _).
+
+    Example: coder code add job_coach --name ジョブコーチ支援 --parent handover --db project.db
+    """
+    from .codebook_edit import add_code
+
+    _changed(add_code(store.open_db(db_path, create=False), user, code_id, name, parent, description), code_id)
+
+
+@code.command("rename")
+@click.argument("code_id", metavar="ID")
+@click.argument("name")
+@by_option
+@db_option
+def code_rename(code_id, name, user, db_path):
+    """Rename a code (the id and every coding of it stay).
+
+    Example: coder code rename handover 支援の引き継ぎ --db project.db
+    """
+    from .codebook_edit import rename_code
+
+    _changed(rename_code(store.open_db(db_path, create=False), user, code_id, name), code_id)
+
+
+@code.command("describe")
+@click.argument("code_id", metavar="ID")
+@click.argument("description")
+@by_option
+@db_option
+def code_describe(code_id, description, user, db_path):
+    """Replace a code's definition.
+
+    Example: coder code describe job_coach "ジョブコーチによる職場での支援" --db project.db
+    """
+    from .codebook_edit import describe_code
+
+    _changed(describe_code(store.open_db(db_path, create=False), user, code_id, description), code_id)
+
+
+@code.command("color")
+@click.argument("code_id", metavar="ID")
+@click.argument("color", required=False)
+@by_option
+@db_option
+def code_color(code_id, color, user, db_path):
+    """Set a code's colour (#rrggbb); without COLOR, clear it.
+
+    Example: coder code color job_coach "#3366cc" --db project.db
+    """
+    from .codebook_edit import recolour_code
+
+    _changed(recolour_code(store.open_db(db_path, create=False), user, code_id, color), code_id)
+
+
+@code.command("nest")
+@click.argument("code_id", metavar="ID")
+@click.argument("parent", required=False)
+@by_option
+@db_option
+def code_nest(code_id, parent, user, db_path):
+    """Nest a code under PARENT; without PARENT, move it back to the top level.
+
+    Example: coder code nest job_coach handover --db project.db
+    """
+    from .codebook_edit import nest_code
+
+    _changed(nest_code(store.open_db(db_path, create=False), user, code_id, parent), code_id)
+
+
+@code.command("merge")
+@click.argument("source", metavar="FROM")
+@click.argument("into", metavar="INTO")
+@by_option
+@db_option
+def code_merge(source, into, user, db_path):
+    """Merge code FROM into INTO: FROM's codings move to INTO (each logged); FROM is retired.
+
+    Example: coder code merge job_coach handover --db project.db
+    """
+    from .codebook_edit import last_change, merge_codes
+
+    db = store.open_db(db_path, create=False)
+    _changed(merge_codes(db, user, source, into), source)
+    click.echo(f"{last_change(db)['detail']['codings']} coding(s) moved to {into}")
+
+
+@code.command("retire")
+@click.argument("code_id", metavar="ID")
+@by_option
+@db_option
+def code_retire(code_id, user, db_path):
+    """Retire a code: it stays on past codings but is no longer offered for coding or suggested.
+
+    Example: coder code retire job_coach --db project.db
+    """
+    from .codebook_edit import retire_code
+
+    _changed(retire_code(store.open_db(db_path, create=False), user, code_id), code_id)
+
+
+@code.command("promote")
+@click.argument("user_code", metavar="user:GUID")
+@click.option("--id", "code_id", required=True, help="The new codebook code's id.")
+@click.option("--name", help="A new name (default: the user code's).")
+@by_option
+@db_option
+def code_promote(user_code, code_id, name, user, db_path):
+    """Make a user code (a topic draft, or a code imported from REFI-QDA) a codebook code usable for coding.
+
+    Its codings move to the new id (each logged). List user codes with `coder topics drafts` or the web
+    codebook page.
+
+    Example: coder code promote user:1b4e28ba-2fa1-11d2-883f-0016d3cca427 --id job_coach --db project.db
+    """
+    from .codebook_edit import last_change, promote_user_code
+
+    db = store.open_db(db_path, create=False)
+    _changed(promote_user_code(db, user, user_code, code_id, name), code_id)
+    click.echo(f"{last_change(db)['detail']['codings']} coding(s) moved from {user_code}")
+
+
+@code.command("list")
+@click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
+              help="Codebook YAML that seeds the project's codebook on first use.")
+@db_option
+def code_list(codebook_path, db_path):
+    """List the project's codes (nested, with retired ones marked) and the user codes that can be promoted.
+
+    Example: coder code list --db project.db
+    """
+    from .codebook_edit import project_codebook
+
+    db = store.open_db(db_path, create=False)
+    book = project_codebook(db, codebook_path)
+    click.echo(f"{book.title} ({book.version_tag})")
+    for c in book.codes:
+        depth, up = 0, c.parent
+        while up and depth < 10:
+            depth, up = depth + 1, book.code(up).parent
+        merged = f", merged into {c.merged_into}" if c.merged_into else ""
+        click.echo(f"{'  ' * depth}[{c.id}] {c.name}" + (f" (retired{merged})" if c.status == "retired" else ""))
+    for u in store.user_codes(db):
+        click.echo(f"user:{u['guid']} {u['name']} (user code; promote with `coder code promote`)")
+
+
 @cli.command()
 @click.option("--in", "in_path", type=click.Path(exists=True, dir_okay=False),
               help='JSONL of {"id", "text", "perspective"?} to suggest for (no project needed).')
@@ -498,7 +900,10 @@ def suggest(in_path, out_path, train_path, transcript, embedding_model, codebook
             click.echo(f"building the embedding model from ja-ginza's vectors (once) in {default_model_dir()} …",
                        err=True)
     if db_path and not in_path:
-        summary = service.suggest_project(store.open_db(db_path, create=False), book, transcript, embedding_model)
+        from .codebook_edit import resolve
+
+        db = store.open_db(db_path, create=False)
+        summary = service.suggest_project(db, resolve(db, codebook_path).offered(), transcript, embedding_model)
         click.echo(f"{summary['segments']} segments scored (learned from {summary['trained_on']} coded segments)")
         for code, n in summary["suggested"].items():
             click.echo(f"  {code:20} {n:>5} suggested")
@@ -548,7 +953,8 @@ def evaluate(gold, pred, as_json, codebook_path):
               show_default=True, help="With --ratings: the statistic.")
 @click.option("--coders", help="Project mode: comma-separated coders (default: every analyst; 'model', "
                                "'consensus' and NAME:recode are allowed).")
-@click.option("--by", type=click.Choice(["code", "perspective", "transcript"]), default="code", show_default=True)
+@click.option("--by", type=Grouping(["code", "perspective", "transcript"]), default="code", show_default=True,
+              help="Rows: per code, perspective, transcript, or value of an attribute (attr:障害種別).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @codebook_option
 @db_option
@@ -565,10 +971,11 @@ def agreement(ratings, metric, coders, by, as_json, codebook_path, db_path):
         click.echo(json.dumps(result) if as_json else
                    f"{metric}: {_fmt(result['value'])} ({result['n_units']} units, {result['n_coders']} coders)")
         return
-    from .codebook import load_codebook
+    from .codebook_edit import resolve
 
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
-    result = stats.project_agreement(store.open_db(db_path, create=False), load_codebook(codebook_path), names, by)
+    db = store.open_db(db_path, create=False)
+    result = stats.project_agreement(db, resolve(db, codebook_path), names, by)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -630,27 +1037,35 @@ def recode(coder_name, size, min_age_days, seed, db_path):
 
 
 @cli.command()
-@click.option("--by", type=click.Choice(["perspective", "case", "transcript"]), default="perspective",
-              show_default=True, help="Rows of the matrix.")
+@click.option("--by", type=Grouping(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Rows of the matrix (attr:NAME: the values of an attribute).")
 @click.option("--source", default="consensus", show_default=True,
               help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).")
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
+@click.option("--attribute", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Only transcripts with this attribute value (repeatable; see `coder attributes`).")
 @click.option("--quotes", default=3, show_default=True, help="Quotes per cell.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
 @codebook_option
 @db_option
-def matrix(by, source, case_name, transcript, quotes, fmt, output, codebook_path, db_path):
+def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebook_path, db_path):
     """The perspective x code matrix: counts, interviewees, shares and representative quotes.
 
     Example: coder matrix --db project.db --source consensus --format md -o matrix.md
+
+    By an attribute: coder matrix --by attr:障害種別 --attribute 地域=関東 --db project.db
     """
-    from .codebook import load_codebook
+    from .codebook_edit import resolve
     from .matrix import build, to_csv, to_markdown
 
-    book = load_codebook(codebook_path)
-    result = build(store.open_db(db_path, create=False), book, by, source, quotes, case_name, transcript)
+    db = store.open_db(db_path, create=False)
+    book = resolve(db, codebook_path)
+    where = dict(p.split("=", 1) for p in pairs if "=" in p)
+    if len(where) != len(pairs):
+        raise click.BadParameter("write NAME=VALUE", param_hint="--attribute")
+    result = build(db, book, by, source, quotes, case_name, transcript, where=where)
     if not any(c["segments"] for row in result["cells"].values() for c in row.values()):
         click.echo(f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
                    "suggestions with --source model", err=True)
@@ -672,8 +1087,8 @@ def _export_formats() -> list[str]:
 @click.option("--out", "out_path", required=True, type=click.Path(), help="File to write, or a folder (default name).")
 @click.option("--source", help="consensus (final codes; default), all (every analyst; default for refi-qdpx), "
                                "an analyst's name, or model (unconfirmed).")
-@click.option("--by", type=click.Choice(["perspective", "case", "transcript"]), default="perspective",
-              show_default=True, help="Matrix rows (matrix-* formats).")
+@click.option("--by", type=Grouping(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Matrix rows (matrix-* formats; attr:NAME: the values of an attribute).")
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
 @click.option("--pseudonymise", is_flag=True,
@@ -687,13 +1102,13 @@ def export(fmt, out_path, source, by, case_name, transcript, pseudonymise, codeb
 
     Pseudonymised: coder export --format refi-qdpx --out shared.qdpx --pseudonymise --db project.db
     """
-    from .codebook import load_codebook
+    from .codebook_edit import resolve
     from .export import run
     from .pseudonymise import Pseudonymiser, write_key
 
     db = store.open_db(db_path, create=False)
     pz = Pseudonymiser.from_db(db) if pseudonymise else False
-    path = run(db, fmt, out_path, load_codebook(codebook_path), source, by, case_name, transcript, pseudonymise=pz)
+    path = run(db, fmt, out_path, resolve(db, codebook_path), source, by, case_name, transcript, pseudonymise=pz)
     click.echo(f"{fmt} → {path}")
     if pz:
         for note in pz.notes():
@@ -829,7 +1244,7 @@ def import_qdpx(file, case, pairs, keep_consensus, codebook_path, db_path):
     Example: coder import-qdpx interviews.qdpx --case minato --speaker 支援員=supporter --db project.db
     """
     from . import speakers
-    from .codebook import load_codebook
+    from .codebook_edit import resolve
     from .qda_import import import_qdc
     from .qda_import import import_qdpx as run
 
@@ -837,7 +1252,8 @@ def import_qdpx(file, case, pairs, keep_consensus, codebook_path, db_path):
         mapping = speakers.parse_pairs(pairs)
     except speakers.SpeakerMapError as exc:
         raise click.BadParameter(str(exc)) from exc
-    db, book = store.open_db(db_path), load_codebook(codebook_path)
+    db = store.open_db(db_path)
+    book = resolve(db, codebook_path)
     report = import_qdc(db, file, book) if file.lower().endswith(".qdc") else \
         run(db, file, book, case=case, speaker_map=mapping, keep_consensus=keep_consensus)
     click.echo("\n".join(report.summary()))
@@ -863,7 +1279,7 @@ def topics(ctx, source, n_topics, as_json, embedding_model, codebook_path, db_pa
     from tqdm import tqdm
 
     from . import topics as themes
-    from .codebook import load_codebook
+    from .codebook_edit import resolve
 
     db = store.open_db(db_path, create=False)
     stages = len(themes.STAGES)
@@ -875,7 +1291,7 @@ def topics(ctx, source, n_topics, as_json, embedding_model, codebook_path, db_pa
         bar.update(stages - bar.n)
     themes.save_result(db, result)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json
-               else themes.to_text(result, themes.code_names(db, load_codebook(codebook_path))))
+               else themes.to_text(result, themes.code_names(db, resolve(db, codebook_path))))
 
 
 @topics.command("propose")
@@ -895,3 +1311,90 @@ def topics_propose(topic_id, source, name, description, db_path):
     db = store.open_db(db_path, create=False)
     code = propose_code(db, find_topic(last_result(db, source), topic_id), name, description)
     click.echo(f"draft code {code['name']!r} added as {code['code']} with {len(code['examples'])} example quote(s)")
+
+
+@cli.group(cls=Group)
+def memo():
+    """Write, edit or delete memos on a segment, a transcript, a case or the project.
+
+    Example: coder memo add 12 "本人の希望を聞く場面の典型" --coder hanako --db project.db
+    """
+
+
+@memo.command("add")
+@click.argument("args", nargs=-1, required=True, metavar="[SEGMENT_ID] TEXT")
+@click.option("--coder", "author", required=True, help="Who writes the memo (an analyst's user name).")
+@click.option("--transcript", help="A memo on this transcript (id or name) instead of a segment.")
+@click.option("--case", "case_name", help="A memo on this case instead of a segment.")
+@click.option("--project", is_flag=True, help="A memo on the whole project instead of a segment.")
+@db_option
+def memo_add(args, author, transcript, case_name, project, db_path):
+    """Add a memo: on segment SEGMENT_ID (the `id` of `coder segments`), or with --transcript, --case
+    or --project.
+
+    Example: coder memo add --case minato "職場訪問の記録あり" --coder hanako --db project.db
+    """
+    from .memos import add
+
+    other = transcript is not None or case_name is not None or project
+    if len(args) != (1 if other else 2) or not (other or (args[0].isascii() and args[0].isdigit())):
+        raise click.UsageError("give SEGMENT_ID TEXT, or TEXT with --transcript, --case or --project")
+    m = add(store.open_db(db_path, create=False), author, args[-1], segment_id=None if other else int(args[0]),
+            transcript=transcript, case=case_name, project=project)
+    click.echo(f"memo {m['id']} added ({m['kind']})")
+
+
+@memo.command("edit")
+@click.argument("memo_id", type=int)
+@click.argument("text")
+@click.option("--coder", "author", required=True, help="The memo's author (only they may edit it).")
+@db_option
+def memo_edit(memo_id, text, author, db_path):
+    """Replace the text of your memo MEMO_ID (see `coder memos`).
+
+    Example: coder memo edit 3 "書き直したメモ" --coder hanako --db project.db
+    """
+    from .memos import edit
+
+    edit(store.open_db(db_path, create=False), memo_id, author, text)
+    click.echo(f"memo {memo_id} edited")
+
+
+@memo.command("delete")
+@click.argument("memo_id", type=int)
+@click.option("--coder", "author", required=True, help="The memo's author (only they may delete it).")
+@db_option
+def memo_delete(memo_id, author, db_path):
+    """Delete your memo MEMO_ID (its text stays in the event log).
+
+    Example: coder memo delete 3 --coder hanako --db project.db
+    """
+    from .memos import delete
+
+    delete(store.open_db(db_path, create=False), memo_id, author)
+    click.echo(f"memo {memo_id} deleted")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "md"]), default="jsonl", show_default=True)
+@click.option("--author", help="Only memos by this user.")
+@click.option("--kind", type=click.Choice(["code", "segment", "transcript", "case", "project"]), help="Only this kind.")
+@click.option("--transcript", help="Only memos on this transcript (id or name) and its segments.")
+@click.option("--case", "case_name", help="Only memos on this case, its transcripts and their segments.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@db_option
+def memos(fmt, author, kind, transcript, case_name, output, db_path):
+    """Print memos, oldest first, as JSON lines or a Markdown report.
+
+    Example: coder memos --kind segment --author hanako --format md --db project.db
+    """
+    from .access import Policy
+    from .memos import as_markdown, visible
+
+    rows = visible(store.open_db(db_path, create=False), Policy.owner(), author=author, kind=kind,
+                   transcript=transcript, case=case_name)
+    if fmt == "md":
+        output.write(as_markdown(rows))
+        return
+    for row in rows:
+        output.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -5,12 +5,13 @@ independent codings. A coding is ``confirmed`` (the code applies) or ``rejected`
 analyst turned down); removing a code deletes the row. "Confirm and next" writes a review row: the
 segment is finished for that analyst and every code they did not confirm is absent for them.
 Every change is logged in ``events`` (who, when, segment, code, action, the suggestion it came from)
-in the same transaction as the change.
+in the same transaction as the change; ``undo`` reads those events to take an analyst's last action back.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 
 from . import db as store
 from .errors import CoderError, NotFound
@@ -93,9 +94,9 @@ def _upsert(db, at, segment_id, code, coder, status, version):
                [segment_id, code, coder, status, version, at, at])
 
 
-def _set(db, at, segment_id, code, coder, status, version, actor=None):
+def _set(db, at, segment_id, code, coder, status, version, actor=None, **extra):
     _upsert(db, at, segment_id, code, coder, status, version)
-    _log(db, at, actor or coder, status, segment_id, code, version, _suggestion(db, segment_id, code), coder)
+    _log(db, at, actor or coder, status, segment_id, code, version, _suggestion(db, segment_id, code), coder, **extra)
 
 
 def record_imported(db, at, coder: str, version: str, codings: list[tuple[int, str]], reviewed: list[int],
@@ -112,10 +113,40 @@ def record_imported(db, at, coder: str, version: str, codings: list[tuple[int, s
         _log(db, at, coder, "imported-reviews", None, None, version, segments=len(reviewed), **detail)
 
 
-def _remove(db, at, segment_id, code, coder, version, actor=None):
+def log_event(db, at, user: str, action: str, code: str | None, version: str, **detail) -> None:
+    """Log a change that is not one segment's coding (e.g. a codebook edit), in the caller's transaction."""
+    _log(db, at, user, action, None, code, version, **detail)
+
+
+def repoint(db, at, user: str, old: str, new: str, version: str, action: str = "recoded") -> int:
+    """Move every coding of code ``old`` to code ``new`` (a merge, or a promoted user code), per coder,
+    in the caller's transaction; one event per changed coding (``from``, the coder's ``layer``). Where a
+    coder already has ``new`` on the segment the two become one: confirmed wins over rejected.
+    Returns how many codings changed."""
+    rows = list(db.query("""select f.segment_id, f.coder, f.status, t.status as existing from codings f
+                            left join codings t on t.segment_id = f.segment_id and t.coder = f.coder
+                            and t.code = ? where f.code = ?""", [new, old]))
+    for r in rows:
+        if r["existing"] is None:
+            db.execute("update codings set code = ?, codebook_version = ?, updated_at = ? "
+                       "where segment_id = ? and coder = ? and code = ?",
+                       [new, version, at, r["segment_id"], r["coder"], old])
+        else:
+            db.execute("delete from codings where segment_id = ? and coder = ? and code = ?",
+                       [r["segment_id"], r["coder"], old])
+            if r["status"] == "confirmed" and r["existing"] != "confirmed":
+                _upsert(db, at, r["segment_id"], new, r["coder"], "confirmed", version)
+        status = "confirmed" if "confirmed" in (r["status"], r["existing"]) else r["status"]
+        _log(db, at, user, action, r["segment_id"], new, version, layer=r["coder"],
+             **{"from": old, "status": status, "joined": r["existing"] is not None})
+    return len(rows)
+
+
+def _remove(db, at, segment_id, code, coder, version, actor=None, **extra):
     if db.execute("delete from codings where segment_id = ? and code = ? and coder = ?",
                   [segment_id, code, coder]).rowcount:
-        _log(db, at, actor or coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code), coder)
+        _log(db, at, actor or coder, "removed", segment_id, code, version, _suggestion(db, segment_id, code), coder,
+             **extra)
 
 
 def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | None = None,
@@ -126,43 +157,108 @@ def apply(db, segment_id: int, coder: str, action: str, codebook, code: str | No
     analyst has not rejected; ``review`` ("confirm and next") rejects the suggested codes left
     undecided and marks the segment finished; ``reopen`` unmarks it. ``blind`` (re-coding) ignores
     suggestions: nothing is accepted or rejected on their account, and they are not returned.
+
+    Each event of the action carries ``act`` (one token per call: what ``undo`` takes back together),
+    ``step`` (the action asked for) and ``was`` (the coding's status, or the review's time, before).
     """
     if action not in ACTIONS:
         raise CoderError(f"unknown action {action!r} ({', '.join(ACTIONS)})")
     if action in ("confirm", "reject", "remove", "toggle") and code not in codebook.ids:
         raise CoderError(f"unknown code {code!r} (codebook {codebook.version_tag}: {', '.join(codebook.ids)})")
     version, at = codebook.version_tag, store.now()
+    step = {"act": secrets.token_hex(8), "step": action}
     with store.immediate(db):
         if not _segment_rows(db, "s.id = ?", [segment_id]):
             raise NotFound(f"no segment {segment_id} to code (unknown, or an interviewer turn)")
+        reviewed = db.execute("select reviewed_at from reviews where segment_id = ? and coder = ?",
+                              [segment_id, coder]).fetchone()
         mine = {r["code"]: r["status"] for r in db.query(
             "select code, status from codings where segment_id = ? and coder = ?", [segment_id, coder])}
+        offered = {c.id for c in codebook.active}  # a retired code stays on past codings, is not applied anew
         suggested = [] if blind else [r["code"] for r in db.query(
-            "select code from suggestions where segment_id = ? and selected = 1", [segment_id])]
+            "select code from suggestions where segment_id = ? and selected = 1", [segment_id])
+            if r["code"] in offered]
         if action == "toggle":
             if mine.get(code) == "confirmed":
                 action = "reject" if code in suggested else "remove"
             else:
                 action = "confirm"
+        if action in ("confirm", "reject") and code not in offered:
+            raise CoderError(f"code {code!r} is retired: it stays on past codings but is not applied anew")
         if action in ("confirm", "reject"):
-            _set(db, at, segment_id, code, coder, {"confirm": "confirmed", "reject": "rejected"}[action], version)
+            _set(db, at, segment_id, code, coder, {"confirm": "confirmed", "reject": "rejected"}[action], version,
+                 was=mine.get(code), **step)
         elif action == "remove":
-            _remove(db, at, segment_id, code, coder, version)
+            _remove(db, at, segment_id, code, coder, version, was=mine.get(code), **step)
         elif action == "accept":
             for c in suggested:
                 if c not in mine:
-                    _set(db, at, segment_id, c, coder, "confirmed", version)
+                    _set(db, at, segment_id, c, coder, "confirmed", version, was=None, **step)
         elif action == "review":
             for c in suggested:
                 if c not in mine:
-                    _set(db, at, segment_id, c, coder, "rejected", version)
+                    _set(db, at, segment_id, c, coder, "rejected", version, was=None, **step)
             db.execute("insert or replace into reviews (segment_id, coder, reviewed_at) values (?, ?, ?)",
                        [segment_id, coder, at])
-            _log(db, at, coder, "reviewed", segment_id, None, version)
+            _log(db, at, coder, "reviewed", segment_id, None, version, was=reviewed and reviewed[0], **step)
         elif action == "reopen":
             if db.execute("delete from reviews where segment_id = ? and coder = ?", [segment_id, coder]).rowcount:
-                _log(db, at, coder, "reopened", segment_id, None, version)
+                _log(db, at, coder, "reopened", segment_id, None, version, was=reviewed[0], **step)
     return states(db, coder, segment_ids=[segment_id], show_suggestions=not blind)[0]
+
+
+UNDOABLE = ("confirmed", "rejected", "removed", "reviewed", "reopened")  # events.action that ``apply`` logs
+
+
+def _last_act(db, coder: str) -> str | None:
+    """The ``act`` of ``coder``'s most recent action on their own layer that is not undone yet (and
+    whose transcript was not replaced since); events logged before undo existed carry no ``act``."""
+    row = db.execute(f"""
+        select json_extract(detail, '$.act') from events
+        where user = ? and action in ({",".join("?" * len(UNDOABLE))})
+          and json_extract(detail, '$.act') is not null and json_extract(detail, '$.layer') is null
+          and segment_id in (select s.id from segments s join transcripts t on t.id = s.transcript_id
+                             where t.imported_at <= events.at)  -- not a segment removed or replaced since
+          and json_extract(detail, '$.act') not in (
+            select json_extract(detail, '$.undoes_act') from events
+            where user = ? and action = 'undo' and json_extract(detail, '$.undoes_act') is not null)
+        order by id desc limit 1""", [coder, *UNDOABLE, coder]).fetchone()
+    return row and row[0]
+
+
+def undo(db, coder: str, codebook, blind: bool = False) -> dict | None:
+    """Take back ``coder``'s most recent coding action (one ``apply`` call) that is not undone yet,
+    restoring each coding's and the review's state from before it; return the segment's new state
+    (``undone``: the action taken back), or None when there is nothing left to undo.
+
+    The ``undo`` event names the events it undid (``undoes``) and their ``act``, so a second call
+    walks back one action further. Only ``coder``'s own layer is touched (``coder`` may be a
+    re-coding layer, ``NAME:recode``, with ``blind``)."""
+    at = store.now()
+    with store.immediate(db):
+        act = _last_act(db, coder)
+        if act is None:
+            return None
+        rows = list(db.query("""select id, action, segment_id, code, detail from events
+                                where user = ? and json_extract(detail, '$.act') = ? order by id desc""",
+                             [coder, act]))
+        segment_id, step = rows[0]["segment_id"], json.loads(rows[0]["detail"])["step"]
+        for r in rows:
+            was = json.loads(r["detail"]).get("was")
+            if r["action"] == "reviewed" and was is None:
+                db.execute("delete from reviews where segment_id = ? and coder = ?", [segment_id, coder])
+            elif r["action"] in ("reviewed", "reopened"):
+                db.execute("insert or replace into reviews (segment_id, coder, reviewed_at) values (?, ?, ?)",
+                           [segment_id, coder, was])
+            elif was is None:
+                db.execute("delete from codings where segment_id = ? and code = ? and coder = ?",
+                           [segment_id, r["code"], coder])
+            else:
+                _upsert(db, at, segment_id, r["code"], coder, was, codebook.version_tag)
+        _log(db, at, coder, "undo", segment_id, None, codebook.version_tag, undoes=[r["id"] for r in rows],
+             undoes_act=act, step=step)
+    state = states(db, coder, segment_ids=[segment_id], show_suggestions=not blind)
+    return {**state[0], "undone": step} if state else None
 
 
 def recode_sample(db, coder: str) -> list[int]:

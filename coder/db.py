@@ -289,6 +289,12 @@ def list_transcripts(db: Database) -> list[dict]:
         from transcripts t order by t.id"""))
 
 
+def list_cases(db: Database) -> list[str]:
+    """The project's case names (transcripts' ``case_name``), sorted."""
+    return [r[0] for r in db.execute("select distinct case_name from transcripts where case_name is not null "
+                                     "order by case_name").fetchall()]
+
+
 def list_speakers(db: Database, transcript: str | int | None = None) -> list[dict]:
     where, params = "", []
     if transcript is not None:
@@ -351,12 +357,12 @@ def iter_segments(db: Database, transcript: str | int | None = None):
     if transcript is not None:
         where, params = "where s.transcript_id = ?", [find_transcript(db, transcript)["id"]]
     for r in db.query(f"""
-        select s.transcript_id, t.name, u.idx as turn, sp.name as speaker, sp.perspective, s.idx, s.start, s.[end],
-               s.text, s.start_time, s.end_time
+        select s.id, s.transcript_id, t.name, u.idx as turn, sp.name as speaker, sp.perspective, s.idx, s.start,
+               s.[end], s.text, s.start_time, s.end_time
         from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
         join speakers sp on sp.id = u.speaker_id {where}
         order by s.transcript_id, s.idx""", params):
-        yield {"transcript": r["transcript_id"], "transcript_name": r["name"], "turn": r["turn"],
+        yield {"id": r["id"], "transcript": r["transcript_id"], "transcript_name": r["name"], "turn": r["turn"],
                "speaker": r["speaker"], "perspective": r["perspective"], "index": r["idx"], "start": r["start"],
                "end": r["end"], "text": r["text"], "start_time": hhmmss(r["start_time"]),
                "end_time": hhmmss(r["end_time"])}

@@ -36,6 +36,7 @@ class QdaSelection:
     start: int
     end: int
     codings: list[tuple[str, str | None]] = field(default_factory=list)  # (code guid, user guid)
+    notes: list[str] = field(default_factory=list)  # guids of the notes it refers to (NoteRef)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class QdaSource:
     selections: list[QdaSelection] = field(default_factory=list)
     whole_source_codings: int = 0
     note: str = ""  # how the text was found, if not the plain way
+    notes: list[str] = field(default_factory=list)  # guids of the notes on the whole source (NoteRef)
 
 
 @dataclass
@@ -59,9 +61,23 @@ class QdaProject:
     users: dict[str, str] = field(default_factory=dict)  # guid → name
     codes: list[QdaCode] = field(default_factory=list)
     cases: dict[str, str] = field(default_factory=dict)  # source guid → case name
+    case_variables: dict[str, dict[str, str]] = field(default_factory=dict)  # case name → variable → value
     sources: list[QdaSource] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source name, why)
     default_user: str | None = None
+    notes: dict[str, QdaNote] = field(default_factory=dict)  # guid → note (Notes/Note)
+    project_notes: list[str] = field(default_factory=list)  # guids of the notes on the project (NoteRef)
+
+
+@dataclass
+class QdaNote:
+    """A ``Note`` (REFI-QDA's memo): its text, name, author (user guid) and creation time as written."""
+
+    guid: str
+    text: str
+    name: str = ""
+    user: str | None = None
+    created: str | None = None
 
 
 def norm_guid(value: str | None) -> str | None:
@@ -151,8 +167,19 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
     return "empty source (no text)"
 
 
+def _variable_values(el, variables: dict[str, str]) -> dict[str, str]:
+    """Variable name → value (as text) of the ``VariableValue``s of a source or case."""
+    out = {}
+    for vv in el.iterfind("VariableValue"):
+        ref = vv.find("VariableRef")
+        value = next((c.text for c in vv if c.tag.endswith("Value") and c.tag != "VariableValue"), None)
+        if ref is not None and norm_guid(ref.get("targetGUID")) in variables:
+            out[variables[norm_guid(ref.get("targetGUID"))]] = value or ""
+    return out
+
+
 def read_qdpx(path: str | Path) -> QdaProject:
-    """Users, codes, cases and text sources (with selections) of a ``.qdpx``; CoderError names the file.
+    """Users, codes, cases, text sources (with selections) and notes of a ``.qdpx``; CoderError names the file.
 
     The archive is refused before anything is parsed if it could inflate beyond ``safezip.REFI``
     (see :mod:`coder.safezip`), and each member is read bounded by its checked size.
@@ -178,6 +205,8 @@ def read_qdpx(path: str | Path) -> QdaProject:
             raise CoderError(f"{path}: {exc}") from exc
         variables = {norm_guid(v.get("guid")): v.get("name") or "" for v in root.iterfind("Variables/Variable")}
         for case in root.iterfind("Cases/Case"):
+            if case.get("name") and case.find("VariableValue") is not None:  # NVivo classifications
+                project.case_variables.setdefault(case.get("name"), {}).update(_variable_values(case, variables))
             for ref in case.iterfind("SourceRef"):
                 project.cases.setdefault(norm_guid(ref.get("targetGUID")), case.get("name") or "")
         for el in root.iterfind("Sources/*"):
@@ -193,11 +222,7 @@ def read_qdpx(path: str | Path) -> QdaProject:
             source = QdaSource(guid=norm_guid(el.get("guid")), name=name, text=found[0], raw=found[1],
                                encoding=found[2], note=found[3], description=(el.findtext("Description") or "").strip(),
                                whole_source_codings=len(el.findall("Coding")))
-            for vv in el.iterfind("VariableValue"):
-                ref = vv.find("VariableRef")
-                value = next((c.text for c in vv if c.tag.endswith("Value") and c.tag != "VariableValue"), None)
-                if ref is not None and norm_guid(ref.get("targetGUID")) in variables:
-                    source.variables[variables[norm_guid(ref.get("targetGUID"))]] = value or ""
+            source.variables.update(_variable_values(el, variables))
             fallback = norm_guid(el.get("creatingUser"))
             for sel in el.iterfind("PlainTextSelection"):
                 user = norm_guid(sel.get("creatingUser")) or fallback
@@ -209,6 +234,21 @@ def read_qdpx(path: str | Path) -> QdaProject:
                 source.selections.append(QdaSelection(
                     guid=norm_guid(sel.get("guid")), start=start, end=end,
                     codings=[(norm_guid(c.get("targetGUID")), norm_guid(c.getparent().get("creatingUser")) or user)
-                             for c in sel.iterfind("Coding/CodeRef")]))
+                             for c in sel.iterfind("Coding/CodeRef")],
+                    notes=[norm_guid(r.get("targetGUID")) for r in sel.iterfind("NoteRef")]))
+            source.notes = [norm_guid(r.get("targetGUID")) for r in el.iterfind("NoteRef")]
             project.sources.append(source)
+        _notes(z, names, root, project, str(path))
     return project
+
+
+def _notes(z, names, root, project: QdaProject, where: str) -> None:
+    """The project's ``Notes`` (inline text or a text file; notes without text are left out) and its
+    own ``NoteRef``s."""
+    for el in root.iterfind("Notes/Note"):
+        found = _text(z, names, el, where) if el.get("guid") else "no guid"
+        if not isinstance(found, str) and found[0].strip():
+            note = QdaNote(guid=norm_guid(el.get("guid")), text=found[0].strip(), name=el.get("name") or "",
+                           user=norm_guid(el.get("creatingUser")), created=el.get("creationDateTime"))
+            project.notes[note.guid] = note
+    project.project_notes = [norm_guid(r.get("targetGUID")) for r in root.iterfind("NoteRef")]

@@ -27,10 +27,16 @@ One call is one transaction: everything in the file is imported, or nothing. The
   layer only when the importer asks for it (``keep_consensus``, ``--keep-consensus``): every marker
   of an own export can be written by anyone, and an adjudicated layer is a supervisor's decision.
   Otherwise it is renamed like a foreign one, and the report says how to keep it.
+- **Notes → memos** (``_import_notes``): on a selection, a memo on the first segment it covers; on a
+  source, a transcript memo; coder's case notes, a case memo; any other, a project memo; the author
+  is the note's user (named like a coder). A note already imported is not added again.
 - **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
   ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
   have read all of it (REFI tools code whole documents), unless they already finished segments of
   that transcript here.
+- **Variables → attributes** (``coder.attributes``): a source's variables other than coder's own two
+  (``話者の立場``, ``coder``) become its transcript's attributes, a case's variables (NVivo
+  classifications) that case's, where the project has the case.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from pathlib import Path
 from . import db as store
 from . import speakers
 from .coding import record_imported
-from .export.refi import META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, guid
+from .export.refi import CASE_NOTE, META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, guid
 from .formats import newlines, read_text
 from .ingest import _unique_name
 from .layers import CONSENSUS, MODEL, RECODE, is_analyst
@@ -82,6 +88,8 @@ class ImportReport:
     interviewer_codings: int = 0
     whole_source_codings: int = 0
     reviews: str = ""
+    memos: int = 0  # notes imported as memos
+    attributes: int = 0  # attribute values set from source and case variables
 
     def summary(self) -> list[str]:
         new = sum(1 for t in self.transcripts if t[2])
@@ -113,6 +121,9 @@ class ImportReport:
                                                        "the speaker is an interviewer")):
             if count:
                 lines.append(f"  {count} {text}")
+        lines += [f"attributes: {self.attributes} value(s) set from variables (see `coder attributes`)"
+                  ] if self.attributes else []
+        lines += [f"memos: {self.memos} note(s) imported (see `coder memos`)"] if self.memos else []
         return lines + ([f"finished segments: {self.reviews}"] if self.reviews else [])
 
     def _layer_lines(self) -> list[str]:
@@ -153,8 +164,9 @@ def coder_name(name: str, taken: set[str]) -> str:
 
 def _map_codes(db, codes, codebook, report: ImportReport) -> dict[str, str]:
     """{file code guid: our code string}; adds the unmatched ones to ``user_codes``."""
-    by_name = {_key(k): c.id for c in codebook.codes for k in (c.id, c.name_en, c.name)}
-    by_guid = {guid("code", c.id): c.id for c in codebook.codes}
+    # a code merged into another (coder code merge) brings its codings to the code it became
+    by_name = {_key(k): c.merged_into or c.id for c in codebook.codes for k in (c.id, c.name_en, c.name) if k}
+    by_guid = {guid("code", c.id): c.merged_into or c.id for c in codebook.codes}
     known = {u["guid"] for u in store.user_codes(db)}
     out = {}
     for code in codes:  # parents come before their children
@@ -286,11 +298,27 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
             tid = t if isinstance(t, int) else t.id
             count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
             report.transcripts.append((db["transcripts"].get(tid)["name"], tid, any(t is n for n in new), count))
+        report.memos = _import_notes(db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans])
+        report.attributes = _store_attributes(db, project, plans, path.name)
     if report.codings:
         recorded = any(META_VARIABLE in src.variables for src, _ in plans)
         report.reviews = "as recorded in the file" if recorded else \
             "assumed: each coder finished every interviewee segment of the sources they coded"
     return report
+
+
+def _store_attributes(db, project, plans, file: str) -> int:
+    """Variables other than coder's own two → attributes (``coder.attributes``): a source's of its
+    transcript, a case's (NVivo classifications) of that case where the project has it."""
+    from .attributes import cases, put_values
+
+    own = (SPEAKERS_VARIABLE, META_VARIABLE)
+    values = [("transcript", str(t if isinstance(t, int) else t.id), name, value)
+              for src, t in plans for name, value in src.variables.items() if name not in own]
+    known = set(cases(db))
+    values += [("case", case, name, value) for case, variables in project.case_variables.items() if case in known
+               for name, value in variables.items() if name not in own]
+    return put_values(db, values, user="import-qdpx", source=file)
 
 
 def reserved(name: str) -> bool:
@@ -389,6 +417,45 @@ def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport,
         for coder in set(reviewed) - set(done):
             record_imported(db, at, coder, version, [], _finished(db, segs, starts, tid, coder, reviewed), file=file)
     return len(segs)
+
+
+def _import_notes(db, project, sources: list[tuple]) -> int:
+    """The file's ``Notes`` as memos; returns how many were added. A note on a selection is a memo on
+    the first segment the selection covers, on a source a transcript memo, on the project a project
+    memo; coder's case notes (named ``CASE_NOTE`` + the case) are case memos, and any other note a
+    project memo. The author is the note's ``creatingUser`` (named like a coder); a note already
+    imported is not added again."""
+    from datetime import datetime
+
+    from .memos import add
+
+    done, added = set(), 0
+
+    def put(note_guid, **target) -> int:
+        note = project.notes.get(note_guid)
+        if note is None or note_guid in done:
+            return 0
+        done.add(note_guid)
+        try:
+            when = datetime.fromisoformat((note.created or "").replace("Z", "+00:00")).isoformat(timespec="seconds")
+        except ValueError:
+            when = None
+        author = coder_name(project.users.get(note.user) or "imported", set())
+        return add(db, author, note.text, created_at=when, once=True, **target) is not None
+
+    for src, tid in sources:
+        segs = list(db.query("select id, start, [end] from segments where transcript_id = ? order by start", [tid]))
+        starts, shift = [s["start"] for s in segs], _shift(src.text)
+        for sel in (sel for sel in src.selections if sel.notes and 0 <= sel.start < sel.end <= len(src.text)):
+            hits = covered(segs, starts, shift(sel.start), shift(sel.end))
+            added += sum(put(g, segment_id=hits[0]["id"]) for g in sel.notes) if hits else 0
+        added += sum(put(g, transcript=tid) for g in src.notes)
+    added += sum(put(g, project=True) for g in project.project_notes)
+    cases = store.list_cases(db)
+    for g, note in list(project.notes.items()):
+        case = note.name[len(CASE_NOTE):] if note.name.startswith(CASE_NOTE) else None
+        added += put(g, case=case) if case in cases else put(g, project=True)
+    return added
 
 
 def _restore_times(t: Transcript, times) -> None:

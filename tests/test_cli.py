@@ -26,12 +26,12 @@ def test_segments_jsonl_has_exactly_the_documented_fields(tmp_path, nlp, write):
     run("speakers", "set", "支援員", "supporter", "--db", tmp_path / "p.db")
     lines = run("segments", "--db", tmp_path / "p.db").output.splitlines()
     rows = [json.loads(line) for line in lines]
-    assert list(rows[0]) == ["transcript", "transcript_name", "turn", "speaker", "perspective", "index", "start",
+    assert list(rows[0]) == ["id", "transcript", "transcript_name", "turn", "speaker", "perspective", "index", "start",
                              "end", "text", "start_time", "end_time"]
     assert [(r["speaker"], r["perspective"], r["turn"], r["index"]) for r in rows] == [
         ("インタビュアー", "interviewer", 0, 0), ("支援員", "supporter", 1, 1), ("利用者", "person", 2, 2)]
     csv_out = run("segments", "--format", "csv", "--transcript", "a", "--db", tmp_path / "p.db").output
-    assert csv_out.splitlines()[0].startswith("transcript,transcript_name,turn")
+    assert csv_out.splitlines()[0].startswith("id,transcript,transcript_name,turn")
 
 
 def test_bad_input_exits_with_a_message_naming_the_file(tmp_path, write):

@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # Japanese as UTF-8 in /api/ responses, not \uXXXX escapes
     from . import (
         api,
+        attributes,
         auth,
         codes,
         coding,
@@ -31,8 +32,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         exports,
         importer,
         matrix,
+        memos,
         names,
         policy,
+        search,
         supervision,
         tasks,
         topics,
@@ -46,7 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     policy.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
-    for module in (auth, transcripts, importer, coding, codes, matrix, topics, exports, supervision, names, users, api):
+    for module in (auth, transcripts, importer, coding, codes, matrix, search, topics, exports, supervision, names,
+                   users, attributes, memos, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
     return app

@@ -14,6 +14,8 @@ variables, so a round trip through ``coder import-qdpx`` restores it: ``話者�
 ``speaker=perspective`` line per speaker) and ``coder`` (JSON: the transcript's format, per coder the
 offset ranges of the segments they finished, and the cue times of subtitle transcripts). A
 transcript's case is a ``Case`` with a ``SourceRef``, its title the ``TextSource``'s ``Description``.
+Attributes (``coder.attributes``: 障害種別, 年代 …) are further Text variables: a transcript's own values
+on its ``TextSource``, a case's on its ``Case``.
 
 Coding layers travel as ``User`` names (``consensus``, ``model:<suggesters>``, ``NAME:recode``), and
 the project's ``Description`` says what the ones that are not people mean, for readers in other
@@ -39,6 +41,9 @@ SPEAKERS_VARIABLE = "話者の立場"
 META_VARIABLE = "coder"
 ORIGIN = "coder ("  # how the Project's origin starts in coder's own exports
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
+CASE_NOTE = "事例のメモ："  # a Note's name for a case memo, then the case (a Case takes no NoteRef)
+NOTE_NAMES = {"segment": "セグメントのメモ", "transcript": "トランスクリプトのメモ",
+              "project": "プロジェクトのメモ"}
 
 
 def guid(kind: str, key: str) -> str:
@@ -126,8 +131,8 @@ def _code_elements(parent, codes: list[dict], E) -> None:
 def _code_rows(codebook, user_codes: list[dict], used: set[str] = frozenset()) -> list[dict]:
     """The codebook's codes, the project's user codes, and any other code a coding uses (a code
     dropped from the codebook since), as rows {code, name, description, parent, codable}."""
-    codes = [{"code": c.id, "name": c.name, "description": c.definition, "parent": None, "codable": True}
-             for c in codebook.codes]
+    codes = [{"code": c.id, "name": c.name, "description": c.definition, "parent": c.parent,
+              "codable": c.status == "active"} for c in codebook.codes]  # nested by parent; retired: not codable
     codes += [{"code": f"user:{u['guid']}", "name": u["name"], "description": u["description"],
                "parent": u["parent"], "codable": bool(u["codable"])} for u in user_codes]
     have = {c["code"] for c in codes}
@@ -147,9 +152,32 @@ def _element_maker(ns: str):
     return E
 
 
+def _attribute_values(db, transcripts: list[dict]) -> tuple[list[str], dict[int, dict], dict[int, dict]]:
+    """Attributes travel as Text variables: their names (other than coder's own two variables), and by
+    transcript id its own values and its case's."""
+    from ..attributes import names
+
+    own, by_case = {}, {}
+    for r in db.query("select scope, target, name, value from attributes"):
+        if r["name"] not in (SPEAKERS_VARIABLE, META_VARIABLE):
+            (own if r["scope"] == "transcript" else by_case).setdefault(r["target"], {})[r["name"]] = r["value"]
+    own_values = {t["id"]: own.get(str(t["id"]), {}) for t in transcripts}
+    case_values = {t["id"]: by_case.get(t["case_name"] or "", {}) for t in transcripts}
+    used = {n for values in (*own_values.values(), *case_values.values()) for n in values}
+    return [n for n in names(db) if n in used], own_values, case_values
+
+
+def _variable_value(el, label: str, value: str, E) -> None:
+    """A ``VariableValue`` (TextValue) of variable ``label`` in a source or case."""
+    vv = E(el, "VariableValue")
+    E(vv, "VariableRef", targetGUID=guid("variable", label))
+    E(vv, "TextValue").text = value
+
+
 def project_xml(db, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None) -> tuple[bytes, dict[str, str]]:
-    """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references. With a
+                transcript: str | int | None = None, pseudonymiser=None, policy=None) -> tuple[bytes, dict[str, str]]:
+    """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references; memos
+    ``policy`` may see (default: all) travel as ``Notes`` (see ``_memos``). With a
     ``coder.pseudonymise.Pseudonymiser`` the names it lists are replaced in the sources' texts, names,
     titles and cases, the speakers and the user codes, and every selection's positions refer to the
     pseudonymised text."""
@@ -168,6 +196,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
     segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
                                              "from segments")}
     hide = pseudonymiser.text if pseudonymiser is not None else (lambda value: value)
+    notes, noted = _memos(db, policy, transcripts)  # before pseudonymising: by case name
+    attribute_names, own_values, case_values = _attribute_values(db, transcripts)  # by id: before pseudonymising
     if pseudonymiser is not None:
         transcripts, segments = pseudonymiser.sources(db, transcripts, segments)
     rows, finishers = _codings(db, source)
@@ -175,9 +205,9 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
     coders = sorted({r["coder"] for r in rows} | set(finishers))
 
     root = E(None, "Project", name=name, origin=f"coder ({codebook.version_tag})")
-    if coders:
+    if coders or notes:
         users = E(root, "Users")
-        for c in coders:
+        for c in sorted(set(coders) | {m["author"] for m in notes}):
             E(users, "User", guid=guid("user", c), name=c)
     user_codes = store.user_codes(db)
     codes = _code_rows(codebook, pseudonymiser.codes(user_codes) if pseudonymiser else user_codes,
@@ -190,11 +220,16 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                                         "segments per coder as offset ranges)")):
         E(E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text"),
           "Description").text = text
+    for label in attribute_names:  # attributes of cases and transcripts (coder.attributes)
+        E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text")
     case_names = sorted({t["case_name"] for t in transcripts if t["case_name"]})
     if case_names:
         cases = E(root, "Cases")
         for c in case_names:
             el = E(cases, "Case", guid=guid("case", c), name=c)
+            first = next(t for t in transcripts if t["case_name"] == c)
+            for label, value in sorted(case_values.get(first["id"], {}).items()):
+                _variable_value(el, label, hide(value), E)
             for t in transcripts:
                 if t["case_name"] == c:
                     E(el, "SourceRef", targetGUID=source_guid(t["name"], t["text"]))
@@ -211,15 +246,17 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         if t["title"]:
             E(el, "Description").text = t["title"]
         segs = sorted((s for s in segments.values() if s["transcript_id"] == t["id"]), key=lambda s: s["idx"])
-        for s in (s for s in segs if s["id"] in by_segment):
+        for s in (s for s in segs if s["id"] in by_segment or s["id"] in noted):
             sel_id = guid("selection", f"{sid}:{s['start']}:{s['end']}")
             sel = E(el, "PlainTextSelection", guid=sel_id, startPosition=str(s["start"]), endPosition=str(s["end"]))
-            for r in sorted(by_segment[s["id"]], key=lambda r: (r["coder"], r["code"])):
+            for r in sorted(by_segment.get(s["id"], []), key=lambda r: (r["coder"], r["code"])):
                 attrs = {"guid": guid("coding", f"{sel_id}:{r['coder']}:{r['code']}"),
                          "creatingUser": guid("user", r["coder"])}
                 if r.get("created_at"):
                     attrs["creationDateTime"] = r["created_at"]
                 E(E(sel, "Coding", **attrs), "CodeRef", targetGUID=code_guid(r["code"]))
+            _note_refs(sel, noted.get(s["id"], []), E)
+        _note_refs(el, [m for m in notes if m["kind"] == "transcript" and m["transcript_id"] == t["id"]], E)
         speakers = "\n".join(f"{hide(r['speaker'])}={r['perspective']}" for r in store.list_speakers(db, t["id"]))
         reviewed = {}
         for c in finishers:
@@ -236,13 +273,55 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                              "turns": [[r["start_time"], r["end_time"]] for r in turns]}
         meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         for label, value in ((SPEAKERS_VARIABLE, speakers), (META_VARIABLE, meta)):
-            vv = E(el, "VariableValue")
-            E(vv, "VariableRef", targetGUID=guid("variable", label))
-            E(vv, "TextValue").text = value
+            _variable_value(el, label, value, E)
+        for label, value in sorted(own_values.get(t["id"], {}).items()):
+            _variable_value(el, label, hide(value), E)
+    _note_elements(root, notes, hide, E)
     E(root, "Description").text = (f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
                                    "Selections are segments (sentences); offsets are code points."
                                    + "".join(f" {_layer_note(c, source)}" for c in coders if _layer_note(c, source)))
+    _note_refs(root, [m for m in notes if m["kind"] == "project"], E)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True), files
+
+
+def _memos(db, policy, transcripts: list[dict]) -> tuple[list[dict], dict[int, list[dict]]]:
+    """The memos a project export carries, and the segment memos by segment id: those ``policy``
+    (default the project owner) may see on the exported transcripts, their segments and cases, and
+    on the project. Codebook clarifications stay out (code notes are not written yet)."""
+    from ..access import Policy
+    from ..memos import visible
+
+    ids, cases = {t["id"] for t in transcripts}, {t["case_name"] for t in transcripts} - {None}
+    notes = [m for m in visible(db, policy or Policy.owner()) if m["kind"] == "project"
+             or (m["kind"] == "case" and m["case_name"] in cases)
+             or (m["kind"] in ("segment", "transcript") and m["transcript_id"] in ids)]
+    noted: dict[int, list[dict]] = {}
+    for m in notes:
+        if m["kind"] == "segment":
+            noted.setdefault(m["segment_id"], []).append(m)
+    return notes, noted
+
+
+def _note_refs(parent, notes: list[dict], E) -> None:
+    for m in notes:
+        E(parent, "NoteRef", targetGUID=guid("note", str(m["id"])))
+
+
+def _note_elements(root, notes: list[dict], hide, E) -> None:
+    """``Notes``: one ``Note`` per memo (name: what it is on; ``CASE_NOTE`` + the case for a case
+    memo, which REFI-QDA cannot attach to a ``Case``), its author's ``User`` and its dates."""
+    from . import xml_text
+
+    if not notes:
+        return
+    el = E(root, "Notes")
+    for m in notes:
+        name = f"{CASE_NOTE}{hide(m['case_name'])}" if m["kind"] == "case" else NOTE_NAMES[m["kind"]]
+        attrs = {"guid": guid("note", str(m["id"])), "name": name, "creatingUser": guid("user", m["author"]),
+                 "creationDateTime": m["created_at"]}
+        if m["updated_at"]:
+            attrs.update(modifyingUser=attrs["creatingUser"], modifiedDateTime=m["updated_at"])
+        E(E(el, "Note", **attrs), "PlainTextContent").text = xml_text(hide(m["text"]))
 
 
 def _write_zip(out: Path, members: dict[str, bytes]) -> None:
@@ -260,10 +339,10 @@ def _write_zip(out: Path, members: dict[str, bytes]) -> None:
 
 
 def export_qdpx(db, out, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None) -> Path:
-    """Write the project (transcripts, codebook + user codes, codings of ``source``) as a ``.qdpx``
-    (pseudonymised with a ``pseudonymiser``, see ``project_xml``)."""
-    qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser)
+                transcript: str | int | None = None, pseudonymiser=None, policy=None) -> Path:
+    """Write the project (transcripts, codebook + user codes, codings of ``source``, the memos
+    ``policy`` may see) as a ``.qdpx`` (pseudonymised with a ``pseudonymiser``, see ``project_xml``)."""
+    qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser, policy)
     _write_zip(Path(out), {"project.qde": qde, **{k: v.encode("utf-8") for k, v in files.items()}})
     return Path(out)
 
@@ -288,7 +367,7 @@ def qdpx(db, out, codebook, meta):
     name = Path(meta.get("project") or "coder").stem or "coder"
     pz = meta.get("pseudonymiser")
     return export_qdpx(db, out, codebook, meta.get("source", "all"), pz.text(name) if pz else name, meta.get("case"),
-                       meta.get("transcript"), pz)
+                       meta.get("transcript"), pz, meta.get("policy"))
 
 
 @exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")

@@ -210,10 +210,15 @@ def _row_label(matrix: dict, key: str) -> str:
     return PERSPECTIVES.get(key, key) if matrix["by"] == "perspective" else key
 
 
+def row_noun(by: str) -> str:
+    """What a matrix row is, in Japanese: 立場, 事例, トランスクリプト or the attribute's name."""
+    return {"perspective": "立場", "case": "事例", "transcript": "トランスクリプト"}.get(by, by.removeprefix("attr:"))
+
+
 def to_markdown(matrix: dict, codebook) -> str:
     """A report-style synthesis: the count table, then per code and row the quotes."""
-    rows, lines = matrix["rows"], []
-    lines.append(f"# 立場 × コード マトリクス（出典：{matrix['source_label']}）\n")
+    rows, lines, noun = matrix["rows"], [], row_noun(matrix["by"])
+    lines.append(f"# {noun} × コード マトリクス（出典：{matrix['source_label']}）\n")
     if matrix["unconfirmed"]:
         lines.append("> 注意：提案のみに基づく集計です。分析者による確認を経ていません。\n")
     lines.append("| コード | " + " | ".join(f"{_row_label(matrix, k)}（{matrix['totals'][k]}）" for k in rows) + " |")
@@ -222,10 +227,10 @@ def to_markdown(matrix: dict, codebook) -> str:
         cells = [matrix["cells"][k][code] for k in rows]
         lines.append(f"| {codebook.code(code).name} | " + " | ".join(
             f"{c['segments']}（{c['interviewees']}人、{c['share']:.0%}）" for c in cells) + " |")
-    lines.append("\n各セルは「セグメント数（話者数、その立場のセグメントに占める割合）」。\n")
+    lines.append(f"\n各セルは「セグメント数（話者数、その{noun}のセグメントに占める割合）」。\n")
     for code in matrix["codes"]:
         c = codebook.code(code)
-        lines.append(f"## {c.name}（{c.name_en}）\n")
+        lines.append(f"## {c.name}（{c.name_en}）\n" if c.name_en else f"## {c.name}\n")
         test = matrix["tests"].get(code, {})
         for key in rows:
             cell = matrix["cells"][key][code]

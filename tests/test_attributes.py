@@ -221,7 +221,11 @@ def test_web_matrix_offers_attributes_as_rows(login, project, two_analysts):
     attributes.set_value(store.open_db(project), "case", "kaede", "障害種別", "精神障害", user="sato")
     hanako = login("hanako")
     page = hanako.get("/matrix/?by=attr:障害種別&source=hanako").get_data(as_text=True)
-    assert 'value="attr:障害種別" selected' in page and "精神障害" in page
+    assert 'value="attr:障害種別" selected' in page and "精神障害" in page and "<h1>障害種別 × コード" in page
+    assert 'value="attr:障害種別"' in hanako.get("/export/").get_data(as_text=True)  # exports by it too
+    response = hanako.post("/export/", data={"format": "matrix-md", "source": "hanako", "by": "attr:障害種別",
+                                             "csrf_token": hanako.csrf})
+    assert response.status_code == 200 and response.get_data(as_text=True).startswith("# 障害種別 × コード")
 
 
 def test_matrix_filtered_by_an_attribute_value_counts_only_those_transcripts(three, codebook, tmp_path):

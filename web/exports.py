@@ -7,7 +7,7 @@ import tempfile
 
 from flask import Blueprint, render_template, request, send_file
 
-from coder import export
+from coder import attributes, export
 from coder.errors import CoderError, Forbidden, NotFound
 from coder.matrix import BY
 
@@ -44,6 +44,6 @@ def index():
     cases = [r["case_name"] for r in db.query(
         "select distinct case_name from transcripts where case_name is not null order by case_name")]
     return render_template("export/index.html", groups={k: [e for e in exporters if e.kind == k] for k in KINDS},
-                           kinds=KINDS, sources=sources, by=BY, cases=cases, form=request.form, error=error,
+                           kinds=KINDS, sources=sources, by=[*BY, *(f"attr:{n}" for n in attributes.names(db))], cases=cases, form=request.form, error=error,
                            transcripts=list(db.query("select id, name from transcripts order by id"))), \
         400 if error else 200

@@ -4,6 +4,7 @@ and an XLSX workbook with a count sheet and a quote sheet."""
 from __future__ import annotations
 
 from ..db import hhmmss
+from ..matrix import row_noun
 from ..speakers import PERSPECTIVES
 from . import UNCONFIRMED, exporter, sheets
 
@@ -49,5 +50,5 @@ def matrix_xlsx(matrix, out, codebook, meta):
     sheets.table(quotes, [ROWS.get(matrix["by"], matrix["by"]), "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
                           "終了（字）", "開始時刻", "事例", "セグメントID"],
                  rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
-    sheets.info(wb, meta, f"立場 × コード マトリクス（行：{ROWS.get(matrix['by'], matrix['by'])}）")
+    sheets.info(wb, meta, f"{row_noun(matrix['by'])} × コード マトリクス")
     wb.save(out)

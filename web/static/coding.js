@@ -105,6 +105,7 @@
     cancel.addEventListener("click", close);
     form.addEventListener("click", (e) => e.stopPropagation());
     area.addEventListener("keydown", (e) => {
+      e.stopPropagation();  // typing a memo never codes the segment
       if (e.key === "Escape") close();
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
     });
@@ -163,6 +164,7 @@
     };
     input.addEventListener("input", () => { chosen = 0; render(); });
     input.addEventListener("keydown", (e) => {
+      e.stopPropagation();  // keys typed here are not the coding view's (Enter would also confirm and move on)
       if (e.isComposing) return;  // Enter that confirms an IME conversion is not a choice
       if (e.key === "Escape") { e.preventDefault(); close(); }
       else if (e.key === "ArrowDown" || e.key === "ArrowUp") {

@@ -213,3 +213,13 @@ def test_the_coding_view_offers_no_retired_code_but_shows_its_name(login, projec
     offered = json.loads(html.split('id="codes-data" type="application/json">')[1].split("</script>")[0])
     every = json.loads(html.split('id="all-codes-data" type="application/json">')[1].split("</script>")[0])
     assert "career" not in offered and every["career"]["retired"] is True
+
+
+def test_merging_in_the_web_needs_a_confirmation_because_it_cannot_be_undone(login, project, two_analysts):
+    supervisor = login("sato")
+    form = {"op": "merge", "code": "value_alignment", "into": "information_sharing", "csrf_token": supervisor.csrf}
+    page = supervisor.post("/codebook/edit", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "元に戻せない操作です" in page
+    assert open_db(project).execute("select count(*) from codings where code = 'value_alignment'").fetchone()[0] == 1
+    supervisor.post("/codebook/edit", data={**form, "confirm": "1"})
+    assert open_db(project).execute("select count(*) from codings where code = 'value_alignment'").fetchone()[0] == 0

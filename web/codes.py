@@ -50,6 +50,9 @@ def change():
     get_codebook()  # seeds the project's codebook from the configured file on first use
     if op not in DONE:
         abort(400)
+    if op in ("merge", "retire") and form.get("confirm") != "1":  # neither can be undone from the page
+        flash("変更できませんでした：元に戻せない操作です。確認のチェックを入れてからもう一度押してください。", "error")
+        return redirect(url_for("codes.index", _anchor=code or None))
     try:
         if op == "add":
             code = form.get("id", "")

@@ -858,15 +858,12 @@ def code_list(codebook_path, db_path):
 
     Example: coder code list --db project.db
     """
-    from .codebook_edit import project_codebook
+    from .codebook_edit import project_codebook, tree
 
     db = store.open_db(db_path, create=False)
     book = project_codebook(db, codebook_path)
     click.echo(f"{book.title} ({book.version_tag})")
-    for c in book.codes:
-        depth, up = 0, c.parent
-        while up and depth < 10:
-            depth, up = depth + 1, book.code(up).parent
+    for depth, c in tree(book.codes):
         merged = f", merged into {c.merged_into}" if c.merged_into else ""
         click.echo(f"{'  ' * depth}[{c.id}] {c.name}" + (f" (retired{merged})" if c.status == "retired" else ""))
     for u in store.user_codes(db):

@@ -247,3 +247,23 @@ def last_change(db) -> dict | None:
     row = db.execute("select action, code, detail from events where action like 'code%' and segment_id is null "
                      "order by id desc limit 1").fetchone()
     return None if row is None else {"action": row[0], "code": row[1], "detail": json.loads(row[2] or "{}")}
+
+
+def tree(codes) -> list[tuple[int, object]]:
+    """``codes`` (Code objects) in tree order — each code followed by its children, in codebook order
+    within a level — as (depth, code) pairs; a code whose parent is not among them is a root."""
+    ids = {c.id for c in codes}
+    children: dict[str | None, list] = {}
+    for c in codes:
+        children.setdefault(c.parent if c.parent in ids and c.parent != c.id else None, []).append(c)
+    out, seen = [], set()
+
+    def walk(key, depth):
+        for c in children.get(key, []):
+            if c.id not in seen:  # a loop of parents cannot recurse forever
+                seen.add(c.id)
+                out.append((depth, c))
+                walk(c.id, depth + 1)
+
+    walk(None, 0)
+    return out + [(0, c) for c in codes if c.id not in seen]

@@ -223,3 +223,11 @@ def test_merging_in_the_web_needs_a_confirmation_because_it_cannot_be_undone(log
     assert open_db(project).execute("select count(*) from codings where code = 'value_alignment'").fetchone()[0] == 1
     supervisor.post("/codebook/edit", data={**form, "confirm": "1"})
     assert open_db(project).execute("select count(*) from codings where code = 'value_alignment'").fetchone()[0] == 0
+
+
+def test_code_list_shows_a_sub_code_under_its_parent(project):
+    db_path = str(project)
+    edit.add_code(open_db(project), "sato", "face_to_face", "顔合わせでの引き継ぎ", "handover")
+    lines = cli_run("code", "list", "--db", db_path).splitlines()
+    at = next(i for i, line in enumerate(lines) if "[face_to_face]" in line)
+    assert "[handover]" in lines[at - 1] and lines[at].startswith("  [face_to_face]")

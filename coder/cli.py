@@ -413,7 +413,8 @@ def search(query, lemma, perspective, case_name, speaker, transcript, code, code
 
     Example: coder search 引き継ぐ --lemma --perspective supporter --format md --db project.db
     """
-    from .search import FIELDS, search as run, to_markdown
+    from .search import FIELDS, to_markdown
+    from .search import search as run
 
     hits = run(store.open_db(db_path, create=False), query, lemma=lemma, perspective=perspective, case=case_name,
                speaker=speaker, transcript=transcript, code=code, coder=coder, uncoded=uncoded,

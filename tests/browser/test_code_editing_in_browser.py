@@ -8,8 +8,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from .test_coding_in_browser import (FIRST, SHARING, classes, codings, log_in, open_coding, press,  # noqa: F401
-                                     segment, until)
+from .test_coding_in_browser import (  # noqa: F401
+    FIRST,
+    SHARING,
+    classes,
+    codings,
+    log_in,
+    open_coding,
+    press,
+    segment,
+    until,
+)
 from .test_search_in_browser import shoot
 
 pytestmark = pytest.mark.browser

@@ -187,6 +187,29 @@ def _map_codes(db, codes, codebook, report: ImportReport) -> dict[str, str]:
     return out
 
 
+def _add_own_codes(db, project, codebook, report: ImportReport):
+    """Codes coder's own export says were added while coding (its ``coder`` variable, ``codes``) and
+    that this project's codebook lacks: added with their id, name, parent and definition, retired if
+    they were; codes the codebook has are left as they are here. Returns the codebook after."""
+    from .codebook_edit import add_code, retire_code
+
+    added = {}
+    for src in project.sources:
+        added.update(_meta(src).get("codes") or {})
+    for code in project.codes:  # parents come before their children
+        spec = added.get(code.guid)
+        if not spec or spec["id"] in codebook.ids:
+            continue
+        parent = spec.get("parent") if spec.get("parent") in codebook.ids else None
+        codebook = add_code(db, f"import:{Path(report.file).name}", spec["id"], spec["name"], parent,
+                            spec.get("definition") or "")
+        if spec.get("status") == "retired":
+            codebook = retire_code(db, f"import:{Path(report.file).name}", spec["id"])
+        report.notes.append(f"code {spec['id']!r} ({spec['name']}) added to the codebook as in the exporting project"
+                            + (", retired" if spec.get("status") == "retired" else ""))
+    return codebook
+
+
 def import_qdc(db, path: str | Path, codebook) -> ImportReport:
     """Map a ``.qdc`` codebook's codes onto the codebook; add the others as user codes (one transaction)."""
     report = ImportReport(file=str(path), codebook_only=True)
@@ -291,6 +314,7 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
             if any(t is n for n in new):
                 _restore_times(t, _meta(src).get("times"))
     with store.immediate(db):
+        codebook = _add_own_codes(db, project, codebook, report) if own_export(project) else codebook
         codes = _map_codes(db, project.codes, codebook, report)
         store.store_transcripts(db, new)
         coder_of = _Coders(project, report, keep_consensus)

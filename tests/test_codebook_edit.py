@@ -231,3 +231,29 @@ def test_code_list_shows_a_sub_code_under_its_parent(project):
     lines = cli_run("code", "list", "--db", db_path).splitlines()
     at = next(i for i, line in enumerate(lines) if "[face_to_face]" in line)
     assert "[handover]" in lines[at - 1] and lines[at].startswith("  [face_to_face]")
+
+
+def test_qdpx_round_trip_keeps_codes_added_while_coding_with_their_parent(project, two_analysts, codebook, tmp_path,
+                                                                         nlp):
+    from coder import coding
+    from coder.export.refi import export_qdpx
+    from coder.qda_import import import_qdpx
+
+    db = open_db(project)
+    edit.add_code(db, "sato", "face_to_face", "顔合わせでの引き継ぎ", "handover")
+    edit.add_code(db, "sato", "old_idea", "古い案")
+    book = edit.retire_code(db, "sato", "old_idea")
+    coding.apply(db, two_analysts[0], "hanako", "confirm", book, "face_to_face")
+    export_qdpx(db, tmp_path / "p.qdpx", book)
+    fresh = open_db(tmp_path / "fresh.db")
+    report = import_qdpx(fresh, tmp_path / "p.qdpx", edit.project_codebook(fresh), nlp=nlp)
+    after = edit.project_codebook(fresh)
+    assert after.code("face_to_face").parent == "handover" and after.code("old_idea").status == "retired"
+    assert fresh.execute("select count(*) from codings where code = 'face_to_face'").fetchone()[0] == 1
+    assert store_user_codes(fresh) == [] and any("face_to_face" in line for line in report.summary())
+
+
+def store_user_codes(db):
+    from coder.db import user_codes
+
+    return user_codes(db)

@@ -196,6 +196,10 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
     segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
                                              "from segments")}
     hide = pseudonymiser.text if pseudonymiser is not None else (lambda value: value)
+    # codes added while coding (and retired ones) by GUID, so coder's own import can rebuild them
+    added_codes = {code_guid(c.id): {"id": c.id, "name": c.name, "parent": c.parent, "definition": c.definition,
+                                     "status": c.status}
+                   for c in codebook.codes if c.origin == "project" or c.status == "retired"}
     notes, noted = _memos(db, policy, transcripts)  # before pseudonymising: by case name
     attribute_names, own_values, case_values = _attribute_values(db, transcripts)  # by id: before pseudonymising
     if pseudonymiser is not None:
@@ -265,6 +269,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             if done:
                 reviewed[c] = _ranges(done)
         meta = {"format": t["format"], "reviewed": reviewed}
+        if added_codes:
+            meta["codes"] = added_codes
         if t.get("layout") == "document":  # read back as a document, whatever its lines look like
             meta["layout"] = "document"
         if any(s["start_time"] is not None for s in segs):  # subtitles: the cue times of turns and segments

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -128,8 +127,7 @@ def _write(db, scope: str, target: str, name: str, value: str | None, user: str,
     detail = {"scope": scope, "target": target, "name": name, "old": old, "new": value}
     if source:
         detail["file"] = source
-    db.execute("insert into events (at, user, action, detail) values (?, ?, ?, ?)",
-               [at, user, EVENT, json.dumps(detail, ensure_ascii=False)])
+    store.log_event(db, at, user, EVENT, detail)
     return old
 
 

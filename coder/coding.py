@@ -82,8 +82,7 @@ def _log(db, at, user, action, segment_id, code, version, suggestion=None, layer
     detail = {"codebook_version": version, "suggestion": suggestion, **extra}
     if layer and layer != user:
         detail["layer"] = layer  # e.g. a supervisor writing the consensus layer
-    db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, ?, ?)",
-               [at, user, action, segment_id, code, json.dumps(detail, ensure_ascii=False)])
+    store.log_event(db, at, user, action, detail, segment_id, code)
 
 
 def _upsert(db, at, segment_id, code, coder, status, version):

@@ -215,6 +215,14 @@ def put_setting(db: Database, key: str, value: str) -> None:
         db["settings"].insert({"key": key, "value": value}, replace=True)
 
 
+def log_event(db: Database, at: str, user: str, action: str, detail: dict, segment_id: int | None = None,
+              code: str | None = None) -> None:
+    """One row of the audit log (``events``), in the caller's transaction: who, when, what, and a
+    JSON ``detail``. Every module that changes the project writes its events through here."""
+    db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, ?, ?)",
+               [at, user, action, segment_id, code, json.dumps(detail, ensure_ascii=False)])
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -325,8 +333,7 @@ def set_speaker(db: Database, speaker: str, perspective: str, transcript: str | 
             db.execute("update speakers set perspective = ? where id = ?", [perspective, r["id"]])
             detail = {"transcript_id": r["transcript_id"], "transcript": r["transcript"], "speaker": speaker,
                       "old": r["perspective"], "new": perspective}
-            db.execute("insert into events (at, user, action, detail) values (?, ?, ?, ?)",
-                       [at, user, SPEAKER_EVENT, json.dumps(detail, ensure_ascii=False)])
+            log_event(db, at, user, SPEAKER_EVENT, detail)
     if not rows:
         raise NotFound(f"no speaker {speaker!r} in {'transcript ' + repr(transcript) if transcript else 'this project'}"
                          " (see `coder speakers`)")

@@ -40,8 +40,7 @@ def _text(text: str) -> str:
 def _log(db, at: str, user: str, action: str, memo: dict, **detail) -> None:
     detail = {"memo_id": memo["id"], "kind": memo["kind"], "transcript_id": memo["transcript_id"],
               "case": memo["case_name"], **detail}
-    db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, ?, ?)",
-               [at, user, action, memo["segment_id"], memo["code"], json.dumps(detail, ensure_ascii=False)])
+    store.log_event(db, at, user, action, detail, memo["segment_id"], memo["code"])
 
 
 def _insert(db, row: dict, created_at: str | None = None) -> dict:

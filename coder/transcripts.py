@@ -46,8 +46,7 @@ class Replacement:
 
 
 def _log(db, at: str, user: str, action: str, segment_id=None, **detail) -> None:
-    db.execute("insert into events (at, user, action, segment_id, code, detail) values (?, ?, ?, ?, null, ?)",
-               [at, user, action, segment_id, json.dumps(detail, ensure_ascii=False)])
+    store.log_event(db, at, user, action, detail, segment_id)
 
 
 def backup_first(db, folder: str | Path | None = None) -> Path | None:

@@ -251,10 +251,37 @@ def label_units(db, units: list[dict], by: str) -> None:
 def filter_units(db, units: list[dict], where: dict[str, str]) -> list[dict]:
     """The units (dicts with ``transcript_id``) whose transcript has every attribute value in
     ``where`` ({name: value}; a case's value counts for its transcripts)."""
+    keep = transcripts_where(db, where)
+    return [u for u in units if u["transcript_id"] in keep]
+
+
+def parse_attribute(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` → (NAME, VALUE); ``CoderError`` without a ``=`` or a name."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise CoderError(f"attribute filter {text!r} is not NAME=VALUE (e.g. 年代=30代)")
+    return name.strip(), value.strip()
+
+
+def parse_filters(pairs) -> dict[str, str]:
+    """``["NAME=VALUE", …]`` (or one such string) → ``{NAME: VALUE}``; ``CoderError`` for an item
+    without ``=`` or a name. Empty items are skipped, so an unset form field filters nothing."""
+    pairs = [pairs] if isinstance(pairs, str) else list(pairs or ())
+    return dict(parse_attribute(p) for p in pairs if p and p.strip())
+
+
+def transcripts_where(db, where: dict[str, str]) -> set[int]:
+    """Ids of the transcripts that have every attribute value in ``where`` (a case's value counts for
+    its transcripts); ``NotFound`` for an attribute name no value has."""
     for name in where:
         check_name(db, PREFIX + name)
-    values = effective(db)
-    return [u for u in units if all(values.get(u["transcript_id"], {}).get(k) == v for k, v in where.items())]
+    return {tid for tid, values in effective(db).items() if all(values.get(k) == v for k, v in where.items())}
+
+
+def pairs(db) -> list[str]:
+    """Every ``NAME=VALUE`` in use, sorted: the choices of an attribute filter."""
+    return [f"{r['name']}={r['value']}" for r in db.query(
+        "select distinct name, value from attributes where value is not null and value != '' order by name, value")]
 
 
 def table(db) -> dict:

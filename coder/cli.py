@@ -1055,14 +1055,13 @@ def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebo
 
     By an attribute: coder matrix --by attr:障害種別 --attribute 地域=関東 --db project.db
     """
+    from .attributes import parse_filters
     from .codebook_edit import resolve
     from .matrix import build, to_csv, to_markdown
 
     db = store.open_db(db_path, create=False)
     book = resolve(db, codebook_path)
-    where = dict(p.split("=", 1) for p in pairs if "=" in p)
-    if len(where) != len(pairs):
-        raise click.BadParameter("write NAME=VALUE", param_hint="--attribute")
+    where = parse_filters(pairs)
     result = build(db, book, by, source, quotes, case_name, transcript, where=where)
     if not any(c["segments"] for row in result["cells"].values() for c in row.values()):
         click.echo(f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
@@ -1089,24 +1088,30 @@ def _export_formats() -> list[str]:
               show_default=True, help="Matrix rows (matrix-* formats; attr:NAME: the values of an attribute).")
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
+@click.option("--attribute", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Only transcripts (or cases) with this attribute value; repeat for several.")
 @click.option("--pseudonymise", is_flag=True,
               help="Replace listed names by 人物A, 事業所B … (see `coder names`); the key goes to OUT.key.csv.")
 @codebook_option
 @db_option
-def export(fmt, out_path, source, by, case_name, transcript, pseudonymise, codebook_path, db_path):
+def export(fmt, out_path, source, by, case_name, transcript, pairs, pseudonymise, codebook_path, db_path):
     """Write quotes by code, the matrix or the project (REFI-QDA) to a file (CSV, XLSX, DOCX, Markdown, …).
 
     Example: coder export --format quotes-docx --out quotes.docx --source consensus --db project.db
 
     Pseudonymised: coder export --format refi-qdpx --out shared.qdpx --pseudonymise --db project.db
+
+    One group: coder export --format quotes-docx --out 精神.docx --attribute 障害種別=精神 --db project.db
     """
+    from .attributes import parse_filters
     from .codebook_edit import resolve
     from .export import run
     from .pseudonymise import Pseudonymiser, write_key
 
     db = store.open_db(db_path, create=False)
     pz = Pseudonymiser.from_db(db) if pseudonymise else False
-    path = run(db, fmt, out_path, resolve(db, codebook_path), source, by, case_name, transcript, pseudonymise=pz)
+    path = run(db, fmt, out_path, resolve(db, codebook_path), source, by, case_name, transcript, pseudonymise=pz,
+               where=parse_filters(pairs))
     click.echo(f"{fmt} → {path}")
     if pz:
         for note in pz.notes():

@@ -84,7 +84,8 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
               db.execute("select segment_id, code, score from suggestions where selected = 1").fetchall()}
     rank = _Ranker(db, scope, support, scores)
     out = {"by": by, "source": source, "source_label": layers.source_label(source),
-           "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {}}
+           "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {},
+           "where": dict(where or {})}
     for key in keys:
         out["cells"][key] = {}
         for code in codes:
@@ -219,6 +220,8 @@ def to_markdown(matrix: dict, codebook) -> str:
     """A report-style synthesis: the count table, then per code and row the quotes."""
     rows, lines, noun = matrix["rows"], [], row_noun(matrix["by"])
     lines.append(f"# {noun} × コード マトリクス（出典：{matrix['source_label']}）\n")
+    if matrix.get("where"):
+        lines.append("対象：" + "、".join(f"属性 {k}={v}" for k, v in matrix["where"].items()) + " のインタビュー\n")
     if matrix["unconfirmed"]:
         lines.append("> 注意：提案のみに基づく集計です。分析者による確認を経ていません。\n")
     lines.append("| コード | " + " | ".join(f"{_row_label(matrix, k)}（{matrix['totals'][k]}）" for k in rows) + " |")

@@ -54,14 +54,21 @@ def _insert(db, row: dict, created_at: str | None = None) -> dict:
     return memo
 
 
-def add_memo(db, code: str, author: str, text: str, codebook, segment_id: int | None = None) -> dict:
-    """A codebook clarification (kind ``code``) on ``code``, optionally naming the segment it came from."""
+def add_memo(db, code: str, author: str, text: str, codebook, segment_id: int | None = None, *,
+             created_at: str | None = None, once: bool = False) -> dict | None:
+    """A codebook clarification (kind ``code``) on ``code``, optionally naming the segment it came from.
+    ``created_at`` keeps the date of an imported note; ``once``: None, and nothing written, if the author
+    has a clarification with this text on this code already (importing a file again)."""
     if code not in codebook.ids:
         raise CoderError(f"unknown code {code!r} (codebook {codebook.version_tag})")
     text = _text(text)
     if segment_id is not None:
         store.transcript_of(db, segment_id)  # NotFound for a segment the project does not have
-    return _insert(db, {"kind": "code", "code": code, "segment_id": segment_id, "author": author, "text": text})
+    if once and db.execute("select 1 from memos where kind = 'code' and code = ? and author = ? and text = ?",
+                           [code, author, text]).fetchone():
+        return None
+    return _insert(db, {"kind": "code", "code": code, "segment_id": segment_id, "author": author, "text": text},
+                   created_at)
 
 
 def add(db, author: str, text: str, *, segment_id: int | None = None, transcript: str | int | None = None,
@@ -132,36 +139,45 @@ def list_memos(db, code: str | None = None) -> list[dict]:
 
 def visible(db, policy, *, author: str | None = None, kind: str | None = None, code: str | None = None,
             transcript: str | int | None = None, case: str | None = None,
-            segment_ids: list[int] | None = None) -> list[dict]:
+            segment_ids: list[int] | None = None, where: dict[str, str] | None = None) -> list[dict]:
     """Memos ``policy`` (a ``coder.access.Policy``) may see, oldest first, with what they are on:
     ``transcript`` (name), ``case_name`` (the memo's, or its transcript's), ``segment_text``.
     Filters: author, kind, code, transcript (id or name; also the segment memos in it), case (also
-    memos on its transcripts and their segments), segment ids. In blind mode an analyst sees only
-    their own segment memos."""
+    memos on its transcripts and their segments), segment ids, and ``where`` ({attribute: value}:
+    memos on the transcripts with those values, their segments and their cases; ``NotFound`` for an
+    attribute name no value has). In blind mode an analyst sees only their own segment memos."""
     if kind is not None and kind not in KINDS:
         raise CoderError(f"unknown memo kind {kind!r} (choose one of: {', '.join(KINDS)})")
-    where, params = [], []
+    clauses, params = [], []
     if not policy.sees_others:
-        where.append("(m.kind != 'segment' or m.author = ?)")
+        clauses.append("(m.kind != 'segment' or m.author = ?)")
         params.append(policy.user)
     for column, value in (("m.author", author), ("m.kind", kind), ("m.code", code),
                           ("coalesce(m.case_name, t.case_name)", case)):
         if value is not None:
-            where.append(f"{column} = ?")
+            clauses.append(f"{column} = ?")
             params.append(value)
     if transcript is not None:
-        where.append("m.transcript_id = ?")
+        clauses.append("m.transcript_id = ?")
         params.append(store.find_transcript(db, transcript)["id"])
     if segment_ids is not None:
-        where.append("m.segment_id in (select value from json_each(?))")
+        clauses.append("m.segment_id in (select value from json_each(?))")
         params.append(json.dumps(list(segment_ids)))
+    if where:
+        from .attributes import transcripts_where
+
+        keep = transcripts_where(db, where)
+        cases = {r["case_name"] for r in db.query("select id, case_name from transcripts") if r["id"] in keep} - {None}
+        clauses.append("(t.id in (select value from json_each(?))"
+                       " or (m.kind = 'case' and m.case_name in (select value from json_each(?))))")
+        params += [json.dumps(sorted(keep)), json.dumps(sorted(cases))]
     return list(db.query(f"""
         select m.id, m.kind, m.author, m.created_at, m.updated_at, m.text, m.code, m.segment_id, m.transcript_id,
                t.name as transcript, coalesce(m.case_name, t.case_name) as case_name, s.text as segment_text,
                s.idx as segment_index
         from memos m left join segments s on s.id = m.segment_id
         left join transcripts t on t.id = coalesce(m.transcript_id, s.transcript_id)
-        {"where " + " and ".join(where) if where else ""}
+        {"where " + " and ".join(clauses) if clauses else ""}
         order by m.created_at, m.id""", params))
 
 

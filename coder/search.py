@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+from . import attributes, layers
 from . import db as store
-from . import layers
 from .access import Policy
 from .errors import CoderError
 from .segment import grapheme_boundary
@@ -38,6 +38,7 @@ FIELDS = ["segment_id", "transcript", "transcript_id", "index", "speaker", "pers
           "start", "end", "left", "match", "right"]
 _SKIP = "\n\r"  # line breaks inside a segment are layout, not text: a query matches across them
 # 五段 verbs: the last kana of the dictionary form → that of the 連用形 (引き継ぐ → 引き継ぎ)
+_ENDINGS = ("助動詞", "助詞", "補助記号")  # Sudachi POS dropped from the end of a lemma query
 _RENYOU = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
 
 
@@ -97,8 +98,13 @@ def query_keys(query: str) -> list[frozenset[str]]:
     from .suggest.text import _morphemes, _sudachi
 
     _, mode = _sudachi()
-    return [_keys(m.normalized_form(), m.part_of_speech()[0]) for _, m in _morphemes(query.strip(), mode.C)
-            if not m.surface().isspace()]
+    tokens = [(m.normalized_form(), m.part_of_speech()[0]) for _, m in _morphemes(query.strip(), mode.C)
+              if not m.surface().isspace()]
+    # an inflected query (引き継いだ, 共有します) searches for its word, not for that one inflection:
+    # trailing auxiliaries, particles and a light verb する go, as long as a word is left
+    while len(tokens) > 1 and (tokens[-1][1] in _ENDINGS or tokens[-1][0] == "為る"):  # 共有します → 共有
+        tokens.pop()
+    return [_keys(norm, tag) for norm, tag in tokens]
 
 
 def lemma_spans(tokens: list[list], keys: list[frozenset[str]]) -> list[tuple[int, int]]:
@@ -115,14 +121,6 @@ def lemma_spans(tokens: list[list], keys: list[frozenset[str]]) -> list[tuple[in
         else:
             i += 1
     return spans
-
-
-def parse_attribute(text: str) -> tuple[str, str]:
-    """``NAME=VALUE`` → (NAME, VALUE); ``CoderError`` without a ``=`` or a name."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise CoderError(f"attribute filter {text!r} is not NAME=VALUE (e.g. 年代=30代)")
-    return name.strip(), value.strip()
 
 
 def _coded(db, policy: Policy, coder: str | None) -> dict[int, set[str]]:
@@ -180,11 +178,8 @@ def search(db, query: str, *, lemma: bool = False, policy: Policy | None = None,
         else:  # uncoded: no confirmed code in those layers; a coder alone: some confirmed code of theirs
             rows = [r for r in rows if bool(coded.get(r["id"])) != uncoded]
     if attribute:
-        from .attributes import effective
-
-        name, value = parse_attribute(attribute)
-        values = effective(db)
-        rows = [r for r in rows if values.get(r["transcript_id"], {}).get(name) == value]
+        keep = attributes.transcripts_where(db, attributes.parse_filters(attribute))  # NotFound: no such name
+        rows = [r for r in rows if r["transcript_id"] in keep]
     keys = query_keys(query) if lemma else None
     texts, hits = {}, []
     for r in rows:

@@ -56,6 +56,11 @@ def test_lemma_search_finds_spelling_variants_and_inflections(db):
     assert [h["match"] for h in hits] == ["引継ぎ", "引き継ぎ", "引き継い", "引き継ぎ"]
     assert all(text_of(db)[h["start"]:h["end"]] == h["match"] for h in hits)
     assert [h["match"] for h in search(db, "引継ぎ", lemma=True)] == [h["match"] for h in hits]
+    assert [h["match"] for h in search(db, "引き継いだ", lemma=True)] == [h["match"] for h in hits]  # any inflection
+
+
+def test_a_light_verb_query_finds_the_noun_alone(db):
+    assert [h["match"] for h in search(db, "面談します", lemma=True)] == ["面談"]
 
 
 @pytest.mark.parametrize("query, match", [("abc", "ＡＢＣ"), ("ガイド", "ｶﾞｲﾄﾞ"), ("𠮷野さん", "𠮷野さん"),

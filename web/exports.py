@@ -23,7 +23,8 @@ def _download(db, form):
     with tempfile.TemporaryDirectory(prefix="coder-export-") as folder:
         path = export.run(db, form.get("format", ""), folder, get_codebook(), form.get("source") or None,
                           form.get("by") or "perspective", form.get("case") or None, form.get("transcript") or None,
-                          policy=policy(), pseudonymise=form.get("pseudonymise") == "1")
+                          policy=policy(), pseudonymise=form.get("pseudonymise") == "1",
+                          where=attributes.parse_filters(form.get("attribute") or []))
         data = io.BytesIO(path.read_bytes())
     return send_file(data, as_attachment=True, download_name=path.name,
                      mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
@@ -44,6 +45,7 @@ def index():
     cases = [r["case_name"] for r in db.query(
         "select distinct case_name from transcripts where case_name is not null order by case_name")]
     return render_template("export/index.html", groups={k: [e for e in exporters if e.kind == k] for k in KINDS},
-                           kinds=KINDS, sources=sources, by=[*BY, *(f"attr:{n}" for n in attributes.names(db))], cases=cases, form=request.form, error=error,
+                           kinds=KINDS, sources=sources, by=[*BY, *(f"attr:{n}" for n in attributes.names(db))],
+                           cases=cases, form=request.form, error=error, attribute_pairs=attributes.pairs(db),
                            transcripts=list(db.query("select id, name from transcripts order by id"))), \
         400 if error else 200

@@ -16,21 +16,28 @@ def _params():
     a = request.args
     by = a.get("by") if a.get("by") in synthesis.BY or (a.get("by") or "").startswith("attr:") else "perspective"
     return {"by": by, "source": a.get("source") or policy().default_source(), "case": a.get("case") or None,
-            "transcript": a.get("transcript") or None}
+            "transcript": a.get("transcript") or None, "attribute": a.get("attribute") or None}
+
+
+def _build(db, params: dict, quotes: int) -> dict:
+    """``coder.matrix.build`` for the page's parameters (``attribute``: one ``NAME=VALUE`` filter)."""
+    args = {k: v for k, v in params.items() if k != "attribute"}
+    where = attributes.parse_filters(params["attribute"] or [])  # not NAME=VALUE → 400
+    return synthesis.build(db, get_codebook(), quotes=quotes, policy=policy(), where=where, **args)  # or 403/404
 
 
 def _choices(db):
     return {"sources": policy().sources(db),
             "cases": sorted({r["case_name"] for r in db.query("select distinct case_name from transcripts")} - {None}),
             "transcripts": list(db.query("select id, name from transcripts order by id")),
-            "attribute_names": attributes.names(db)}
+            "attribute_names": attributes.names(db), "attribute_pairs": attributes.pairs(db)}
 
 
 @bp.route("/")
 def index():
     db, params = get_db(), _params()
     measure = "share" if request.args.get("measure") == "share" else "segments"
-    result = synthesis.build(db, get_codebook(), quotes=1, policy=policy(), **params)  # or 403/404
+    result = _build(db, params, quotes=1)
     values = [c[measure] for row in result["cells"].values() for c in row.values()]
     top = max(values, default=0) or 1
     heat = {k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()}
@@ -42,7 +49,7 @@ def index():
 def cell():
     db, params = get_db(), _params()
     row, code = request.args.get("row"), request.args.get("code")
-    result = synthesis.build(db, get_codebook(), quotes=200, policy=policy(), **params)
+    result = _build(db, params, quotes=200)
     if row not in result["cells"] or code not in result["codes"]:
         abort(404)
     return render_template("matrix/cell.html", m=result, row=row, code=code, cell=result["cells"][row][code],

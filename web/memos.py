@@ -4,15 +4,15 @@ filters, a form for a memo on a transcript, a case or the project, and editing o
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from coder import attributes, memos
 from coder import db as store
-from coder import memos
 from coder.errors import CoderError, Forbidden, NotFound
 
 from .database import get_codebook, get_db
 from .policy import policy, row_id
 
 bp = Blueprint("memos", __name__, url_prefix="/memos")
-FILTERS = ("author", "kind", "code", "transcript", "case")
+FILTERS = ("author", "kind", "code", "transcript", "case", "attribute")
 NOT_YOURS = "変更・削除できるのは自分が書いたメモだけです。"
 
 
@@ -31,12 +31,14 @@ def index():
     chosen = {k: request.args.get(k) or None for k in FILTERS}
     if chosen["transcript"] is not None:
         chosen["transcript"] = row_id(chosen["transcript"])  # the menu sends ids; anything else is a 404
-    rows = memos.visible(db, policy(), **chosen)  # unknown kind → 400, transcript → 404
+    where = attributes.parse_filters(chosen["attribute"] or [])  # not NAME=VALUE → 400, unknown name → 404
+    rows = memos.visible(db, policy(), where=where, **{k: v for k, v in chosen.items() if k != "attribute"})
     everyone = memos.visible(db, policy())
     return render_template("memos/index.html", memos=rows, chosen=chosen, kinds=memos.KIND_LABELS, query=_query(),
                            sees_others=policy().sees_others,
                            authors=sorted({m["author"] for m in everyone}), codebook=get_codebook(),
-                           transcripts=store.list_transcripts(db), cases=store.list_cases(db), me=current_user.name)
+                           transcripts=store.list_transcripts(db), cases=store.list_cases(db), me=current_user.name,
+                           attribute_pairs=attributes.pairs(db))
 
 
 def _query() -> dict:

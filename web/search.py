@@ -5,6 +5,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from coder import attributes
 from coder import db as store
 from coder import search as finder
 from coder.layers import MODEL
@@ -33,7 +34,7 @@ def index():
     return render_template("search/index.html", hits=hits[:LIMIT], total=len(hits), limit=LIMIT, params=params,
                            codebook=get_codebook(), perspectives=PERSPECTIVES, transcripts=transcripts,
                            cases=sorted({t["case_name"] for t in transcripts} - {None}),
-                           coders=[s for s in policy().sources(db) if s != MODEL])
+                           coders=[s for s in policy().sources(db) if s != MODEL], attribute_pairs=attributes.pairs(db))
 
 
 @bp.route("/code", methods=["POST"])

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from coder import agreement, coding, layers
+from coder import agreement, attributes, coding, layers
 from coder import db as store
 from coder.errors import CoderError
 from coder.memos import add_memo, list_memos
@@ -27,16 +27,22 @@ def index():
     db, book = get_db(), get_codebook()
     choices = layers.all_layers(db) + ([layers.model_layer(db)] if layers.model_layer(db) else [])
     chosen = policy().check_layers(db, request.args.getlist("coders"))  # unknown → 404
+    names = attributes.names(db)
+    by_attr = request.args.get("attribute") or (names[0] if names else None)
+    if by_attr is not None and by_attr not in names:
+        abort(404)
+    bys = (*agreement.BY, *((f"{attributes.PREFIX}{by_attr}",) if by_attr else ()))
     tables, error = {}, None
     try:
-        tables = agreement.project_agreements(db, book, chosen)
+        tables = agreement.project_agreements(db, book, chosen, bys)
     except CoderError as exc:
         error = str(exc)
     return render_template("supervision/index.html", tables=tables, error=error, choices=choices, chosen=chosen,
                            codebook=book, perspectives=PERSPECTIVES, model=agreement.model_report(db, book),
                            intra=agreement.intra_coder(db, book), analysts=layers.analysts(db),
                            open_disputes=sum(d["consensus"] is None for d in agreement.disagreements(db, book)),
-                           thresholds=(agreement.RELIABLE, agreement.TENTATIVE))
+                           thresholds=(agreement.RELIABLE, agreement.TENTATIVE), attribute_names=names,
+                           by_attr=by_attr)
 
 
 @bp.route("/disagreements")

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from coder import access
+from coder import access, attributes
 from coder import db as store
 from coder import transcripts as manage
 from coder.coding import progress, recode_sample
@@ -26,8 +26,13 @@ MANAGE_ONLY = "トランスクリプトの名前の変更・削除・差し替�
 
 @bp.route("/")
 def index():
-    db = get_db()
-    return render_template("transcripts/index.html", transcripts=store.list_transcripts(db),
+    db, chosen = get_db(), request.args.get("attribute") or None
+    rows = store.list_transcripts(db)
+    if chosen:  # not NAME=VALUE → 400, unknown name → 404
+        keep = attributes.transcripts_where(db, attributes.parse_filters(chosen))
+        rows = [t for t in rows if t["id"] in keep]
+    return render_template("transcripts/index.html", transcripts=rows, values=attributes.effective(db),
+                           attribute_pairs=attributes.pairs(db), chosen=chosen,
                            progress=progress(db, current_user.name), blind=access.blind(db), perspectives=PERSPECTIVES,
                            recode=len(recode_sample(db, current_user.name)))
 

@@ -80,10 +80,11 @@ def file_name(name: str, source: str = "consensus") -> str:
 
 
 def collect_quotes(db, codebook, source: str = "consensus", case: str | None = None,
-                   transcript: str | int | None = None, policy=None) -> list[dict]:
-    """``layers.coded_rows`` of one source, limited to a case or transcript, sorted by code (codebook
-    order), perspective, transcript, offset and coder; each row's ``memos`` are the segment's memos
-    ``policy`` (default the project owner) may see, as {author, text}."""
+                   transcript: str | int | None = None, policy=None, where: dict[str, str] | None = None) -> list[dict]:
+    """``layers.coded_rows`` of one source, limited to a case, a transcript and the transcripts with the
+    attribute values ``where`` ({name: value}), sorted by code (codebook order), perspective,
+    transcript, offset and coder; each row's ``memos`` are the segment's memos ``policy`` (default the
+    project owner) may see, as {author, text}."""
     from .. import db as store
     from .. import memos
     from ..access import Policy
@@ -95,6 +96,11 @@ def collect_quotes(db, codebook, source: str = "consensus", case: str | None = N
         rows = [r for r in rows if r["transcript_id"] == tid]
     if case is not None:
         rows = [r for r in rows if r["case_name"] == case]
+    if where:
+        from ..attributes import transcripts_where
+
+        keep = transcripts_where(db, where)
+        rows = [r for r in rows if r["transcript_id"] in keep]
     notes = memos.by_segment(db, policy or Policy.owner(), sorted({r["segment_id"] for r in rows}))
     rows = [{**r, "memos": [{"author": m["author"], "text": m["text"]} for m in notes.get(r["segment_id"], [])]}
             for r in rows]
@@ -122,7 +128,8 @@ def _rank(perspective: str) -> tuple:
 
 
 def run(db, name: str, out, codebook, source: str | None = None, by: str = "perspective",
-        case: str | None = None, transcript: str | int | None = None, policy=None, pseudonymise=False) -> Path:
+        case: str | None = None, transcript: str | int | None = None, policy=None, pseudonymise=False,
+        where: dict[str, str] | None = None) -> Path:
     """Write export ``name`` to ``out`` (a file, or a folder to put ``file_name()`` in); return the path.
 
     ``source`` defaults to ``consensus`` (the final codes) for quotes and the matrix, and to ``all``
@@ -134,6 +141,10 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     for the key table) replaces listed names by placeholders in everything written — quote texts,
     speakers, transcripts, cases, REFI-QDA sources — with offsets into the pseudonymised text; it
     reaches the REFI-QDA exporters as ``meta["pseudonymiser"]``. The stored text is not changed.
+
+    ``where`` ({attribute name: value}, see ``coder.attributes``) keeps only the transcripts with those
+    values (a case's value counts for its transcripts) in quotes, the matrix, memos and a project; an
+    unknown attribute name raises ``NotFound``. The scope is named in the file (``scope_text``).
     """
     from .. import matrix
     from ..access import Policy
@@ -152,17 +163,24 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     cases = {r["case_name"] for r in db.query("select distinct case_name from transcripts")}
     if case is not None and case not in cases:
         raise CoderError(f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})")
+    where = dict(where or {})
+    keep = None
+    if where:
+        from ..attributes import transcripts_where
+
+        keep = transcripts_where(db, where)  # NotFound for a name no value has, before anything is written
     if exp.kind == "quotes":
-        data = collect_quotes(db, codebook, source, case, transcript, policy)
+        data = collect_quotes(db, codebook, source, case, transcript, policy, where)
     elif exp.kind == "memos":
         from ..memos import visible
 
-        data = visible(db, policy, transcript=transcript, case=case)
+        data = visible(db, policy, transcript=transcript, case=case, where=where)
     elif exp.kind == "matrix":
-        data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy)
+        data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy, where)
     else:
         data = db
-    meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy}
+    meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy, "where": where,
+            "transcript_ids": keep}
     if pseudonymise:
         meta, data = _pseudonymised(db, exp.kind, meta, data, pseudonymise)
     try:
@@ -170,6 +188,14 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
     except OSError as exc:
         raise CoderError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return out
+
+
+def scope_text(meta: dict) -> str:
+    """What an export covers, in Japanese (``事例 A、属性 年代=30代``); empty for the whole project."""
+    parts = [meta.get("case") and f"事例 {meta['case']}",
+             meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}",
+             *(f"属性 {k}={v}" for k, v in (meta.get("where") or {}).items())]
+    return "、".join(p for p in parts if p)
 
 
 def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict, object]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 from ..memos import as_markdown
-from . import exporter
+from . import exporter, scope_text
 from .cells import spreadsheet_row
 
 COLUMNS = (("id", "id"), ("kind", "kind"), ("author", "author"), ("created_at", "created_at"),
@@ -16,8 +16,7 @@ COLUMNS = (("id", "id"), ("kind", "kind"), ("author", "author"), ("created_at", 
 
 @exporter("memos-md", ".md", "memos", "メモの一覧（Markdown）")
 def memos_md(memos, out, codebook, meta):
-    scope = "、".join(x for x in (meta.get("case") and f"事例 {meta['case']}",
-                                  meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}") if x)
+    scope = scope_text(meta)
     title = "メモ" + (f"（{scope}）" if scope else "")
     out.write_bytes(as_markdown(memos, title).encode("utf-8"))
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from ..db import hhmmss
 from ..speakers import PERSPECTIVES
-from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, sheets, xml_text
+from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, scope_text, sheets, xml_text
 from .cells import spreadsheet_row
 
 COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
@@ -57,8 +57,7 @@ def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
     """The quote report as blocks (kind, text, reference): title, p, warning, code, definition,
     perspective, quote, memo (under its quote; reference = its author). A section per code in
     codebook order, a sub-section per perspective."""
-    scope = "、".join(x for x in (meta.get("case") and f"事例 {meta['case']}",
-                                  meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}") if x)
+    scope = scope_text(meta)
     blocks = [("title", "コード別引用集", ""),
               ("p", f"出典：{meta['source_label']}。対象：{scope or 'すべてのインタビュー'}。"
                     f"プロジェクト {meta.get('project') or '―'}、コードブック {meta.get('codebook')}、"

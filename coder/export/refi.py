@@ -42,7 +42,7 @@ META_VARIABLE = "coder"
 ORIGIN = "coder ("  # how the Project's origin starts in coder's own exports
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
 CASE_NOTE = "事例のメモ："  # a Note's name for a case memo, then the case (a Case takes no NoteRef)
-NOTE_NAMES = {"segment": "セグメントのメモ", "transcript": "トランスクリプトのメモ",
+NOTE_NAMES = {"code": "コードのメモ", "segment": "セグメントのメモ", "transcript": "トランスクリプトのメモ",
               "project": "プロジェクトのメモ"}
 
 
@@ -110,8 +110,10 @@ def _ranges(rows: list[dict]) -> list[list[int]]:
     return out
 
 
-def _code_elements(parent, codes: list[dict], E) -> None:
-    """``Code`` elements (nested by ``parent``) for rows {code, name, description, parent, codable}."""
+def _code_elements(parent, codes: list[dict], E, notes: dict[str, list[str]] | None = None) -> None:
+    """``Code`` elements (nested by ``parent``) for rows {code, name, description, parent, codable}; ``notes``
+    (project export only: a codebook has no ``NoteRef``): code → GUIDs of its notes, referenced after the
+    ``Description`` and before the child codes, as REFI-QDA's ``CodeType`` orders them."""
     children: dict[str | None, list[dict]] = {}
     known = {c["code"] for c in codes}
     for c in codes:
@@ -123,6 +125,8 @@ def _code_elements(parent, codes: list[dict], E) -> None:
                    isCodable="true" if c["codable"] else "false")
             if c["description"]:
                 E(el, "Description").text = c["description"]
+            for note in (notes or {}).get(c["code"], []):
+                E(el, "NoteRef", targetGUID=note)
             add(el, c["code"])
 
     add(parent, None)
@@ -175,12 +179,14 @@ def _variable_value(el, label: str, value: str, E) -> None:
 
 
 def project_xml(db, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None, policy=None) -> tuple[bytes, dict[str, str]]:
+                transcript: str | int | None = None, pseudonymiser=None, policy=None,
+                transcript_ids: set[int] | None = None) -> tuple[bytes, dict[str, str]]:
     """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references; memos
     ``policy`` may see (default: all) travel as ``Notes`` (see ``_memos``). With a
     ``coder.pseudonymise.Pseudonymiser`` the names it lists are replaced in the sources' texts, names,
     titles and cases, the speakers and the user codes, and every selection's positions refer to the
-    pseudonymised text."""
+    pseudonymised text. ``transcript_ids`` (e.g. those with an attribute value) limits the sources
+    further, like ``case`` and ``transcript``."""
     from lxml import etree
 
     from .. import db as store
@@ -193,6 +199,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         where, params = where + ["id = ?"], params + [store.find_transcript(db, transcript)["id"]]
     transcripts = list(db.query("select id, name, case_name, title, format, layout, text from transcripts"
                                 + (f" where {' and '.join(where)}" if where else "") + " order by id", params))
+    if transcript_ids is not None:
+        transcripts = [t for t in transcripts if t["id"] in transcript_ids]
     segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
                                              "from segments")}
     hide = pseudonymiser.text if pseudonymiser is not None else (lambda value: value)
@@ -214,9 +222,14 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         for c in sorted(set(coders) | {m["author"] for m in notes}):
             E(users, "User", guid=guid("user", c), name=c)
     user_codes = store.user_codes(db)
+    code_notes: dict[str, list[str]] = {}
+    for m in notes:
+        if m["kind"] == "code":
+            code_notes.setdefault(m["code"], []).append(guid("note", str(m["id"])))
+    # a code a coding or a clarification names is written even if the codebook has dropped it since
     codes = _code_rows(codebook, pseudonymiser.codes(user_codes) if pseudonymiser else user_codes,
-                       {r["code"] for r in rows})
-    _code_elements(E(E(root, "CodeBook"), "Codes"), codes, E)
+                       {r["code"] for r in rows} | set(code_notes))
+    _code_elements(E(E(root, "CodeBook"), "Codes"), codes, E, code_notes)
     variables = E(root, "Variables")
     for label, text in ((SPEAKERS_VARIABLE, "one line per speaker: name=perspective (person, supporter, employer, "
                                             "interviewer, unknown)"),
@@ -292,13 +305,14 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
 
 def _memos(db, policy, transcripts: list[dict]) -> tuple[list[dict], dict[int, list[dict]]]:
     """The memos a project export carries, and the segment memos by segment id: those ``policy``
-    (default the project owner) may see on the exported transcripts, their segments and cases, and
-    on the project. Codebook clarifications stay out (code notes are not written yet)."""
+    (default the project owner) may see on the exported transcripts, their segments and cases, on the
+    project, and the codebook clarifications (kind ``code``, which everyone sees), each referenced from
+    its ``Code`` (the segment a clarification may name does not travel)."""
     from ..access import Policy
     from ..memos import visible
 
     ids, cases = {t["id"] for t in transcripts}, {t["case_name"] for t in transcripts} - {None}
-    notes = [m for m in visible(db, policy or Policy.owner()) if m["kind"] == "project"
+    notes = [m for m in visible(db, policy or Policy.owner()) if m["kind"] in ("project", "code")
              or (m["kind"] == "case" and m["case_name"] in cases)
              or (m["kind"] in ("segment", "transcript") and m["transcript_id"] in ids)]
     noted: dict[int, list[dict]] = {}
@@ -345,10 +359,11 @@ def _write_zip(out: Path, members: dict[str, bytes]) -> None:
 
 
 def export_qdpx(db, out, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None, policy=None) -> Path:
+                transcript: str | int | None = None, pseudonymiser=None, policy=None,
+                transcript_ids: set[int] | None = None) -> Path:
     """Write the project (transcripts, codebook + user codes, codings of ``source``, the memos
     ``policy`` may see) as a ``.qdpx`` (pseudonymised with a ``pseudonymiser``, see ``project_xml``)."""
-    qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser, policy)
+    qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser, policy, transcript_ids)
     _write_zip(Path(out), {"project.qde": qde, **{k: v.encode("utf-8") for k, v in files.items()}})
     return Path(out)
 
@@ -373,7 +388,7 @@ def qdpx(db, out, codebook, meta):
     name = Path(meta.get("project") or "coder").stem or "coder"
     pz = meta.get("pseudonymiser")
     return export_qdpx(db, out, codebook, meta.get("source", "all"), pz.text(name) if pz else name, meta.get("case"),
-                       meta.get("transcript"), pz, meta.get("policy"))
+                       meta.get("transcript"), pz, meta.get("policy"), meta.get("transcript_ids"))
 
 
 @exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")

@@ -79,6 +79,7 @@ def info(wb, meta: dict, title: str) -> None:
     ws = wb.create_sheet("出典")
     rows = [("内容", title), ("出典", meta["source_label"]), ("事例", meta.get("case") or "すべて"),
             ("トランスクリプト", str(meta["transcript"]) if meta.get("transcript") is not None else "すべて"),
+            *((("属性", "、".join(f"{k}={v}" for k, v in meta["where"].items())),) if meta.get("where") else ()),
             ("プロジェクト", meta.get("project", "")), ("コードブック", meta.get("codebook", "")),
             ("作成日", meta.get("generated", ""))]
     if meta.get("unconfirmed"):

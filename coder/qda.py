@@ -28,6 +28,7 @@ class QdaCode:
     description: str = ""
     parent: str | None = None  # the parent code's guid
     codable: bool = True
+    notes: list[str] = field(default_factory=list)  # guids of the notes on the code (its own NoteRef children)
 
 
 @dataclass
@@ -106,7 +107,8 @@ def _codes(parent, parent_guid: str | None = None) -> list[QdaCode]:
             raise CoderError(f"code {el.get('name')!r} has no guid")
         code = QdaCode(guid=norm_guid(el.get("guid")), name=el.get("name") or "", parent=parent_guid,
                        description=(el.findtext("Description") or "").strip(),
-                       codable=(el.get("isCodable") or "true").strip().lower() in ("true", "1"))
+                       codable=(el.get("isCodable") or "true").strip().lower() in ("true", "1"),
+                       notes=[norm_guid(r.get("targetGUID")) for r in el.findall("NoteRef") if r.get("targetGUID")])
         out += [code, *_codes(el, code.guid)]
     return out
 

@@ -28,8 +28,10 @@ One call is one transaction: everything in the file is imported, or nothing. The
   of an own export can be written by anyone, and an adjudicated layer is a supervisor's decision.
   Otherwise it is renamed like a foreign one, and the report says how to keep it.
 - **Notes → memos** (``_import_notes``): on a selection, a memo on the first segment it covers; on a
-  source, a transcript memo; coder's case notes, a case memo; any other, a project memo; the author
-  is the note's user (named like a coder). A note already imported is not added again.
+  source, a transcript memo; on a code that maps to a codebook code, a codebook clarification (kind
+  ``code``) on it; on any other code (a user code), a project memo starting with the code's name
+  (``［name］text``); coder's case notes, a case memo; any other, a project memo; the author is the
+  note's user (named like a coder). A note already imported is not added again.
 - **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
   ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
   have read all of it (REFI tools code whole documents), unless they already finished segments of
@@ -322,7 +324,8 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
             tid = t if isinstance(t, int) else t.id
             count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
             report.transcripts.append((db["transcripts"].get(tid)["name"], tid, any(t is n for n in new), count))
-        report.memos = _import_notes(db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans])
+        report.memos = _import_notes(db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans],
+                                     codes, codebook)
         report.attributes = _store_attributes(db, project, plans, path.name)
     if report.codings:
         recorded = any(META_VARIABLE in src.variables for src, _ in plans)
@@ -443,19 +446,21 @@ def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport,
     return len(segs)
 
 
-def _import_notes(db, project, sources: list[tuple]) -> int:
+def _import_notes(db, project, sources: list[tuple], codes: dict[str, str] | None = None, codebook=None) -> int:
     """The file's ``Notes`` as memos; returns how many were added. A note on a selection is a memo on
-    the first segment the selection covers, on a source a transcript memo, on the project a project
-    memo; coder's case notes (named ``CASE_NOTE`` + the case) are case memos, and any other note a
-    project memo. The author is the note's ``creatingUser`` (named like a coder); a note already
-    imported is not added again."""
+    the first segment the selection covers, on a source a transcript memo, on a code that ``codes``
+    (file code guid → code, from ``_map_codes``) maps to a code of ``codebook`` a codebook
+    clarification on it, on any other code a project memo starting with ``［code name］``, on the
+    project a project memo; coder's case notes (named ``CASE_NOTE`` + the case) are case memos, and
+    any other note a project memo. The author is the note's ``creatingUser`` (named like a coder); a
+    note already imported is not added again."""
     from datetime import datetime
 
-    from .memos import add
+    from .memos import add, add_memo
 
-    done, added = set(), 0
+    done, added, codes = set(), 0, codes or {}
 
-    def put(note_guid, **target) -> int:
+    def put(note_guid, code: str | None = None, prefix: str = "", **target) -> int:
         note = project.notes.get(note_guid)
         if note is None or note_guid in done:
             return 0
@@ -465,7 +470,9 @@ def _import_notes(db, project, sources: list[tuple]) -> int:
         except ValueError:
             when = None
         author = coder_name(project.users.get(note.user) or "imported", set())
-        return add(db, author, note.text, created_at=when, once=True, **target) is not None
+        if code is not None:
+            return add_memo(db, code, author, note.text, codebook, created_at=when, once=True) is not None
+        return add(db, author, prefix + note.text, created_at=when, once=True, **target) is not None
 
     for src, tid in sources:
         segs = list(db.query("select id, start, [end] from segments where transcript_id = ? order by start", [tid]))
@@ -474,6 +481,12 @@ def _import_notes(db, project, sources: list[tuple]) -> int:
             hits = covered(segs, starts, shift(sel.start), shift(sel.end))
             added += sum(put(g, segment_id=hits[0]["id"]) for g in sel.notes) if hits else 0
         added += sum(put(g, transcript=tid) for g in src.notes)
+    for code in project.codes:
+        mapped = codes.get(code.guid)
+        if codebook is not None and mapped in codebook.ids:
+            added += sum(put(g, code=mapped) for g in code.notes)
+        else:  # a user code (or one the codebook lacks): keep the note, naming the code
+            added += sum(put(g, prefix=f"［{code.name or code.guid}］", project=True) for g in code.notes)
     added += sum(put(g, project=True) for g in project.project_notes)
     cases = store.list_cases(db)
     for g, note in list(project.notes.items()):

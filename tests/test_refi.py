@@ -4,8 +4,9 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from coder import coding
+from coder import coding, memos
 from coder import db as store
+from coder.access import Policy
 from coder.cli import cli
 from coder.errors import CoderError
 from coder.export import get
@@ -200,3 +201,58 @@ def test_windows_line_ends_in_a_source_do_not_shift_its_selections(db, nlp, code
     import_qdpx(db, make_qdpx(tmp_path / "w.qdpx", qde, {"sources/w.txt": raw}), codebook, nlp=nlp)
     rows = list(db.query("select c.code, c.coder, s.text from codings c join segments s on s.id = c.segment_id"))
     assert rows == [{"code": "handover", "coder": "imported", "text": "はい。"}]
+
+
+def code_memos(db):
+    return sorted((m["code"], m["author"], m["text"]) for m in memos.list_memos(db))
+
+
+def test_code_memos_round_trip_through_qdpx_once(project, tmp_path, codebook, nlp):
+    db = store.open_db(project)
+    memos.add_memo(db, "handover", "sato", "担当者が替わる場面に限る", codebook, person_segments(db)[0])
+    memos.add_memo(db, "autonomy", "sato", "本人の選択が語られていること", codebook)
+    export_qdpx(db, tmp_path / "p.qdpx", codebook)
+    fresh = store.open_db(tmp_path / "fresh.db")
+    report = import_qdpx(fresh, tmp_path / "p.qdpx", codebook, nlp=nlp)
+    assert code_memos(fresh) == code_memos(db) and report.memos == 2
+    assert {m["kind"] for m in memos.visible(fresh, Policy.owner())} == {"code"}  # no project memo besides
+    assert import_qdpx(fresh, tmp_path / "p.qdpx", codebook, nlp=nlp).memos == 0  # not twice
+    assert import_qdpx(db, tmp_path / "p.qdpx", codebook, nlp=nlp).memos == 0  # nor back into the exporter
+    assert len(memos.list_memos(fresh)) == 2 and len(memos.list_memos(db)) == 2
+
+
+def test_code_memo_is_a_noteref_inside_its_code_before_child_codes(project, tmp_path, codebook):
+    from coder.codebook_edit import add_code
+    from coder.export.refi import code_guid
+
+    db = store.open_db(project)
+    book = add_code(db, "sato", "handover_job", "職場内の引き継ぎ", "handover", "職場の中での担当交代")
+    memo = memos.add_memo(db, "handover", "sato", "担当者が替わる場面に限る", book)
+    export_qdpx(db, tmp_path / "p.qdpx", book)
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
+        doc = etree.fromstring(z.read("project.qde"))
+    code = next(c for c in doc.iter(f"{Q}Code") if c.get("guid") == code_guid("handover"))
+    assert [etree.QName(e).localname for e in code] == ["Description", "NoteRef", "Code"]
+    note = next(n for n in doc.iter(f"{Q}Note") if n.get("guid") == code.find(f"{Q}NoteRef").get("targetGUID"))
+    assert note.get("name") == "コードのメモ" and note.findtext(f"{Q}PlainTextContent") == memo["text"]
+    assert not any(c.find(f"{Q}NoteRef") is not None for c in doc.iter(f"{Q}Code") if c is not code)
+    export_qdc(book, tmp_path / "c.qdc")  # a codebook has no NoteRef
+    assert b"NoteRef" not in (tmp_path / "c.qdc").read_bytes()
+
+
+def test_note_on_a_code_of_another_tool_is_a_code_memo_or_a_project_memo_naming_the_code(db, nlp, codebook,
+                                                                                          tmp_path):
+    qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Users><User guid="{G(1)}" name="Ann Lee"/></Users>
+<CodeBook><Codes><Code guid="{G('a')}" name="円滑な引き継ぎ" isCodable="true"><Description>d</Description>
+    <NoteRef targetGUID="{G('e')}"/><Code guid="{G('c')}" name="子" isCodable="true"/></Code>
+  <Code guid="{G('b')}" name="職場の雰囲気" isCodable="true"><NoteRef targetGUID="{G('f')}"/></Code></Codes></CodeBook>
+<Notes><Note guid="{G('e')}" name="memo" creatingUser="{G(1)}" creationDateTime="2021-05-01T09:30:00Z">
+  <PlainTextContent>担当交代の場面だけ</PlainTextContent></Note>
+  <Note guid="{G('f')}" name="memo"><PlainTextContent>休憩室の会話も含める</PlainTextContent></Note></Notes></Project>"""
+    path = make_qdpx(tmp_path / "x.qdpx", qde)
+    report = import_qdpx(db, path, codebook, nlp=nlp)
+    rows = memos.visible(db, Policy.owner())
+    assert sorted((m["kind"], m["code"], m["author"], m["text"]) for m in rows) == [
+        ("code", "handover", "Ann_Lee", "担当交代の場面だけ"), ("project", None, "imported", "［職場の雰囲気］休憩室の会話も含める")]
+    assert next(m for m in rows if m["kind"] == "code")["created_at"].startswith("2021-05-01T09:30")
+    assert report.memos == 2 and import_qdpx(db, path, codebook, nlp=nlp).memos == 0

@@ -232,11 +232,17 @@ def transcripts_replace(name, file, by, db_path):
     from .transcripts import replace
 
     r = replace(store.open_db(db_path, create=False), name, file, user=_by(by))
-    click.echo(f"replaced {r.transcript['name']!r} by {file}: {len(r.kept)} segments kept their codings, "
+    kept = sum(len(k["codings"]) for k in r.kept_coded)
+    click.echo(f"replaced {r.transcript['name']!r} by {file}: {len(r.kept)} segments unchanged "
+               f"({len(r.kept_coded)} of them coded: {kept} confirmed coding(s) kept), "
                f"{len(r.dropped)} removed, {len(r.added)} new")
+    for k in r.kept_coded:
+        click.echo(f"  kept: 「{k['text']}」 ({', '.join(c['coder'] + ':' + c['code'] for c in k['codings'])})")
     for d in r.to_recode:
         codes = ", ".join(f"{c['coder']}:{c['code']}" for c in d["codings"] if c["status"] == "confirmed")
         click.echo(f"  re-code: 「{d['text']}」 (had {codes or 'no codes'})")
+    if r.memos_moved:
+        click.echo(f"{r.memos_moved} memo(s) on removed segments are now memos on the transcript")
     click.echo(f"backup: {r.backup}")
 
 
@@ -630,7 +636,9 @@ def codebook():
 @click.option("--code", "code_id", help="Only this code.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @codebook_option
-def codebook_show(code_id, as_json, codebook_path):
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
+              help="Show this project's own codebook (with the codes added while coding) instead of a file.")
+def codebook_show(code_id, as_json, codebook_path, db_path):
     """Print the codes: names, group, definition, when to use and not, examples, rules.
 
     Example: coder codebook show --code handover
@@ -639,7 +647,7 @@ def codebook_show(code_id, as_json, codebook_path):
 
     from .codebook import load_codebook
 
-    book = load_codebook(codebook_path)
+    book = resolve(store.open_db(db_path, create=False), codebook_path) if db_path else load_codebook(codebook_path)
     codes = [book.code(code_id)] if code_id else book.codes
     if as_json:
         click.echo(json.dumps([asdict(c) for c in codes], ensure_ascii=False, indent=2))

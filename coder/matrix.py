@@ -95,6 +95,9 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
                 "interviewees": len({(scope[s]["transcript_id"], scope[s]["speaker"]) for s in hits}),
                 "share": len(hits) / totals[key] if totals[key] else 0.0,
                 "quotes": rank.quotes(hits, code, quotes)}
+    # a retired (or merged) code stays a column only while some cell still counts it
+    out["codes"] = [c for c in codes if codebook.code(c).status == "active"
+                    or any(out["cells"][k][c]["segments"] for k in keys)]
     out["tests"] = tests(out)
     return out
 

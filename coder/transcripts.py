@@ -38,6 +38,8 @@ class Replacement:
     dropped: list[dict] = field(default_factory=list)
     added: list[int] = field(default_factory=list)
     backup: Path | None = None
+    kept_coded: list[dict] = field(default_factory=list)  # kept segments with codings: {"idx", "text", "codings"}
+    memos_moved: int = 0  # memos on dropped segments, now on the transcript
 
     @property
     def to_recode(self) -> list[dict]:
@@ -178,6 +180,11 @@ def replace(db, ref: str | int, path: str | Path, *, user: str, nlp=None,
             for i, turn in enumerate(t.turns)]
         kept = {pairs[i]: r["id"] for i, r in enumerate(rows) if i in pairs}
         result.kept = [(r["idx"], t.segments[pairs[i]].index, r["text"]) for i, r in enumerate(rows) if i in pairs]
+        for i, r in enumerate(rows):
+            codings = [dict(c) for c in db.query("select coder, code, status from codings where segment_id = ? "
+                                                 "and status = 'confirmed' order by coder, code", [r["id"]])]
+            if i in pairs and codings:
+                result.kept_coded.append({"idx": t.segments[pairs[i]].index, "text": r["text"], "codings": codings})
         for j, s in enumerate(t.segments):
             values = {"transcript_id": tid, "turn_id": turn_ids[s.turn], "idx": s.index, "start": s.start,
                       "end": s.end, "text": s.text, "tokens": json.dumps(s.tokens, ensure_ascii=False),
@@ -188,6 +195,9 @@ def replace(db, ref: str | int, path: str | Path, *, user: str, nlp=None,
                 db["segments"].insert(values)
                 result.added.append(s.index)
         # after the inserts, so no new segment takes the id of a dropped one
+        dropped_ids = json.dumps([r["id"] for i, r in enumerate(rows) if i not in pairs])
+        result.memos_moved = db.execute("select count(*) from memos where kind = 'segment' and segment_id in "
+                                        "(select value from json_each(?))", [dropped_ids]).fetchone()[0]
         result.dropped = [_drop(db, at, user, tid, r) for i, r in enumerate(rows) if i not in pairs]
         db.execute("delete from turns where transcript_id = ? and idx < 0", [tid])
         db.execute("delete from speakers where transcript_id = ? and id not in (select speaker_id from turns)", [tid])

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import yaml
@@ -145,6 +146,14 @@ def test_code_commands_change_the_projects_codebook(tmp_path):
     assert book.code("career").status == "retired" and "(retired)" in cli_run("code", "list", "--db", db_path)
 
 
+def test_codebook_show_reads_the_projects_living_codebook_when_given_a_project(tmp_path):
+    db_path = str(tmp_path / "p.db")
+    open_db(db_path).close()
+    cli_run("code", "add", "job_coach", "--name", "ジョブコーチ", "--parent", "handover", "--db", db_path)
+    assert "[job_coach] ジョブコーチ" in cli_run("codebook", "show", "--db", db_path)
+    assert "job_coach" not in cli_run("codebook", "show")  # the seed file is unchanged
+
+
 def test_code_promote_via_the_cli(tmp_path):
     db_path = str(tmp_path / "p.db")
     db = open_db(db_path)
@@ -257,3 +266,31 @@ def store_user_codes(db):
     from coder.db import user_codes
 
     return user_codes(db)
+
+
+def test_codebook_page_shows_a_sub_code_under_its_parent_with_the_keys_the_coding_view_uses(login, project):
+    edit.add_code(open_db(project), "sato", "face_to_face", "顔合わせでの引き継ぎ", "handover")
+    page = login("hanako").get("/codebook").get_data(as_text=True)
+    sections = re.findall(r'<section class="code ([^"]*)" id="([^"]+)"', page)
+    ids = [i for _, i in sections]
+    assert ids.index("face_to_face") == ids.index("handover") + 1  # right under its parent, not at the end
+    assert dict((i, c) for c, i in sections)["face_to_face"].endswith("depth-1")
+    assert 'href="#face_to_face">顔合わせでの引き継ぎ</a>' in page.split('id="handover"')[1]  # the parent lists it
+    assert "コーディング中に追加" in page and "<kbd>5</kbd> 円滑な引き継ぎ" in page
+
+
+def test_exports_leave_out_a_merged_code_nobody_used_and_name_one_that_was(project, two_analysts, tmp_path):
+    from coder import matrix
+    from coder.export import run
+
+    db = open_db(project)
+    edit.add_code(db, "sato", "face_to_face", "顔合わせでの引き継ぎ", "handover")
+    book = edit.merge_codes(db, "sato", "face_to_face", "handover")
+    book = edit.retire_code(db, "sato", "career")
+    text = run(db, "quotes-md", tmp_path / "q.md", book, "hanako").read_text(encoding="utf-8")
+    assert "顔合わせでの引き継ぎ" not in text and "キャリア構築" not in text and "（）" not in text
+    assert "face_to_face" not in matrix.build(db, book, source="hanako")["codes"]
+    book = edit.retire_code(db, "sato", "information_sharing")  # retired, but hanako's quotes carry it
+    text = run(db, "quotes-md", tmp_path / "q2.md", book, "hanako").read_text(encoding="utf-8")
+    assert "## 関係者間の情報共有（Information sharing among those involved）（廃止）" in text
+    assert "information_sharing" in matrix.build(db, book, source="hanako")["codes"]

@@ -139,7 +139,10 @@ def test_web_codes_selected_hits_for_the_analyst_with_events(login, project):
     ids = sorted({int(v) for v in re.findall(r'name="segment" value="(\d+)"', page)})
     response = client.post("/search/code", data={"segment": ids[:2], "code": "handover", "csrf_token": client.csrf,
                                                  "back": "q=引き継ぐ&mode=lemma"}, follow_redirects=True)
-    assert "2 件のセグメントに" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "2 件のセグメントに" in page
+    assert page.count('<span class="code-chip">円滑な引き継ぎ</span>') == 2  # the hits show the code they now carry
+    assert '<option value="handover" selected>' in page  # and the code is offered again
     database = open_db(project)
     assert [(r["segment_id"], r["coder"], r["status"]) for r in database.query(
         "select * from codings order by segment_id")] == [(i, "hanako", "confirmed") for i in ids[:2]]

@@ -110,6 +110,7 @@ def test_replace_command_lists_segments_to_recode(project, two_analysts, tmp_pat
                                       "--db", str(project)])
     assert result.exit_code == 0, result.output
     assert "re-code: 「主治医の意見も職場に伝えてもらいました。」" in result.output and "hanako:information_sharing" in result.output
+    assert "(1 of them coded: 2 confirmed coding(s) kept)" in result.output  # the first segment, by both analysts
 
 
 def test_only_a_supervisor_may_rename_remove_or_replace_in_the_web(login, project):
@@ -139,4 +140,5 @@ def test_supervisor_replaces_by_upload_and_sees_what_needs_recoding(login, two_a
         "csrf_token": client.csrf, "file": (io.BytesIO(CORRECTED.encode("cp932")), "kaede_v2.txt")})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "再コーディングが必要なセグメント（1 件）" in page
-    assert "主治医の意見も職場に伝えてもらいました。" in page and "taro：value_alignment" in page
+    assert "主治医の意見も職場に伝えてもらいました。" in page and "taro：関係機関間での支援の考え方のすり合わせ" in page  # code names
+    assert "コーディングを保ったセグメント（1 件）" in page and "hanako：関係者間の情報共有" in page

@@ -55,6 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(security_headers)
     return app
 
+    from coder.db import hhmmss
+
+    app.add_template_filter(hhmmss, "hhmmss")  # cue times as the exports write them (00:01:34.044)
 
 # Scripts and styles only from our own static files: even if some text slipped past escaping,
 # the browser would not run it. Nothing is loaded from other hosts.

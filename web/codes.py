@@ -35,7 +35,14 @@ def index():
         memos.setdefault(m["code"], []).append(m)
     counts = code_counts(db, policy().visible_layers(db))  # blind: only the user's own codings
     editor = policy().may_supervise
-    return render_template("codes/index.html", codebook=get_codebook(), counts=counts, memos=memos, editor=editor,
+    book = get_codebook()
+    children: dict[str, list] = {}
+    for c in book.active:
+        if c.parent:
+            children.setdefault(c.parent, []).append(c)
+    keys = {c.id: i + 1 for i, c in enumerate(book.active[:8])}  # the coding view's number keys
+    return render_template("codes/index.html", codebook=book, counts=counts, memos=memos, editor=editor,
+                           tree=edit.tree(book.active), children=children, keys=keys,
                            user_codes=store.user_codes(db) if editor else [],
                            versions=edit.versions(db)[:10] if editor else [])
 

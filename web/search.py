@@ -1,8 +1,9 @@
 """The search page: find words in the segments (KWIC) and code the hits an analyst ticks."""
 
+import json
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from coder import attributes
@@ -31,7 +32,14 @@ def index():
     db, params = get_db(), _params()
     hits = finder.search(db, policy=policy(), **params) if params["query"] else []  # 400/403/404
     transcripts = store.list_transcripts(db)
+    shown = sorted({h["segment_id"] for h in hits[:LIMIT]})
+    mine: dict[int, list[str]] = {}  # the codes the current user confirmed on each hit's segment
+    for r in db.query("select segment_id, code from codings where coder = ? and status = 'confirmed' and segment_id in "
+                      "(select value from json_each(?)) order by code", [current_user.name, json.dumps(shown)]):
+        mine.setdefault(r["segment_id"], []).append(r["code"])
     return render_template("search/index.html", hits=hits[:LIMIT], total=len(hits), limit=LIMIT, params=params,
+                           mine=mine, last_code=session.get("search_code"),
+                           code_names={c.id: c.name for c in get_codebook().codes},
                            codebook=get_codebook(), perspectives=PERSPECTIVES, transcripts=transcripts,
                            cases=sorted({t["case_name"] for t in transcripts} - {None}),
                            coders=[s for s in policy().sources(db) if s != MODEL], attribute_pairs=attributes.pairs(db))
@@ -48,6 +56,7 @@ def code():
         flash("コードを付ける結果が選ばれていません。", "error")
     else:
         n = finder.code_hits(db, ids, current_user.name, book, code_id)  # unknown code → 400
+        session["search_code"] = code_id  # offered first next time
         flash(f"{n} 件のセグメントに「{book.code(code_id).name}」を付けました。")
     back = urlencode(parse_qsl(request.form.get("back", "")))  # only a query string: never another site
     return redirect(url_for("search.index") + ("?" + back if back else ""))

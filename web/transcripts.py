@@ -15,7 +15,7 @@ from coder.errors import CoderError, Forbidden
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
 from .auth import supervisor_required
-from .database import get_db, transcript_or_404
+from .database import get_codebook, get_db, transcript_or_404
 from .policy import policy
 from .tasks import schedule
 
@@ -125,7 +125,8 @@ def replace(transcript_id):
             flash(f"差し替えられませんでした（何も変更していません）：{exc}", "error")
             return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
     schedule(transcript_id)  # suggestions for the new segments
-    return render_template("transcripts/replaced.html", result=result)
+    names = {c.id: c.name for c in get_codebook().codes}
+    return render_template("transcripts/replaced.html", result=result, names=names)
 
 
 @bp.route("/settings/blind", methods=["POST"])

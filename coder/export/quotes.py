@@ -68,8 +68,13 @@ def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
     for r in rows:
         quotes[r["code"]].setdefault(r["segment_id"], {**r, "coders": []})["coders"].append(r["coder"])
     for code in codebook.codes:
-        blocks += [("code", f"{code.name}（{code.name_en}）", ""), ("definition", _joined(code.definition), "")]
         found = quotes.get(code.id, {}).values()
+        if code.status != "active" and not found:  # a retired or merged code nobody's quotes carry
+            continue
+        title = f"{code.name}（{code.name_en}）" if code.name_en else code.name
+        if code.status != "active":
+            title += "（廃止" + (f"：{codebook.code(code.merged_into).name} に統合" if code.merged_into else "") + "）"
+        blocks += [("code", title, ""), ("definition", _joined(code.definition), "")]
         if not found:
             blocks.append(("p", "このコードが付いた発言はありません。", ""))
         perspectives = [*PERSPECTIVE_ORDER, *sorted({q["perspective"] for q in found} - set(PERSPECTIVE_ORDER))]

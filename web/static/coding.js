@@ -161,6 +161,7 @@
         return item;
       }));
       if (!matches.length) list.append(el("li", "none", "該当するコードはありません"));
+      box.scrollIntoView({ block: "nearest" });  // the list opens below the segment: keep it in view
     };
     input.addEventListener("input", () => { chosen = 0; render(); });
     input.addEventListener("keydown", (e) => {
@@ -179,8 +180,8 @@
       }
     });
     input.addEventListener("blur", () => setTimeout(() => { if (box.isConnected) box.remove(); }, 150));
+    input.focus({ preventScroll: true });
     render();
-    input.focus();
   }
 
   function updateProgress() {

@@ -1409,3 +1409,92 @@ def memos(fmt, author, kind, transcript, case_name, output, db_path):
         return
     for row in rows:
         output.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+summary_by = click.option("--by", type=Grouping(["perspective", "case", "transcript"]), default="perspective",
+                          show_default=True, help="The matrix's rows the cell belongs to (attr:NAME: an attribute).")
+
+
+@cli.group(cls=Group)
+def summary():
+    """Write or delete the summary of a matrix cell (row x code), shared by the team.
+
+    Example: coder summary set supporter information_sharing --text "記録の共有が定着" --db project.db
+    """
+
+
+@summary.command("set")
+@click.argument("row")
+@click.argument("code")
+@summary_by
+@click.option("--text", required=True, help="The summary (an empty text deletes it).")
+@click.option("--segments", metavar="ID,ID", help="Segment ids it rests on (`coder segments`), e.g. 12,15; "
+                                                  "default: keep the linked ones; \"\" links none.")
+@click.option("--coder", "author", default=_login_name, show_default="your login name", help="Who writes it.")
+@codebook_option
+@db_option
+def summary_set(row, code, by, text, segments, author, codebook_path, db_path):
+    """Write (or replace) the summary of cell ROW x CODE: ROW is a perspective id (person, supporter,
+    employer), a case, a transcript name or an attribute value, as the matrix's rows are.
+
+    Example: coder summary set supporter information_sharing --text "面談記録の共有が定着" --segments 12,15
+    --db project.db
+    """
+    from .codebook_edit import resolve
+    from .summaries import set_summary
+
+    ids = None if segments is None else [_segment_id(v) for v in segments.split(",") if v.strip()]
+    db = store.open_db(db_path, create=False)
+    s = set_summary(db, by, row, code, text, user=author, segment_ids=ids, codebook=resolve(db, codebook_path))
+    click.echo(f"summary of {by} {row} x {code} saved ({len(s['segments'])} linked segment(s))" if s else
+               f"summary of {by} {row} x {code} deleted")
+
+
+def _segment_id(value: str) -> int:
+    if not (value.strip().isascii() and value.strip().isdigit()):
+        raise click.BadParameter(f"{value!r} is not a segment id", param_hint="--segments")
+    return int(value)
+
+
+@summary.command("delete")
+@click.argument("row")
+@click.argument("code")
+@summary_by
+@click.option("--coder", "author", default=_login_name, show_default="your login name", help="Who deletes it.")
+@db_option
+def summary_delete(row, code, by, author, db_path):
+    """Delete the summary of cell ROW x CODE (its text stays in the event log).
+
+    Example: coder summary delete supporter information_sharing --db project.db
+    """
+    from .summaries import get_summary, set_summary
+
+    db = store.open_db(db_path, create=False)
+    if get_summary(db, by, row, code) is None:
+        raise click.ClickException(f"no summary of {by} {row} x {code} (see `coder summaries`)")
+    set_summary(db, by, row, code, "", user=author)
+    click.echo(f"summary of {by} {row} x {code} deleted")
+
+
+@cli.command()
+@click.option("--by", type=Grouping(["perspective", "case", "transcript"]), help="Only this grouping of rows.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "md"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@codebook_option
+@db_option
+def summaries(by, fmt, output, codebook_path, db_path):
+    """Print the matrix cells' summaries as JSON lines or a Markdown report.
+
+    Example: coder summaries --by perspective --format md -o summaries.md --db project.db
+    """
+    from .codebook_edit import resolve
+    from .summaries import list_summaries, to_markdown
+
+    db = store.open_db(db_path, create=False)
+    rows = list_summaries(db, by)
+    if fmt == "md":
+        output.write(to_markdown(rows, resolve(db, codebook_path)))
+        return
+    keys = ("grouping", "row", "code", "text", "segments", "author", "created_at", "updated_at")
+    for row in rows:
+        output.write(json.dumps({k: row[k] for k in keys}, ensure_ascii=False) + "\n")

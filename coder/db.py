@@ -163,6 +163,18 @@ def _m0009(db: Database) -> None:
                                    pk="id", not_null={"body"})
 
 
+@migrations(name="0010_summaries")
+def _m0010(db: Database) -> None:
+    # Cell summaries (framework analysis "charting", ``coder.summaries``): one text per matrix cell —
+    # ``grouping`` perspective|case|transcript|attr:NAME, ``row`` (a perspective id, case, transcript
+    # name or attribute value), ``code`` — shared by the team, whatever the coding source; ``author`` is
+    # the last editor (the history is in events); ``segments`` a JSON list of the segment ids it rests on.
+    db["summaries"].create({"id": int, "grouping": str, "row": str, "code": str, "text": str, "segments": str,
+                            "author": str, "created_at": str, "updated_at": str},
+                           pk="id", not_null={"grouping", "row", "code", "text"})
+    db["summaries"].create_index(["grouping", "row", "code"], unique=True)
+
+
 def default_path() -> str:
     return os.environ.get("CODER_DB", DEFAULT_DB)
 

@@ -220,7 +220,8 @@ def row_noun(by: str) -> str:
 
 
 def to_markdown(matrix: dict, codebook) -> str:
-    """A report-style synthesis: the count table, then per code and row the quotes."""
+    """A report-style synthesis: the count table, then per code and row the quotes, and the cell's
+    summary (author, date, text, linked segments) where ``matrix["summaries"]`` has one."""
     rows, lines, noun = matrix["rows"], [], row_noun(matrix["by"])
     lines.append(f"# {noun} × コード マトリクス（出典：{matrix['source_label']}）\n")
     if matrix.get("where"):
@@ -247,6 +248,13 @@ def to_markdown(matrix: dict, codebook) -> str:
             if not cell["quotes"]:
                 lines.append("- （該当する発言はありません）")
             lines.append("")
+            summary = matrix.get("summaries", {}).get(key, {}).get(code)
+            if summary:  # coder.summaries.for_matrix, attached by coder.export.run
+                from .summaries import byline, refs_text
+
+                lines.append(f"**要約**（{byline(summary)}）\n")
+                lines += [f"> {line}".rstrip() for line in summary["text"].splitlines()]
+                lines.append(f"\n根拠：{refs_text(summary)}\n" if summary.get("refs") else "")
         if test.get("p") is not None:
             marks = "、".join(f"{_row_label(matrix, k)} {r:+.2f}" for k, r in test["residuals"].items())
             name = "χ²検定" if test["test"] == "chi2" else "Fisherの正確確率検定"

@@ -32,6 +32,10 @@ One call is one transaction: everything in the file is imported, or nothing. The
   ``code``) on it; on any other code (a user code), a project memo starting with the code's name
   (``［name］text``); coder's case notes, a case memo; any other, a project memo; the author is the
   note's user (named like a coder). A note already imported is not added again.
+- **Cell summaries** (``_import_summaries``): coder's summary notes (named ``CELL_NOTE`` + a JSON
+  key) become the matrix cells' summaries again, linked to the segments their ranges cover; one on a
+  cell that has a different summary here, or on a row, code or grouping this project lacks, becomes a
+  project memo (``［セルの要約：…］text``), so nothing is lost and nothing here is overwritten.
 - **Finished segments** (what agreement counts as "absent" rather than "missing") come from the
   ``coder`` variable of coder's own exports; otherwise a coder who coded in a source is taken to
   have read all of it (REFI tools code whole documents), unless they already finished segments of
@@ -54,11 +58,12 @@ from pathlib import Path
 from . import db as store
 from . import speakers
 from .coding import record_imported
-from .export.refi import CASE_NOTE, META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, guid
+from .errors import CoderError
+from .export.refi import CASE_NOTE, CELL_NOTE, META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, cell_key, guid
 from .formats import newlines, read_text
 from .ingest import _unique_name
 from .layers import CONSENSUS, MODEL, RECODE, is_analyst
-from .qda import read_qdc, read_qdpx
+from .qda import norm_guid, read_qdc, read_qdpx
 from .types import Transcript
 
 FORMATS = ("txt", "md", "docx", "vtt", "srt")
@@ -91,6 +96,7 @@ class ImportReport:
     whole_source_codings: int = 0
     reviews: str = ""
     memos: int = 0  # notes imported as memos
+    summaries: int = 0  # coder's cell summaries imported as summaries
     attributes: int = 0  # attribute values set from source and case variables
 
     def summary(self) -> list[str]:
@@ -126,6 +132,8 @@ class ImportReport:
         lines += [f"attributes: {self.attributes} value(s) set from variables (see `coder attributes`)"
                   ] if self.attributes else []
         lines += [f"memos: {self.memos} note(s) imported (see `coder memos`)"] if self.memos else []
+        lines += [f"summaries: {self.summaries} cell summar{'y' if self.summaries == 1 else 'ies'} imported "
+                  "(see `coder summaries`)"] if self.summaries else []
         return lines + ([f"finished segments: {self.reviews}"] if self.reviews else [])
 
     def _layer_lines(self) -> list[str]:
@@ -327,6 +335,9 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
         report.memos = _import_notes(db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans],
                                      codes, codebook)
         report.attributes = _store_attributes(db, project, plans, path.name)
+        ids = [(src, t if isinstance(t, int) else t.id) for src, t in plans]
+        summaries, memos = _import_summaries(db, project, ids, codebook)  # after the attributes: values are rows
+        report.summaries, report.memos = summaries, report.memos + memos
     if report.codings:
         recorded = any(META_VARIABLE in src.variables for src, _ in plans)
         report.reviews = "as recorded in the file" if recorded else \
@@ -453,22 +464,17 @@ def _import_notes(db, project, sources: list[tuple], codes: dict[str, str] | Non
     clarification on it, on any other code a project memo starting with ``［code name］``, on the
     project a project memo; coder's case notes (named ``CASE_NOTE`` + the case) are case memos, and
     any other note a project memo. The author is the note's ``creatingUser`` (named like a coder); a
-    note already imported is not added again."""
-    from datetime import datetime
-
+    note already imported is not added again. coder's cell summaries are left to ``_import_summaries``."""
     from .memos import add, add_memo
 
     done, added, codes = set(), 0, codes or {}
 
     def put(note_guid, code: str | None = None, prefix: str = "", **target) -> int:
         note = project.notes.get(note_guid)
-        if note is None or note_guid in done:
+        if note is None or note_guid in done or cell_key(note.name) is not None:  # summaries: _import_summaries
             return 0
         done.add(note_guid)
-        try:
-            when = datetime.fromisoformat((note.created or "").replace("Z", "+00:00")).isoformat(timespec="seconds")
-        except ValueError:
-            when = None
+        when = _when(note)
         author = coder_name(project.users.get(note.user) or "imported", set())
         if code is not None:
             return add_memo(db, code, author, note.text, codebook, created_at=when, once=True) is not None
@@ -493,6 +499,54 @@ def _import_notes(db, project, sources: list[tuple], codes: dict[str, str] | Non
         case = note.name[len(CASE_NOTE):] if note.name.startswith(CASE_NOTE) else None
         added += put(g, case=case) if case in cases else put(g, project=True)
     return added
+
+
+def _when(note) -> str | None:
+    """A note's creation time as coder stores times (ISO, seconds), or None if it has none that parses."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat((note.created or "").replace("Z", "+00:00")).isoformat(timespec="seconds")
+    except ValueError:
+        return None
+
+
+def _import_summaries(db, project, sources: list[tuple], codebook) -> tuple[int, int]:
+    """coder's cell summary notes (``export.refi.cell_key``) → summaries (``coder.summaries``), linked
+    to the segments of the imported sources their ranges cover by half; returns (summaries, memos)
+    added. A cell with the same text here already is left alone (importing a file again); a summary
+    this project cannot take — its cell has another text, or its grouping, row or code is unknown —
+    becomes a project memo ``［セルの要約：grouping row × code］text``."""
+    from .memos import add
+    from .summaries import get_summary, set_summary
+
+    by_guid, added, memos = {src.guid: (src, tid) for src, tid in sources}, 0, 0
+    for note in project.notes.values():
+        key = cell_key(note.name)
+        if key is None:
+            continue
+        author, when, ids = coder_name(project.users.get(note.user) or "imported", set()), _when(note), []
+        for source, start, end in key["segments"]:
+            src, tid = by_guid.get(norm_guid(source), (None, None))
+            if src is not None and 0 <= start < end <= len(src.text):
+                segs = list(db.query("select id, start, [end] from segments where transcript_id = ? order by start",
+                                     [tid]))
+                shift = _shift(src.text)
+                ids += [s["id"] for s in covered(segs, [s["start"] for s in segs], shift(start), shift(end), False)]
+        here = get_summary(db, key["grouping"], key["row"], key["code"])
+        if here is not None and here["text"] == note.text:
+            continue
+        if here is None:
+            try:
+                set_summary(db, key["grouping"], key["row"], key["code"], note.text, user=author, segment_ids=ids,
+                            codebook=codebook, created_at=when)
+                added += 1
+                continue
+            except CoderError:
+                pass
+        label = f"［{CELL_NOTE}{key['grouping']} {key['row']} × {key['code']}］"
+        memos += add(db, author, label + note.text, project=True, created_at=when, once=True) is not None
+    return added, memos
 
 
 def _restore_times(t: Transcript, times) -> None:

@@ -176,7 +176,10 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
 
         data = visible(db, policy, transcript=transcript, case=case, where=where)
     elif exp.kind == "matrix":
+        from ..summaries import for_matrix
+
         data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy, where)
+        data["summaries"] = for_matrix(db, data)  # cell summaries: the team's synthesis, whatever the source
     else:
         data = db
     meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy, "where": where,
@@ -213,7 +216,12 @@ def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict
     if kind == "quotes":
         return meta, [{**(q := pz.quote(db, r)), "memos": [{**m, "text": pz.text(m["text"])} for m in q["memos"]]}
                       for r in data]
-    return meta, pz.matrix(db, data)
+    summaries = data.get("summaries") or {}
+    key = (lambda k: k) if data["by"] == "perspective" else pz.text
+    return meta, {**pz.matrix(db, data), "summaries": {
+        key(k): {c: {**s, "row": key(s["row"]), "text": pz.text(s["text"]),
+                     "refs": [pz.quote(db, r) for r in s["refs"]]} for c, s in row.items()}
+        for k, row in summaries.items()}}
 
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:

@@ -15,7 +15,9 @@ variables, so a round trip through ``coder import-qdpx`` restores it: ``話者�
 offset ranges of the segments they finished, and the cue times of subtitle transcripts). A
 transcript's case is a ``Case`` with a ``SourceRef``, its title the ``TextSource``'s ``Description``.
 Attributes (``coder.attributes``: 障害種別, 年代 …) are further Text variables: a transcript's own values
-on its ``TextSource``, a case's on its ``Case``.
+on its ``TextSource``, a case's on its ``Case``. Cell summaries (``coder.summaries``) are project
+``Note``s named ``CELL_NOTE`` + a JSON key (grouping, row, code and the linked segments as [source
+GUID, start, end]; see ``cell_key``), which coder's import turns back into summaries.
 
 Coding layers travel as ``User`` names (``consensus``, ``model:<suggesters>``, ``NAME:recode``), and
 the project's ``Description`` says what the ones that are not people mean, for readers in other
@@ -42,6 +44,7 @@ META_VARIABLE = "coder"
 ORIGIN = "coder ("  # how the Project's origin starts in coder's own exports
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
 CASE_NOTE = "事例のメモ："  # a Note's name for a case memo, then the case (a Case takes no NoteRef)
+CELL_NOTE = "セルの要約："  # a Note's name for a matrix cell's summary, then its key as JSON (see ``cell_key``)
 NOTE_NAMES = {"code": "コードのメモ", "segment": "セグメントのメモ", "transcript": "トランスクリプトのメモ",
               "project": "プロジェクトのメモ"}
 
@@ -182,7 +185,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                 transcript: str | int | None = None, pseudonymiser=None, policy=None,
                 transcript_ids: set[int] | None = None) -> tuple[bytes, dict[str, str]]:
     """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references; memos
-    ``policy`` may see (default: all) travel as ``Notes`` (see ``_memos``). With a
+    ``policy`` may see (default: all) and the cell summaries (see ``_summaries``) travel as ``Notes``
+    (see ``_memos``, ``_cell_notes``). With a
     ``coder.pseudonymise.Pseudonymiser`` the names it lists are replaced in the sources' texts, names,
     titles and cases, the speakers and the user codes, and every selection's positions refer to the
     pseudonymised text. ``transcript_ids`` (e.g. those with an attribute value) limits the sources
@@ -209,6 +213,8 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                                      "status": c.status}
                    for c in codebook.codes if c.origin == "project" or c.status == "retired"}
     notes, noted = _memos(db, policy, transcripts)  # before pseudonymising: by case name
+    scoped = case is not None or transcript is not None or transcript_ids is not None
+    cells = _summaries(db, transcripts, scoped)  # before pseudonymising: by case and transcript name
     attribute_names, own_values, case_values = _attribute_values(db, transcripts)  # by id: before pseudonymising
     if pseudonymiser is not None:
         transcripts, segments = pseudonymiser.sources(db, transcripts, segments)
@@ -217,9 +223,9 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
     coders = sorted({r["coder"] for r in rows} | set(finishers))
 
     root = E(None, "Project", name=name, origin=f"coder ({codebook.version_tag})")
-    if coders or notes:
+    if coders or notes or cells:
         users = E(root, "Users")
-        for c in sorted(set(coders) | {m["author"] for m in notes}):
+        for c in sorted(set(coders) | {m["author"] for m in (*notes, *cells)}):
             E(users, "User", guid=guid("user", c), name=c)
     user_codes = store.user_codes(db)
     code_notes: dict[str, list[str]] = {}
@@ -295,11 +301,14 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             _variable_value(el, label, value, E)
         for label, value in sorted(own_values.get(t["id"], {}).items()):
             _variable_value(el, label, hide(value), E)
-    _note_elements(root, notes, hide, E)
+    cells = _cell_notes(cells, transcripts, segments, hide)
+    _note_elements(root, notes, hide, E, cells)
     E(root, "Description").text = (f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
                                    "Selections are segments (sentences); offsets are code points."
                                    + "".join(f" {_layer_note(c, source)}" for c in coders if _layer_note(c, source)))
     _note_refs(root, [m for m in notes if m["kind"] == "project"], E)
+    for cell in cells:
+        E(root, "NoteRef", targetGUID=cell["guid"])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True), files
 
 
@@ -327,12 +336,56 @@ def _note_refs(parent, notes: list[dict], E) -> None:
         E(parent, "NoteRef", targetGUID=guid("note", str(m["id"])))
 
 
-def _note_elements(root, notes: list[dict], hide, E) -> None:
+def _summaries(db, transcripts: list[dict], scoped: bool) -> list[dict]:
+    """The cell summaries (``coder.summaries``) a project export carries: those on the exported cases
+    and transcripts, and — unless the export is limited to some interviews — those on perspectives
+    and attribute values, which speak of every interview."""
+    from ..summaries import list_summaries
+
+    cases, names = {t["case_name"] for t in transcripts} - {None}, {t["name"] for t in transcripts}
+    return [s for s in list_summaries(db) if (s["row"] in cases if s["grouping"] == "case" else
+                                               s["row"] in names if s["grouping"] == "transcript" else not scoped)]
+
+
+def _cell_notes(cells: list[dict], transcripts: list[dict], segments: dict[int, dict], hide) -> list[dict]:
+    """Summaries as note rows for ``_note_elements``: name ``CELL_NOTE`` + the JSON key (grouping, row
+    — pseudonymised like a case or transcript name — code, and the linked segments that travel as
+    [source GUID, start, end] of the exported, possibly pseudonymised, text); ``guid`` from that key."""
+    sources = {t["id"]: source_guid(t["name"], t["text"]) for t in transcripts}
+    out = []
+    for s in cells:
+        linked = [segments[i] for i in s["segments"] if i in segments and segments[i]["transcript_id"] in sources]
+        key = {"grouping": s["grouping"], "row": s["row"] if s["grouping"] == "perspective" else hide(s["row"]),
+               "code": s["code"], "segments": [[sources[g["transcript_id"]], g["start"], g["end"]] for g in linked]}
+        cell = json.dumps([key["grouping"], key["row"], key["code"]], ensure_ascii=False)
+        out.append({**s, "name": CELL_NOTE + json.dumps(key, ensure_ascii=False, sort_keys=True),
+                    "guid": guid("summary", cell)})
+    return out
+
+
+def cell_key(name: str) -> dict | None:
+    """The key of a summary note's name (see ``_cell_notes``): {grouping, row, code, segments}, or None
+    for any other note (or a name that does not parse)."""
+    if not (name or "").startswith(CELL_NOTE):
+        return None
+    try:
+        key = json.loads(name[len(CELL_NOTE):])
+    except ValueError:
+        return None
+    if not isinstance(key, dict) or not all(isinstance(key.get(k), str) for k in ("grouping", "row", "code")):
+        return None
+    segments = key.get("segments") if isinstance(key.get("segments"), list) else []
+    return {**key, "segments": [g for g in segments if isinstance(g, list) and len(g) == 3
+                                and isinstance(g[0], str) and all(isinstance(v, int) for v in g[1:])]}
+
+
+def _note_elements(root, notes: list[dict], hide, E, cells: list[dict] = ()) -> None:
     """``Notes``: one ``Note`` per memo (name: what it is on; ``CASE_NOTE`` + the case for a case
-    memo, which REFI-QDA cannot attach to a ``Case``), its author's ``User`` and its dates."""
+    memo, which REFI-QDA cannot attach to a ``Case``), its author's ``User`` and its dates; then one
+    per cell summary (``cells``, from ``_cell_notes``)."""
     from . import xml_text
 
-    if not notes:
+    if not notes and not cells:
         return
     el = E(root, "Notes")
     for m in notes:
@@ -342,6 +395,12 @@ def _note_elements(root, notes: list[dict], hide, E) -> None:
         if m["updated_at"]:
             attrs.update(modifyingUser=attrs["creatingUser"], modifiedDateTime=m["updated_at"])
         E(E(el, "Note", **attrs), "PlainTextContent").text = xml_text(hide(m["text"]))
+    for s in cells:
+        attrs = {"guid": s["guid"], "name": xml_text(s["name"]), "creatingUser": guid("user", s["author"]),
+                 "creationDateTime": s["created_at"]}
+        if s["updated_at"] and s["updated_at"] != s["created_at"]:
+            attrs.update(modifyingUser=attrs["creatingUser"], modifiedDateTime=s["updated_at"])
+        E(E(el, "Note", **attrs), "PlainTextContent").text = xml_text(hide(s["text"]))
 
 
 def _write_zip(out: Path, members: dict[str, bytes]) -> None:

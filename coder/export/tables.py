@@ -50,5 +50,18 @@ def matrix_xlsx(matrix, out, codebook, meta):
     sheets.table(quotes, [ROWS.get(matrix["by"], matrix["by"]), "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
                           "終了（字）", "開始時刻", "事例", "セグメントID"],
                  rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
+    if "summaries" in matrix:  # coder.summaries.for_matrix, attached by coder.export.run
+        _summary_sheet(wb.create_sheet("要約"), matrix, codebook, label)
     sheets.info(wb, meta, f"{row_noun(matrix['by'])} × コード マトリクス")
     wb.save(out)
+
+
+def _summary_sheet(ws, matrix, codebook, label) -> None:
+    """One line per cell that has a summary: row, code, summary, linked segments (ids and where), author, date."""
+    from ..summaries import refs_text
+
+    rows = [[label(k), code, codebook.code(code).name, s["text"], ", ".join(map(str, s["segments"])), refs_text(s),
+             s["author"], s["updated_at"]]
+            for k in matrix["rows"] for code in matrix["codes"] if (s := matrix["summaries"].get(k, {}).get(code))]
+    sheets.table(ws, [row_noun(matrix["by"]), "コードID", "コード", "要約", "根拠のセグメントID",
+                      "根拠の発言", "作成者", "更新日時"], rows, [12, 20, 30, 70, 16, 40, 12, 22], wrap={"要約", "根拠の発言"})

@@ -440,20 +440,35 @@ def search(query, lemma, perspective, case_name, speaker, transcript, code, code
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False), default=str(CORPUS), show_default=True)
 @click.option("--force", is_flag=True, help="Replace the database if it exists.")
 @click.option("--suggest/--no-suggest", default=True, show_default=True, help="Store code suggestions too.")
+@click.option("--codings/--no-codings", default=True, show_default=True,
+              help="Load the demo team's codings, adjudications and summaries (corpus/demo_codings.yaml).")
+@click.option("--topics/--no-topics", default=True, show_default=True,
+              help="Find the themes of the uncoded segments (coder topics --source uncoded) for the report.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default="demo.db", show_default=True)
-def demo(corpus, force, suggest, db_path):
+def demo(corpus, force, suggest, codings, topics, db_path):
     """Build a fresh demo project from the sample corpus.
 
     Example: coder demo --db demo.db --force
     """
     from .demo import build_demo
 
-    click.echo("building the demo project: segmenting with GiNZA, then suggesting codes …", err=True)
-    report = build_demo(db_path, corpus, force=force, suggest=suggest)
-    click.echo(f"demo project {db_path}: {len(report.imported)} transcripts, "
-               f"{sum(len(t.segments) for t in report.imported)} segments"
-               f"{', suggestions stored' if suggest else ''}")
-    click.echo(f"next: coder user add NAME --role analyst --db {db_path}  (then log in to `coder serve --db {db_path}`)")
+    click.echo("building the demo project: segmenting with GiNZA, suggesting codes, loading the demo team's "
+               "work, finding themes …", err=True)
+    report = build_demo(db_path, corpus, force=force, suggest=suggest, codings=codings, topics=topics)
+    imported = report.ingest.imported
+    click.echo(f"demo project {db_path}: {len(imported)} transcripts, {sum(len(t.segments) for t in imported)} "
+               f"segments{', suggestions stored' if suggest else ''}")
+    if c := report.codings:
+        click.echo(f"{len(c['analysts'])} analysts ({', '.join(c['analysts'])}) coded {len(c['transcripts'])} "
+                   f"interviews ({c['segments']} segments), {c['disagreements']} disagreements, "
+                   f"{c['adjudicated']} adjudicated" + ("" if c["summaries"] is None else
+                                                        f", {c['summaries']} cell summaries"))
+    if report.topics is not None:
+        click.echo(f"{report.topics} themes found among the uncoded segments (see `coder report`, the トピック page)")
+    if report.topics_skipped:
+        click.echo(f"no themes: {report.topics_skipped}", err=True)
+    click.echo(f"next: coder user add NAME --role supervisor --db {db_path}  (then log in to `coder serve --db "
+               f"{db_path}`; a supervisor sees every analyst's codes, the agreement page and the adjudications)")
 
 
 @cli.command()
@@ -642,10 +657,13 @@ def codebook_show(code_id, as_json, codebook_path, db_path):
     """Print the codes: names, group, definition, when to use and not, examples, rules.
 
     Example: coder codebook show --code handover
+
+    A project's living codebook: coder codebook show --db project.db
     """
     from dataclasses import asdict
 
     from .codebook import load_codebook
+    from .codebook_edit import resolve
 
     book = resolve(store.open_db(db_path, create=False), codebook_path) if db_path else load_codebook(codebook_path)
     codes = [book.code(code_id)] if code_id else book.codes
@@ -1080,6 +1098,81 @@ def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebo
         output.write(to_markdown(result, book) if fmt == "md" else to_csv(result, book))
 
 
+@cli.command()
+@click.argument("kind", type=click.Choice(["heatmap", "bars"]))
+@click.option("--by", type=Grouping(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Rows of the matrix (attr:NAME: the values of an attribute).")
+@click.option("--source", default="consensus", show_default=True,
+              help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).")
+@click.option("--code", help="bars: only this code (default: every code, one small chart each).")
+@click.option("--measure", type=click.Choice(["segments", "share"]), default="segments", show_default=True,
+              help="heatmap: colour by coded segments or by their share of the row's segments.")
+@click.option("--attribute", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Only transcripts with this attribute value (repeatable; see `coder attributes`).")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file to write.")
+@codebook_option
+@db_option
+def chart(kind, by, source, code, measure, pairs, fmt, output, codebook_path, db_path):
+    """Draw the matrix as an image with Japanese labels: a heatmap (rows x codes) or per-code bars.
+
+    Example: coder chart heatmap --source consensus --format png -o matrix.png --db project.db
+
+    One code: coder chart bars --code information_sharing --format svg -o sharing.svg --db project.db
+    """
+    from . import charts
+    from .attributes import parse_filters
+    from .codebook_edit import resolve
+    from .matrix import build
+
+    db = store.open_db(db_path, create=False)
+    book = resolve(db, codebook_path)
+    result = build(db, book, by, source, quotes=0, where=parse_filters(pairs))
+    if kind == "heatmap":
+        path = charts.heatmap(result, book, output, fmt, measure=measure)
+    else:
+        path = charts.bars(result, book, output, fmt, code=code)
+    click.echo(f"{kind} → {path}")
+
+
+@cli.command()
+@click.option("--source", default="consensus", show_default=True,
+              help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).")
+@click.option("--level", type=click.Choice(["segment", "interview"]), default="segment", show_default=True,
+              help="png/svg: draw codes on the same segment, or anywhere in the same interview (md/json hold both).")
+@click.option("--attribute", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Only transcripts with this attribute value (repeatable; see `coder attributes`).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "png", "svg"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout; needed for png/svg).")
+@codebook_option
+@db_option
+def cooccurrence(source, level, pairs, fmt, output, codebook_path, db_path):
+    """Which codes appear together on a segment or in an interview: pairs with Jaccard, or the network.
+
+    Example: coder cooccurrence --source consensus --format md -o cooccurrence.md --db project.db
+
+    Network (KH Coder style): coder cooccurrence --level interview --format png -o network.png --db project.db
+    """
+    from . import charts
+    from .attributes import parse_filters
+    from .codebook_edit import resolve
+    from .cooccurrence import compute, to_markdown
+
+    if fmt in charts.FORMATS and not output:
+        raise click.UsageError(f"--format {fmt} writes an image: give -o FILE")
+    db = store.open_db(db_path, create=False)
+    book = resolve(db, codebook_path)
+    result = compute(db, book, source, where=parse_filters(pairs))
+    if fmt in charts.FORMATS:
+        click.echo(f"network → {charts.network(result, book, output, fmt, level=level)}")
+        return
+    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else to_markdown(result, book)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
 def _export_formats() -> list[str]:
     from .export import load
 
@@ -1113,20 +1206,61 @@ def export(fmt, out_path, source, by, case_name, transcript, pairs, pseudonymise
     """
     from .attributes import parse_filters
     from .codebook_edit import resolve
-    from .export import run
+    from .export import get, run
+    from .layers import codings_for
     from .pseudonymise import Pseudonymiser, write_key
 
     db = store.open_db(db_path, create=False)
     pz = Pseudonymiser.from_db(db) if pseudonymise else False
-    path = run(db, fmt, out_path, resolve(db, codebook_path), source, by, case_name, transcript, pseudonymise=pz,
-               where=parse_filters(pairs))
+    book = resolve(db, codebook_path)
+    path = run(db, fmt, out_path, book, source, by, case_name, transcript, pseudonymise=pz, where=parse_filters(pairs))
     click.echo(f"{fmt} → {path}")
+    coded = source or "consensus"  # what run() reads for quotes and the matrix
+    if get(fmt).kind in ("quotes", "matrix") and not codings_for(db, coded, book.ids):
+        click.echo(f"no segment is coded in source {coded!r} yet, so {path} is empty: " + (
+            "store suggestions with `coder suggest`" if coded == "model" else "code in the web UI, or see the "
+            "unconfirmed suggestions with --source model (the file then says they are unconfirmed)"), err=True)
     if pz:
         for note in pz.notes():
             click.echo(f"warning: {note}", err=True)
         key = write_key(f"{path}.key.csv", pz.key(used_only=True))
         click.echo(f"key table (placeholder → real name): {key}, readable by you only. Keep it apart from the "
                    "export: never store or send the two together.", err=True)
+
+
+@cli.command()
+@click.option("--format", "fmt", required=True, type=click.Choice(["docx", "md", "html"]),
+              help="Word, Markdown (charts as PNG files in OUT_files/) or one self-contained HTML file.")
+@click.option("--out", "out_path", required=True, type=click.Path(), help="File to write, or a folder (default name).")
+@click.option("--source", default="consensus", show_default=True,
+              help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).")
+@click.option("--by", type=Grouping(["perspective", "case", "transcript"]), default="perspective",
+              show_default=True, help="Rows of each code's counts (attr:NAME: the values of an attribute).")
+@click.option("--attribute", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="Only transcripts (or cases) with this attribute value; repeat for several.")
+@codebook_option
+@db_option
+def report(fmt, out_path, source, by, pairs, codebook_path, db_path):
+    """Write the findings chapter of a report: per code counts, charts, summaries and quotes; methods; new themes.
+
+    Example: coder report --format docx --out 報告書.docx --source consensus --db project.db
+    """
+    from . import report as findings
+    from .attributes import parse_filters
+    from .codebook_edit import resolve
+
+    db = store.open_db(db_path, create=False)
+    book = resolve(db, codebook_path)
+    result = findings.build(db, book, source, by, where=parse_filters(pairs), progress=_progress)
+    if not result["coded"]:
+        _progress(f"no segment is coded in source {source!r} yet, so every count in the report is 0: code in the web "
+                  "UI, or " + ("run `coder suggest --db ...` first" if source == "model" else
+                               "report the unconfirmed suggestions with --source model"))
+    click.echo(findings.write(result, Path(out_path), fmt, book, progress=_progress))
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _name_kinds() -> list[str]:

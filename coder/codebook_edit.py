@@ -49,7 +49,8 @@ def project_codebook(db, seed_path: str | Path | None = None) -> Codebook:
         with store.immediate(db):
             book = _newest(db)  # another process may have seeded it meanwhile
             if book is None:
-                _save(db, seed, "system", f"seeded from {seed.path}", None, None, version=seed.version)
+                # the file's name, not its path: the path says where someone's checkout was, not what it was
+                _save(db, seed, "system", f"seeded from {Path(str(seed.path)).name}", None, None, version=seed.version)
                 book = _newest(db)
     book.path = PROJECT
     return book

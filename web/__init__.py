@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         api,
         attributes,
         auth,
+        charts,
         codes,
         coding,
         database,
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         memos,
         names,
         policy,
+        report,
         search,
         supervision,
         tasks,
@@ -50,14 +52,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     tasks.init_app(app)
     for module in (auth, transcripts, importer, coding, codes, matrix, search, topics, exports, supervision, names,
-                   users, attributes, memos, api):
+                   users, attributes, memos, charts, report, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
-    return app
-
     from coder.db import hhmmss
 
     app.add_template_filter(hhmmss, "hhmmss")  # cue times as the exports write them (00:01:34.044)
+    return app
+
 
 # Scripts and styles only from our own static files: even if some text slipped past escaping,
 # the browser would not run it. Nothing is loaded from other hosts.

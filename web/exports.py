@@ -7,7 +7,7 @@ import tempfile
 
 from flask import Blueprint, render_template, request, send_file
 
-from coder import attributes, export
+from coder import attributes, export, layers
 from coder.errors import CoderError, Forbidden, NotFound
 from coder.matrix import BY
 
@@ -44,8 +44,11 @@ def index():
     exporters = export.load().values()
     cases = [r["case_name"] for r in db.query(
         "select distinct case_name from transcripts where case_name is not null order by case_name")]
+    default = policy().default_source()  # the source preselected for quotes and the matrix
+    empty = None if layers.codings_for(db, default, get_codebook().ids) else layers.source_label(default)
     return render_template("export/index.html", groups={k: [e for e in exporters if e.kind == k] for k in KINDS},
                            kinds=KINDS, sources=sources, by=[*BY, *(f"attr:{n}" for n in attributes.names(db))],
                            cases=cases, form=request.form, error=error, attribute_pairs=attributes.pairs(db),
-                           transcripts=list(db.query("select id, name from transcripts order by id"))), \
+                           transcripts=list(db.query("select id, name from transcripts order by id")),
+                           nothing_coded=empty), \
         400 if error else 200

@@ -116,6 +116,7 @@ def test_matrix_xlsx_has_a_count_sheet_and_a_quote_sheet(coded, codebook, tmp_pa
     assert [c.value for c in row[1:4]] == [2, 1, 1]  # both segments the source saw, one interviewee
     assert row[3].number_format == "0%"
     assert {r[4] for r in quotes.iter_rows(min_row=2, values_only=True)} == {FIRST, SECOND}
+    assert len(book["図"]._images) == 2  # the heatmap and the bars, as pictures
 
 
 def test_unknown_format_error_lists_the_choices(coded, codebook, tmp_path):

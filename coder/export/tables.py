@@ -52,6 +52,7 @@ def matrix_xlsx(matrix, out, codebook, meta):
                  rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
     if "summaries" in matrix:  # coder.summaries.for_matrix, attached by coder.export.run
         _summary_sheet(wb.create_sheet("要約"), matrix, codebook, label)
+    _chart_sheet(wb.create_sheet("図"), matrix, codebook)
     sheets.info(wb, meta, f"{row_noun(matrix['by'])} × コード マトリクス")
     wb.save(out)
 
@@ -65,3 +66,22 @@ def _summary_sheet(ws, matrix, codebook, label) -> None:
             for k in matrix["rows"] for code in matrix["codes"] if (s := matrix["summaries"].get(k, {}).get(code))]
     sheets.table(ws, [row_noun(matrix["by"]), "コードID", "コード", "要約", "根拠のセグメントID",
                       "根拠の発言", "作成者", "更新日時"], rows, [12, 20, 30, 70, 16, 40, 12, 22], wrap={"要約", "根拠の発言"})
+
+
+def _chart_sheet(ws, matrix, codebook) -> None:
+    """The heatmap and the per-code bars (``coder.charts``) as pictures, one under the other."""
+    import io
+
+    from openpyxl.drawing.image import Image
+
+    from .. import charts
+
+    row = 1
+    for draw in (charts.heatmap, charts.bars):
+        png = io.BytesIO()
+        draw(matrix, codebook, png, "png")
+        png.seek(0)
+        image = Image(png)
+        image.width, image.height = image.width * 0.6, image.height * 0.6  # 150 dpi drawn, shown at 90
+        ws.add_image(image, f"A{row}")
+        row += int(image.height / 20) + 2  # default rows are 20 px high

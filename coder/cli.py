@@ -1083,15 +1083,14 @@ def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebo
     """
     from .attributes import parse_filters
     from .codebook_edit import resolve
-    from .matrix import build, to_csv, to_markdown
+    from .matrix import build, empty_reason, to_csv, to_markdown
 
     db = store.open_db(db_path, create=False)
     book = resolve(db, codebook_path)
     where = parse_filters(pairs)
     result = build(db, book, by, source, quotes, case_name, transcript, where=where)
-    if not any(c["segments"] for row in result["cells"].values() for c in row.values()):
-        click.echo(f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
-                   "suggestions with --source model", err=True)
+    if why := empty_reason(db, result, book):
+        click.echo(why, err=True)
     if fmt == "json":
         output.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -1217,9 +1216,10 @@ def export(fmt, out_path, source, by, case_name, transcript, pairs, pseudonymise
     click.echo(f"{fmt} → {path}")
     coded = source or "consensus"  # what run() reads for quotes and the matrix
     if get(fmt).kind in ("quotes", "matrix") and not codings_for(db, coded, book.ids):
-        click.echo(f"no segment is coded in source {coded!r} yet, so {path} is empty: " + (
-            "store suggestions with `coder suggest`" if coded == "model" else "code in the web UI, or see the "
-            "unconfirmed suggestions with --source model (the file then says they are unconfirmed)"), err=True)
+        click.echo(f"{path} is empty: " + (
+            "no suggestions are stored yet: run `coder suggest --db …` first" if coded == "model" else
+            f"no segment is coded in source {coded!r} yet: code in the web UI, or see the unconfirmed "
+            "suggestions with --source model (the file then says they are unconfirmed)"), err=True)
     if pz:
         for note in pz.notes():
             click.echo(f"warning: {note}", err=True)
@@ -1627,7 +1627,7 @@ def summaries(by, fmt, output, codebook_path, db_path):
     db = store.open_db(db_path, create=False)
     rows = list_summaries(db, by)
     if fmt == "md":
-        output.write(to_markdown(rows, resolve(db, codebook_path)))
+        output.write(to_markdown(rows, resolve(db, codebook_path), db))
         return
     keys = ("grouping", "row", "code", "text", "segments", "author", "created_at", "updated_at")
     for row in rows:

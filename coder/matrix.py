@@ -127,6 +127,15 @@ def _scope(db, units, people, source, case, transcript) -> dict[int, dict]:
     return {i: u for i, u in units.items() if i in seen}
 
 
+def looked_at(db, source: str, policy: Policy | None = None) -> set[int]:
+    """Ids of the interviewee segments ``source`` has looked at — finished or coded by its analysts (or,
+    for ``model``, given suggestions): the segments a matrix of that source counts (its shares'
+    denominator). ``policy`` as in ``build`` (it must allow the source)."""
+    policy = policy or Policy.owner()
+    source = policy.check_source(db, source)
+    return set(_scope(db, layers.segments(db, text=False), policy.analysts(db), source, None, None))
+
+
 class _Ranker:
     """Picks a cell's representative quotes; reads content words and texts only for candidates."""
 
@@ -219,6 +228,31 @@ def row_noun(by: str) -> str:
     return {"perspective": "立場", "case": "事例", "transcript": "トランスクリプト"}.get(by, by.removeprefix("attr:"))
 
 
+def empty_reason(db, matrix: dict, codebook) -> str | None:
+    """Why ``matrix`` (from ``build``) counts no coded segment, as a hint for the user in English
+    (the CLI's language) naming the command that helps; None when some cell is not empty. In order:
+    nothing stored in the source (suggestions not computed yet, or nobody coded), coded segments only
+    by speakers without a perspective (a perspective matrix has no row for them), or the filters."""
+    if any(c["segments"] for row in matrix["cells"].values() for c in row.values()):
+        return None
+    source = matrix["source"]
+    rows = layers.codings_for(db, source, codebook.ids)
+    if not rows:
+        if source == layers.MODEL:
+            return "no suggestions are stored yet: run `coder suggest --db …` first"
+        return (f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
+                "suggestions with --source model")
+    if matrix["by"] == "perspective":
+        units = {u["id"]: u for u in layers.segments(db, text=False)}
+        unmapped = {units[r["segment_id"]]["speaker"] for r in rows
+                    if r["segment_id"] in units and units[r["segment_id"]]["perspective"] not in ROWS}
+        if unmapped:
+            return (f"the coded segments are by speakers without a perspective ({', '.join(sorted(unmapped)[:5])}): "
+                    "map them with `coder speakers set NAME person|supporter|employer`, or see them with "
+                    "--by transcript")
+    return f"source {source!r} has codings, but none in this selection (case, transcript or attribute filter)"
+
+
 def to_markdown(matrix: dict, codebook) -> str:
     """A report-style synthesis: the count table, then per code and row the quotes, and the cell's
     summary (author, date, text, linked segments) where ``matrix["summaries"]`` has one."""
@@ -228,6 +262,9 @@ def to_markdown(matrix: dict, codebook) -> str:
         lines.append("対象：" + "、".join(f"属性 {k}={v}" for k, v in matrix["where"].items()) + " のインタビュー\n")
     if matrix["unconfirmed"]:
         lines.append("> 注意：提案のみに基づく集計です。分析者による確認を経ていません。\n")
+    if not rows:  # no row to count: a header-only table would be broken Markdown
+        lines.append(f"（この出典で集計できる{noun}はありません。）\n")
+        return "\n".join(lines)
     lines.append("| コード | " + " | ".join(f"{_row_label(matrix, k)}（{matrix['totals'][k]}）" for k in rows) + " |")
     lines.append("|---|" + "---|" * len(rows))
     for code in matrix["codes"]:
@@ -259,6 +296,16 @@ def to_markdown(matrix: dict, codebook) -> str:
             marks = "、".join(f"{_row_label(matrix, k)} {r:+.2f}" for k, r in test["residuals"].items())
             name = "χ²検定" if test["test"] == "chi2" else "Fisherの正確確率検定"
             lines.append(f"探索的な参考値：{name} p = {test['p']:.3f}、調整済み標準化残差 {marks}\n")
+    off = matrix.get("off_summaries") or []
+    if off:  # summaries on rows this source did not code (coder.summaries.off_matrix)
+        from .summaries import byline, refs_text
+
+        lines.append("## この出典では集計されない行の要約\n")
+        for summary in off:
+            lines.append(f"### {_row_label(matrix, summary['row'])} × {codebook.code(summary['code']).name}\n")
+            lines.append(f"**要約**（{byline(summary)}）\n")
+            lines += [f"> {line}".rstrip() for line in summary["text"].splitlines()]
+            lines.append(f"\n根拠：{refs_text(summary)}\n" if summary.get("refs") else "")
     return "\n".join(lines)
 
 

@@ -101,12 +101,14 @@ def build(db, codebook, source: str = "consensus", by: str = "perspective", poli
     scope = {u["id"] for u in units}
     suggested = _suggested(db, scope)
     notes = summaries.for_matrix(db, m)
+    off = summaries.off_matrix(db, m)  # summaries on rows this source coded nothing in: shown, not lost
     codes = []
     for code in sorted(codebook.codes, key=lambda c: c.group != "core"):  # stable: codebook order within a group
         total = sum(m["cells"][k][code.id]["segments"] for k in m["rows"])
         if code.status == "retired" and not total:
             continue
-        codes.append(_code(m, code, codebook, total, suggested.get(code.id, 0), notes))
+        codes.append(_code(m, code, codebook, total, suggested.get(code.id, 0), notes,
+                           [s for s in off if s["code"] == code.id]))
     m = {**m, "codes": [c["id"] for c in codes]}  # the charts draw the codes the report shows
     step("computing agreement")
     methods = _methods(db, codebook, policy, units, scope, m, codes)
@@ -129,7 +131,7 @@ def _suggested(db, scope: set[int]) -> dict[str, int]:
     return out
 
 
-def _code(m: dict, code, codebook, total: int, suggested: int, notes: dict) -> dict:
+def _code(m: dict, code, codebook, total: int, suggested: int, notes: dict, off: list[dict] = ()) -> dict:
     unconfirmed_only = suggested > 0 and (m["unconfirmed"] or not total)
     parent = codebook.code(code.parent).name if code.parent in codebook.ids else None
     test = m["tests"].get(code.id) or {}
@@ -142,6 +144,12 @@ def _code(m: dict, code, codebook, total: int, suggested: int, notes: dict) -> d
                          "text": note["text"], "author": note["author"], "updated_at": note["updated_at"],
                          "segments": note["segments"], "byline": summaries.byline(note)},
                      "quotes": _quotes((note or {}).get("refs", []), cell["quotes"])})
+    for note in off:  # a row the matrix does not show (nothing coded there in this source), with its summary
+        rows.append({"key": note["row"], "label": row_label(m["by"], note["row"]), "segments": 0, "interviewees": 0,
+                     "share": 0.0, "off_matrix": True,
+                     "summary": {"text": note["text"], "author": note["author"], "updated_at": note["updated_at"],
+                                 "segments": note["segments"], "byline": summaries.byline(note)},
+                     "quotes": _quotes(note["refs"], [])})
     return {"id": code.id, "name": code.name, "name_en": code.name_en, "group": code.group, "parent": parent,
             "definition": _joined(code.definition), "retired": code.status == "retired", "segments": total,
             "suggested": suggested, "unconfirmed_only": unconfirmed_only, "rows": rows,
@@ -209,8 +217,10 @@ def _methods(db, codebook, policy: Policy, units: list[dict], scope: set[int], m
     for sid, who in db.execute(f"select segment_id, coder from codings where status = 'confirmed' "
                                f"and coder in ({marks})", people).fetchall():
         confirmed[who] += sid in scope
-    out = {"interviews": {"perspective": _spread(units, "perspective"), "case": _spread(units, "case_name"),
-                          "total": _spread(units, None)[0]},
+    looked = matrix.looked_at(db, m["source"], policy) & scope  # what the counts of section 2 rest on
+    out = {"interviews": {"perspective": _spread(units, "perspective", looked),
+                          "case": _spread(units, "case_name", looked), "total": _spread(units, None, looked)[0]},
+           "blind": not policy.sees_others,
            "analysts": [{"name": n, "segments": len(seen[n]), "codings": confirmed[n]} for n in people],
            "source": m["source"], "source_label": m["source_label"],
            "codebook": {"tag": codebook.version_tag, "title": codebook.title,
@@ -243,21 +253,28 @@ def _figures(row: dict) -> dict:
             "verdict": row["verdict"]}
 
 
-def _spread(units: list[dict], field: str | None) -> list[dict]:
-    """Interviews, interviewees and segments per value of ``field`` (one line overall for None)."""
+def _spread(units: list[dict], field: str | None, looked: set[int] = frozenset()) -> list[dict]:
+    """Interviews, interviewees and segments per value of ``field`` (one line overall for None), and
+    of them the segments (and interviews) the report's source has looked at (``looked``: segment ids)."""
     groups: dict = {}
     for u in units:
         key = u[field] if field else None
-        g = groups.setdefault(key, {"interviews": set(), "interviewees": set(), "segments": 0})
+        g = groups.setdefault(key, {"interviews": set(), "interviewees": set(), "segments": 0,
+                                    "coded_interviews": set(), "coded": 0})
         g["interviews"].add(u["transcript_id"])
         g["interviewees"].add((u["transcript_id"], u["speaker"]))
         g["segments"] += 1
+        if u["id"] in looked:
+            g["coded"] += 1
+            g["coded_interviews"].add(u["transcript_id"])
     order = sorted(groups, key=lambda k: (k not in matrix.ROWS, matrix.ROWS.index(k) if k in matrix.ROWS else 0,
                                           str(k or "")))
     rows = [{"key": k, "label": (PERSPECTIVES.get(k, k) if field == "perspective" else k or "―"),
              "interviews": len(groups[k]["interviews"]), "interviewees": len(groups[k]["interviewees"]),
-             "segments": groups[k]["segments"]} for k in order]
-    return rows or [{"key": None, "label": "―", "interviews": 0, "interviewees": 0, "segments": 0}]
+             "segments": groups[k]["segments"], "coded": groups[k]["coded"],
+             "coded_interviews": len(groups[k]["coded_interviews"])} for k in order]
+    return rows or [{"key": None, "label": "―", "interviews": 0, "interviewees": 0, "segments": 0, "coded": 0,
+                     "coded_interviews": 0}]
 
 
 # --- emergent themes -------------------------------------------------------------------------------
@@ -323,20 +340,27 @@ def blocks(report: dict) -> list[tuple]:
 def _method_blocks(methods: dict, meta: dict) -> list[tuple]:
     total, people = methods["interviews"]["total"], methods["analysts"]
     out = [("h1", "1. 調査の概要と方法"), ("h2", "1.1 対象としたインタビュー"),
-           ("p", f"分析の対象は、インタビュー {total['interviews']} 件に含まれる話者 {total['interviewees']} 人の発言 "
-                 f"{total['segments']} セグメントである（聞き手の発言は含まない）。立場別と事例別の内訳は次のとおり"
-                 "である。"),
-           ("table", ["立場", "インタビュー", "話者", "セグメント"], [
-               [r["label"], r["interviews"], r["interviewees"], r["segments"]]
+           ("p", f"プロジェクトには、インタビュー {total['interviews']} 件に含まれる話者 {total['interviewees']} 人"
+                 f"の発言 {total['segments']} セグメントがある（聞き手の発言は含まない）。このうち、本章の出典で"
+                 f"確認済みのものはインタビュー {total['coded_interviews']} 件の {total['coded']} セグメントで、"
+                 "第2節の集計はこれに基づく"
+                 + ("。" if total["coded"] == total["segments"] else "（確認されていない発言は集計に含まれない）。")
+                 + "立場別と事例別の内訳は次のとおりである。"),
+           ("table", ["立場", "インタビュー", "話者", "セグメント", "うち確認済み"], [
+               [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
                for r in methods["interviews"]["perspective"]]),
-           ("table", ["事例", "インタビュー", "話者", "セグメント"], [
-               [r["label"], r["interviews"], r["interviewees"], r["segments"]] for r in methods["interviews"]["case"]]),
+           ("table", ["事例", "インタビュー", "話者", "セグメント", "うち確認済み"], [
+               [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
+               for r in methods["interviews"]["case"]]),
            ("h2", "1.2 コーディングの手順")]
     if people:
         out += [("p", f"発言は一文を単位（セグメント）とし、{len(people)} 人の分析者がそれぞれ独立にコードを付けた。"
                       "分析者ごとの作業量は次のとおりである。"),
                 ("table", ["分析者", "確認したセグメント", "付けたコード（確認済み）"],
                  [[p["name"], p["segments"], p["codings"]] for p in people])]
+    elif methods.get("blind"):
+        out.append(("p", "ブラインドモードのため、ほかの分析者のコーディングの状況は示さない（この報告書を作成した"
+                         "分析者自身は、まだコーディングしていない）。"))
     else:
         out.append(("p", "分析者によるコーディングはまだ行われていない。"))
     basis = {"consensus": "スーパーバイザーが裁定したセグメントではその裁定を、それ以外のセグメントでは確認した分析者"
@@ -403,10 +427,15 @@ def _code_blocks(n: int, code: dict, noun: str, unconfirmed: bool) -> list[tuple
                                f"{code['suggested']} セグメントにあるのみである（{SUGGESTED_ONLY}）。"
                                "分析者が確認するまで所見としては扱わない。"))
     out += [("table", [noun, "セグメント", "話者", "割合"],
-             [[r["label"], r["segments"], r["interviewees"], f"{r['share']:.0%}"] for r in code["rows"]]),
+             [[r["label"], r["segments"], r["interviewees"], f"{r['share']:.0%}"] for r in code["rows"]
+              if not r.get("off_matrix")]),
             ("chart", "bars", code["id"], f"図　{code['name']}：{noun}ごとのセグメント数と話者数")]
     for r in code["rows"]:
-        out.append(("h3", f"{r['label']}（{r['segments']} セグメント、{r['interviewees']} 人）"))
+        if r.get("off_matrix"):
+            out += [("h3", f"{r['label']}（この出典ではコーディングされていない）"),
+                    ("note", "この出典の集計には含まれないが、分析者の要約があるため示す。")]
+        else:
+            out.append(("h3", f"{r['label']}（{r['segments']} セグメント、{r['interviewees']} 人）"))
         if r["summary"]:
             out.append(("summary", r["summary"]["text"], r["summary"]["byline"]))
         else:
@@ -614,9 +643,13 @@ BODY_FONT, HEADING_FONT = "游明朝", "游ゴシック"  # Yu Mincho / Yu Gothi
 def _docx(report: dict, out: Path, charts: _Charts) -> None:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.shared import Cm, Mm, Pt, RGBColor
 
     doc = Document()
+    section = doc.sections[0]  # A4, as Japanese reports are printed (python-docx's template is US Letter)
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(25)
+    section.top_margin = section.bottom_margin = Mm(25)
     _styles(doc)
     grey = RGBColor(0x59, 0x59, 0x59)
     levels = {"title": 0, "h1": 1, "h2": 2, "h3": 3}
@@ -627,13 +660,16 @@ def _docx(report: dict, out: Path, charts: _Charts) -> None:
         elif kind == "table":
             table = doc.add_table(rows=1 + len(block[2]), cols=len(block[1]))
             table.style, table.alignment = "Table Grid", WD_TABLE_ALIGNMENT.CENTER
+            n = len(block[1])  # a wide first column (names), the figures narrow: 16 cm in all
+            widths = [Cm(5.2)] + [Cm(10.8 / (n - 1))] * (n - 1) if n > 2 else [Cm(16 / n)] * n
             for i, (row, values) in enumerate(zip(table.rows, [block[1], *block[2]])):
-                for cell, value in zip(row.cells, values):  # row by row: table.cell(i, j) walks the whole table
-                    cell.text = xml_text(str(value))
+                for cell, value, width in zip(row.cells, values, widths):  # row by row: table.cell(i, j) is slow
+                    cell.text, cell.width = xml_text(str(value)), width
                     _east_asian(cell.paragraphs[0], BODY_FONT, bold=i == 0, size=Pt(9.5))
             doc.add_paragraph()
         elif kind == "chart":
-            doc.add_picture(io.BytesIO(charts.png(block[1], block[2])), width=Cm(15.5))
+            # a code's bars small enough to share a page with its definition and counts
+            doc.add_picture(io.BytesIO(charts.png(block[1], block[2])), width=Cm(15.5 if block[2] is None else 11))
             _east_asian(doc.add_paragraph(xml_text(block[3]), style="Caption"), BODY_FONT)
         elif kind == "quote":
             para = doc.add_paragraph(xml_text(text), style="Quote")

@@ -149,6 +149,18 @@ def for_matrix(db, matrix: dict) -> dict[str, dict[str, dict]]:
     return out
 
 
+def off_matrix(db, matrix: dict) -> list[dict]:
+    """Summaries of the matrix's grouping and codes on rows the matrix does not show (its source coded
+    nothing there — e.g. a summary of the employers' view written while looking at the model's
+    suggestions), each with ``refs`` like ``for_matrix``; none when the matrix is limited to some
+    interviews (``where``), since its rows then say nothing about the others."""
+    if matrix.get("where"):
+        return []
+    rows, codes = set(matrix["rows"]), set(matrix["codes"])
+    return [{**s, "refs": evidence(db, s["segments"])} for s in list_summaries(db, matrix["by"])
+            if s["row"] not in rows and s["code"] in codes]
+
+
 def with_evidence(db, summary: dict | None, quotes: list[dict]) -> tuple[list[dict], list[dict]]:
     """A cell's quotes with those ``summary`` rests on first (each quote gets ``evidence``: True/False),
     and the linked segments that are not among the quotes (from ``evidence``, marked the same way)."""
@@ -158,9 +170,18 @@ def with_evidence(db, summary: dict | None, quotes: list[dict]) -> tuple[list[di
     return shown, rest
 
 
-def refs_text(summary: dict) -> str:
-    """The linked segments of a ``for_matrix`` summary, for reports: ``kaede（セグメント 12）、…``."""
-    return "、".join(f"{r['transcript']}（セグメント {r['segment_id']}）" for r in summary.get("refs", []))
+def refs_text(summary: dict, width: int = 24) -> str:
+    """The linked segments of a ``for_matrix`` summary, for readers without the tool: the start of
+    each quote with where it is, ``「最初の面談でアセスメントシート…」（kaede_person・本人・00:01:34）、…``
+    (the time when the transcript has one; ``width`` characters of text at most)."""
+    from .db import hhmmss
+
+    def one(r):
+        text = r["text"] if len(r["text"]) <= width else r["text"][:width - 1] + "…"
+        where = [r["transcript"], r["speaker"]] + ([hhmmss(r["start_time"])] if r.get("start_time") is not None else [])
+        return f"「{text}」（{'・'.join(where)}）"
+
+    return "、".join(one(r) for r in summary.get("refs", []))
 
 
 def byline(summary: dict) -> str:
@@ -168,9 +189,10 @@ def byline(summary: dict) -> str:
     return f"{summary['author']}・{(summary['updated_at'] or summary['created_at'] or '')[:10]}"
 
 
-def to_markdown(rows: list[dict], codebook) -> str:
+def to_markdown(rows: list[dict], codebook, db=None) -> str:
     """Summaries (``list_summaries`` rows) as a Markdown report: one section per grouping, one
-    subsection per cell (row × code name) with its author, date, text and linked segment ids."""
+    subsection per cell (row × code name) with its author, date, text and linked segments (with
+    ``db``: the start of each quote and where it is, as ``refs_text``; else their ids)."""
     from .matrix import row_noun
 
     lines = ["# セルの要約", ""]
@@ -182,6 +204,8 @@ def to_markdown(rows: list[dict], codebook) -> str:
             label = PERSPECTIVES.get(r["row"], r["row"]) if grouping == "perspective" else r["row"]
             name = codebook.code(r["code"]).name if codebook is not None and r["code"] in codebook.ids else r["code"]
             lines += [f"### {label} × {name}", "", byline(r), "", r["text"], ""]
-            if r["segments"]:
+            if r["segments"] and db is not None:
+                lines += ["根拠：" + refs_text({"refs": evidence(db, r["segments"])}), ""]
+            elif r["segments"]:
                 lines += ["根拠のセグメント：" + "、".join(map(str, r["segments"])), ""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -81,3 +81,15 @@ def test_by_case_and_unknown_grouping(coded, codebook):
     assert matrix.build(coded[0], codebook, by="case")["rows"] == ["minato"]
     with pytest.raises(CoderError, match="--by"):
         matrix.build(coded[0], codebook, by="speaker")
+
+
+def test_an_empty_matrix_says_why_and_what_helps(db, nlp, write, codebook):
+    ingest(db, [write("u.txt", INTERVIEW)], nlp=nlp)  # no speaker map: every speaker's perspective is unknown
+    empty = matrix.build(db, codebook, source="model")
+    assert "run `coder suggest" in matrix.empty_reason(db, empty, codebook)
+    assert "（この出典で集計できる立場はありません。）" in matrix.to_markdown(empty, codebook)  # no broken table
+    sid = store.segments_to_code(db)[0]["id"]
+    coding.apply(db, sid, "hanako", "confirm", codebook, "handover")
+    hint = matrix.empty_reason(db, matrix.build(db, codebook, source="hanako"), codebook)
+    assert "without a perspective" in hint and "coder speakers set" in hint and "--by transcript" in hint
+    assert matrix.empty_reason(db, matrix.build(db, codebook, by="transcript", source="hanako"), codebook) is None

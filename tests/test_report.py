@@ -184,6 +184,9 @@ def test_web_report_is_a_docx_for_an_analyst_and_blind_mode_closes_other_layers(
     access.set_blind(open_db(project), True)
     assert login("hanako").get("/report/?format=html&source=taro").status_code == 403
     assert login("hanako").get("/report/?format=md").headers["Content-Type"] == "application/zip"
+    html = login("hanako").get("/report/?format=html")
+    assert html.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "分析者によるコーディングはまだ行われていない" not in html.get_data(as_text=True)  # blind: not untrue
 
 
 def test_codebook_history_is_told_in_japanese_with_code_names():
@@ -194,3 +197,17 @@ def test_codebook_history_is_told_in_japanese_with_code_names():
     assert history_note("seeded from /home/someone/coder/codebook/renkei.yaml", book) == "renkei.yaml をもとに作成"
     assert history_note("merged career into handover", book) == "コード「キャリア構築」を「円滑な引き継ぎ」に統合"
     assert history_note("something new", book) == "something new"
+
+
+def test_a_summary_on_a_row_the_source_did_not_code_is_shown_not_lost(project, two_analysts, codebook):
+    from coder import report, summaries
+    from coder.db import open_db
+
+    db = open_db(project)
+    summaries.set_summary(db, "perspective", "employer", "handover", "雇用者は引き継ぎの場を求めている", user="sato",
+                          codebook=codebook)
+    built = report.build(db, codebook)
+    rows = {r["key"]: r for r in next(c for c in built["codes"] if c["id"] == "handover")["rows"]}
+    assert rows["employer"]["off_matrix"] and rows["employer"]["summary"]["text"] == "雇用者は引き継ぎの場を求めている"
+    md = "\n".join(text for _, text, *rest in report.blocks(built) if isinstance(text, str))
+    assert "雇用者（この出典ではコーディングされていない）" in md

@@ -87,7 +87,8 @@ def test_cli_sets_lists_and_deletes_a_summary(project, two_analysts):
                     "segments": [a, b], "author": "hanako", "created_at": line["created_at"],
                     "updated_at": line["updated_at"]}
     md = run("summaries", "--format", "md").output
-    assert "### 当事者 × 関係者間の情報共有" in md and "共有の要約" in md and f"根拠のセグメント：{a}、{b}" in md
+    assert "### 当事者 × 関係者間の情報共有" in md and "共有の要約" in md
+    assert "根拠：「支援員さんと情報を共有しています。」（kaede・本人）、「主治医の" in md
     assert run("summaries", "--by", "case").output == ""
     assert run("summary", "delete", "person", "information_sharing").exit_code == 0
     assert run("summaries").output == "" and run("summary", "delete", "person", "information_sharing").exit_code == 1
@@ -146,12 +147,13 @@ def test_matrix_exports_carry_the_summary_with_author_date_and_evidence(pdb, two
     summaries.set_summary(pdb, *CELL, "共有が定着\n主治医とも", user="hanako", segment_ids=[a], codebook=codebook)
     md = export.run(pdb, "matrix-md", tmp_path / "m.md", codebook).read_text(encoding="utf-8")
     cell = md.split("## 関係者間の情報共有")[1].split("\n## ")[0]
-    assert "**要約**（hanako・" in cell and "> 共有が定着\n> 主治医とも" in cell and f"kaede（セグメント {a}）" in cell
+    assert "**要約**（hanako・" in cell and "> 共有が定着\n> 主治医とも" in cell
+    assert "根拠：「支援員さんと情報を共有しています。」（kaede・本人）" in cell  # readable without the tool
     book = load_workbook(export.run(pdb, "matrix-xlsx", tmp_path / "m.xlsx", codebook))
     rows = list(book["要約"].values)
     assert rows[0][:5] == ("立場", "コードID", "コード", "要約", "根拠のセグメントID")
     assert rows[1][:7] == ("当事者", "information_sharing", "関係者間の情報共有", "共有が定着\n主治医とも", str(a),
-                           f"kaede（セグメント {a}）", "hanako")
+                           "「支援員さんと情報を共有しています。」（kaede・本人）", "hanako")
 
 
 def test_a_pseudonymised_matrix_export_replaces_names_in_summaries(pdb, codebook, tmp_path):
@@ -211,3 +213,29 @@ def test_an_imported_summary_the_project_cannot_take_becomes_a_project_memo(proj
     assert sorted(m["text"] for m in visible(other, Policy.owner(), kind="project")) == [
         "［セルの要約：case kaede × handover］事例の要約",
         "［セルの要約：perspective person × information_sharing］ファイルの要約"]
+
+
+def test_a_summary_on_a_row_the_source_did_not_code_is_in_the_matrix_exports(pdb, two_analysts, codebook, tmp_path):
+    from openpyxl import load_workbook
+
+    summaries.set_summary(pdb, "perspective", "employer", "handover", "雇用者の見方", user="sato", codebook=codebook)
+    md = export.run(pdb, "matrix-md", tmp_path / "m.md", codebook).read_text(encoding="utf-8")
+    assert "## この出典では集計されない行の要約" in md and "### 雇用者 × 円滑な引き継ぎ" in md
+    assert "> 雇用者の見方" in md
+    rows = list(load_workbook(export.run(pdb, "matrix-xlsx", tmp_path / "m.xlsx", codebook))["要約"].values)
+    assert any(r[0] == "雇用者（この出典では未コーディング）" and r[3] == "雇用者の見方" for r in rows)
+
+
+def test_a_blind_analyst_is_not_shown_evidence_outside_their_own_cell_and_saving_keeps_it(login, project,
+                                                                                          two_analysts, codebook):
+    a, b, _ = two_analysts  # b: only hanako coded information_sharing there
+    db = open_db(project)
+    summaries.set_summary(db, *CELL, "チームの要約", user="hanako", segment_ids=[a, b], codebook=codebook)
+    set_blind(db, True)
+    taro = login("taro")
+    page = taro.get(cell_url(source="taro")).get_data(as_text=True)
+    assert "主治医の意見も職場に伝えてもらいました" not in page and "ほかに 1 件あります" in page
+    taro.post("/matrix/summary", data={"row": "person", "code": "information_sharing", "source": "taro",
+                                       "text": "チームの要約（改訂）", "segment": [str(a)], "csrf_token": taro.csrf})
+    saved = summaries.get_summary(open_db(project), *CELL)
+    assert saved["text"] == "チームの要約（改訂）" and sorted(saved["segments"]) == sorted([a, b])

@@ -57,9 +57,12 @@ def cell():
         abort(404)
     summary = summaries.get_summary(db, result["by"], row, code)  # shown to everyone, as blind mode allows
     quotes, linked = summaries.with_evidence(db, summary, result["cells"][row][code]["quotes"])
+    hidden = 0
+    if not policy().sees_others:  # evidence outside the user's own cell would show where others coded
+        hidden, linked = len(linked), []
     return render_template("matrix/cell.html", m=result, row=row, code=code, cell=result["cells"][row][code],
                            params=params, codebook=get_codebook(), perspectives=PERSPECTIVES, summary=summary,
-                           quotes=quotes, linked=linked, may_write=policy().may_write(current_user.name))
+                           quotes=quotes, linked=linked, hidden=hidden, may_write=policy().may_write(current_user.name))
 
 
 @bp.route("/summary", methods=["POST"])
@@ -69,7 +72,14 @@ def summary():
     if not policy().may_write(current_user.name):
         abort(403)
     ids = [row_id(v) for v in form.getlist("segment")]  # 404 for a forged id
-    saved = summaries.set_summary(get_db(), params["by"], form.get("row", ""), form.get("code", ""),
+    db = get_db()
+    if not policy().sees_others:  # links this user was not shown (blind mode) stay as they are
+        before = summaries.get_summary(db, params["by"], form.get("row", ""), form.get("code", ""))
+        if before:
+            cell = _build(db, params, quotes=200)["cells"].get(form.get("row"), {}).get(form.get("code"), {})
+            shown = {q["segment_id"] for q in cell.get("quotes", [])}
+            ids += [i for i in before["segments"] if i not in shown and i not in ids]
+    saved = summaries.set_summary(db, params["by"], form.get("row", ""), form.get("code", ""),
                                   form.get("text", ""), user=current_user.name, segment_ids=ids,
                                   codebook=get_codebook())  # unknown row → 404, unknown code or too long → 400
     flash("要約を保存しました。" if saved else "要約を削除しました。")

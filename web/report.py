@@ -16,7 +16,7 @@ from .policy import policy
 
 bp = Blueprint("report", __name__, url_prefix="/report")
 MIMETYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-             "html": "text/html; charset=utf-8", "md": "application/zip"}
+             "html": "text/html", "md": "application/zip"}  # Flask adds the charset to text/*
 
 
 @bp.route("/")

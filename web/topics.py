@@ -96,6 +96,8 @@ def _source(value) -> str:
 @bp.route("/topics/")
 def index():
     db, source = get_db(), _source(request.args.get("source"))
+    if not request.args.get("source"):  # open on a source that has themes already, if any
+        source = next((s for s in _sources() if topics.last_result(db, s)), source)
     result = topics.as_seen_by(db, topics.last_result(db, source), policy())
     biggest = max((t["size"] for t in result["topics"]), default=1) if result else 1
     return render_template("topics/index.html", result=result, source=source, sources=_sources(),

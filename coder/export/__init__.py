@@ -176,10 +176,11 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
 
         data = visible(db, policy, transcript=transcript, case=case, where=where)
     elif exp.kind == "matrix":
-        from ..summaries import for_matrix
+        from ..summaries import for_matrix, off_matrix
 
         data = matrix.build(db, codebook, by, source, matrix.QUOTES, case, transcript, policy, where)
         data["summaries"] = for_matrix(db, data)  # cell summaries: the team's synthesis, whatever the source
+        data["off_summaries"] = off_matrix(db, data)  # on rows this source did not code: shown, not lost
     else:
         data = db
     meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy, "where": where,
@@ -218,10 +219,13 @@ def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict
                       for r in data]
     summaries = data.get("summaries") or {}
     key = (lambda k: k) if data["by"] == "perspective" else pz.text
-    return meta, {**pz.matrix(db, data), "summaries": {
-        key(k): {c: {**s, "row": key(s["row"]), "text": pz.text(s["text"]),
-                     "refs": [pz.quote(db, r) for r in s["refs"]]} for c, s in row.items()}
-        for k, row in summaries.items()}}
+
+    def hidden(s: dict) -> dict:
+        return {**s, "row": key(s["row"]), "text": pz.text(s["text"]), "refs": [pz.quote(db, r) for r in s["refs"]]}
+
+    return meta, {**pz.matrix(db, data),
+                  "summaries": {key(k): {c: hidden(s) for c, s in row.items()} for k, row in summaries.items()},
+                  "off_summaries": [hidden(s) for s in data.get("off_summaries") or []]}
 
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:

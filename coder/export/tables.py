@@ -64,6 +64,9 @@ def _summary_sheet(ws, matrix, codebook, label) -> None:
     rows = [[label(k), code, codebook.code(code).name, s["text"], ", ".join(map(str, s["segments"])), refs_text(s),
              s["author"], s["updated_at"]]
             for k in matrix["rows"] for code in matrix["codes"] if (s := matrix["summaries"].get(k, {}).get(code))]
+    rows += [[label(s["row"]) + "（この出典では未コーディング）", s["code"], codebook.code(s["code"]).name, s["text"],
+              ", ".join(map(str, s["segments"])), refs_text(s), s["author"], s["updated_at"]]
+             for s in matrix.get("off_summaries", [])]
     sheets.table(ws, [row_noun(matrix["by"]), "コードID", "コード", "要約", "根拠のセグメントID",
                       "根拠の発言", "作成者", "更新日時"], rows, [12, 20, 30, 70, 16, 40, 12, 22], wrap={"要約", "根拠の発言"})
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .pages import until
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROME_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -77,3 +79,20 @@ def browser(tmp_path, monkeypatch):
     for driver in drivers:
         driver.quit()
 
+
+@pytest.fixture
+def log_in(server):
+    """``log_in(driver, "hanako")``: fill in and submit the login form; returns on the dashboard."""
+
+    def _log_in(driver, name):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+
+        driver.get(server + "/login")
+        driver.find_element(By.NAME, "name").send_keys(name)
+        driver.find_element(By.NAME, "password").send_keys(f"{name}-password")
+        driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+        until(driver, EC.url_to_be(server + "/"))
+        return driver
+
+    return _log_in

@@ -8,18 +8,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from .test_coding_in_browser import (  # noqa: F401
+from .pages import (
     FIRST,
     SHARING,
     classes,
     codings,
-    log_in,
     open_coding,
     press,
     segment,
+    shoot,
     until,
 )
-from .test_search_in_browser import shoot
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"

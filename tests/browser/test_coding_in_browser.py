@@ -1,75 +1,17 @@
 """The coding pages in a real browser (headless Debian chromium): what an analyst sees and does."""
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from coder import db as store
 
+from .pages import EFFECTS, FIRST, PNG, SHARING, classes, codings, open_coding, press, segment, until
+
 pytestmark = pytest.mark.browser
-
-FIRST = "支援員さんと情報を共有しています。"  # kaede's first interviewee segment; suggested: information_sharing
-SHARING, EFFECTS = "information_sharing", "effects"
-PNG = b"\x89PNG\r\n\x1a\n"
-WAIT = 15  # seconds an explicit wait may take before the test fails
-
-
-def until(driver, condition):
-    """Wait for ``condition(driver)`` while the page's JavaScript (re)draws the segments."""
-    wait = WebDriverWait(driver, WAIT, poll_frequency=0.1,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
-    return wait.until(condition)
-
-
-@pytest.fixture
-def log_in(server):
-    """``log_in(driver, "hanako")``: fill in and submit the login form; returns on the dashboard."""
-
-    def _log_in(driver, name):
-        driver.get(server + "/login")
-        driver.find_element(By.NAME, "name").send_keys(name)
-        driver.find_element(By.NAME, "password").send_keys(f"{name}-password")
-        driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-        until(driver, EC.url_to_be(server + "/"))
-        return driver
-
-    return _log_in
-
-
-def segment(driver, text):
-    return driver.find_element(By.XPATH, f"//article[contains(@class, 'seg')][p[contains(., '{text}')]]")
-
-
-def classes(driver, text, code=None):
-    """The class list of a segment, or of one of its code buttons."""
-    element = segment(driver, text)
-    if code:
-        element = element.find_element(By.CSS_SELECTOR, f".chip[data-code='{code}']")
-    return element.get_attribute("class").split()
-
-
-def open_coding(driver, base, transcript=1):
-    """Open a transcript's coding view and wait until the buttons are drawn and the first segment has focus."""
-    driver.get(f"{base}/transcripts/{transcript}")
-    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "article.seg.current .chip"))
-    return driver
-
-
-def press(driver, key):
-    ActionChains(driver).send_keys(key).perform()
-
-
-def codings(project):
-    database = store.open_db(project)
-    try:
-        return sorted((r["coder"], r["text"], r["code"], r["status"]) for r in database.query(
-            "select c.coder, s.text, c.code, c.status from codings c join segments s on s.id = c.segment_id"))
-    finally:
-        database.close()
 
 
 def test_keyboard_coding_is_saved_and_still_there_after_a_reload(browser, log_in, server, suggested_project):

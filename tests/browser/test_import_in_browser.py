@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from coder import db as store
 
-from .test_coding_in_browser import until
+from .pages import until
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from coder import db as store
 from coder.access import Policy
 from coder.memos import visible
 
-from .test_coding_in_browser import FIRST, log_in, open_coding, press, segment, until  # noqa: F401 (fixture)
+from .pages import FIRST, open_coding, press, segment, until
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"

@@ -1,6 +1,5 @@
 """The search page in a real browser: a lemma search, its KWIC rows, and coding the ticked hits."""
 
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -8,17 +7,11 @@ from selenium.webdriver.support.ui import Select
 
 from coder import db as store
 
-from .test_coding_in_browser import classes, codings, log_in, segment, until  # noqa: F401 (log_in: fixture)
+from .pages import classes, codings, segment, shoot, until
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/shots")
 HANDED = "支援員さんが記録を引き継いでくれました。"  # 引き継ぐ, as a verb
 HANDOVER = "引継ぎの面談も助かりました。"  # 引き継ぐ, as a noun in another spelling
-
-
-def shoot(driver, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
 def test_lemma_search_codes_two_ticked_hits_and_the_hit_link_shows_the_code(browser, log_in, server,

@@ -3,8 +3,7 @@
 import pytest
 from selenium.webdriver.common.by import By
 
-from .test_coding_in_browser import EFFECTS, FIRST, classes, codings, log_in, open_coding, press, until  # noqa: F401
-from .test_search_in_browser import shoot
+from .pages import EFFECTS, FIRST, classes, codings, open_coding, press, shoot, until
 
 pytestmark = pytest.mark.browser
 SECOND = "主治医の意見も職場に伝えてもらいました。"

@@ -28,8 +28,25 @@ ALIASES = {ja: pid for pid, ja in PERSPECTIVES.items()} | {
     "企業": "employer",
     "聞き手": "interviewer",
 }
-INTERVIEWER_LABELS = {"インタビュアー", "聞き手", "質問者", "司会", "Q", "I", "調査者", "インタビューア", "司会者", "進行役", "問",
-                      "インタビュワー", "Interviewer", "Moderator", "Facilitator", "ファシリテーター", "モデレーター"}
+INTERVIEWER_LABELS = {
+    "インタビュアー",
+    "聞き手",
+    "質問者",
+    "司会",
+    "Q",
+    "I",
+    "調査者",
+    "インタビューア",
+    "司会者",
+    "進行役",
+    "問",
+    "インタビュワー",
+    "Interviewer",
+    "Moderator",
+    "Facilitator",
+    "ファシリテーター",
+    "モデレーター",
+}
 # Chairs and moderators of councils and meetings (山田座長, 司会（佐藤）, 部会長): they run the conversation
 CHAIR_ROLES = ("分科会長", "部会長", "委員長", "会長", "座長", "司会", "進行")
 
@@ -75,8 +92,11 @@ def load_map(path: str | Path) -> dict[str, str]:
     """Read a YAML or JSON ``{speaker: perspective}`` file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.suffix != ".json" else json.loads(
-            path.read_text(encoding="utf-8"))
+        data = (
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+            if path.suffix != ".json"
+            else json.loads(path.read_text(encoding="utf-8"))
+        )
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise SpeakerMapError(f"{path}: cannot read speaker map: {exc}") from exc
     if not isinstance(data, dict):
@@ -110,3 +130,12 @@ def resolve(name: str, explicit: dict[str, str], known: dict[str, str]) -> str:
     if is_interviewer(name):
         return "interviewer"
     return "unknown"
+
+
+def is_unmapped(name: str, perspective: str, explicit: dict[str, str], known: dict[str, str]) -> bool:
+    """Whether a speaker is one nobody mapped: its perspective (from ``resolve``) is ``unknown`` by
+    default, not by a decision — ``unknown`` in the explicit map or the project's earlier choice
+    (``db.known_speakers`` remembers an explicit ``coder speakers set NAME unknown``). Imports list
+    these speakers to be mapped."""
+    name = normalize_label(name)
+    return perspective == "unknown" and name not in explicit and name not in known

@@ -6,14 +6,16 @@ decides it alone. The command line gets ``Policy.owner()``: whoever holds the pr
 all of it anyway.
 
 Sources a user names (see ``coder.layers``): ``consensus`` (the final codes), ``all`` (every
-analyst), an analyst's name, ``model`` (unconfirmed suggestions) and ``NAME:recode`` (a blind
-re-coding sample).
+analyst), an analyst's name, ``model`` (unconfirmed suggestions) and ``NAME:recode`` (NAME's
+re-coding of a sample, made without seeing their earlier codes or the suggestions — intra-coder
+agreement; ``coder.coding.apply(…, recode=True)``).
 
 Rules:
-- **Blind mode** (on in a new project; a supervisor turns it off): an analyst sees only their own
-  layers (their name and ``NAME:recode``) and the model's suggestions. ``consensus`` and ``all`` are
-  built from everyone's codes, so they are closed too, and so are counts that include other people
-  (codebook usage, codes carried by a topic, topics of "uncoded" segments).
+- **Blind mode** (``blind(db)``, the setting ``settings.blind``; on in a new project; a supervisor
+  turns it off): an analyst sees only their own layers (their name and ``NAME:recode``) and the
+  model's suggestions. ``consensus`` and ``all`` are built from everyone's codes, so they are closed
+  too, and so are counts that include other people (codebook usage, codes carried by a topic, topics
+  of "uncoded" segments).
 - Without blind mode every user sees every layer. Supervisors always do.
 - Writing: a user writes only their own layers; ``consensus`` only a supervisor (adjudication);
   ``model`` nobody (suggesters write it). Speaker → perspective mappings, agreement and re-code
@@ -59,7 +61,7 @@ class Policy:
 
     user: str | None
     supervisor: bool
-    blind: bool
+    blind: bool  # the project's blind mode (``blind(db)``) when the policy was made
 
     @classmethod
     def owner(cls) -> Policy:
@@ -125,8 +127,10 @@ class Policy:
         model = layers.model_layer(db)
         known = set(layers.all_layers(db)) | ({model} if model else set())
         if not source or source not in known:
-            raise NotFound(f"unknown coding source {source!r} ({layers.SOURCES_HELP}; "
-                           f"analysts: {', '.join(self.analysts(db)) or 'none'})")
+            raise NotFound(
+                f"unknown coding source {source!r} ({layers.SOURCES_HELP}; "
+                f"analysts: {', '.join(self.analysts(db)) or 'none'})"
+            )
         return source
 
     def default_source(self) -> str:

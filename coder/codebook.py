@@ -8,6 +8,7 @@ code and the field.
 from __future__ import annotations
 
 from dataclasses import MISSING, fields
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -16,16 +17,41 @@ from .errors import CoderError
 from .types import Code, Codebook, Rule
 
 DEFAULT = Path(__file__).resolve().parent.parent / "codebook" / "renkei.yaml"
-CORE_IDS = ["needs_assessment", "autonomy", "information_sharing", "value_alignment", "handover"]
+
+
+def core_ids(codebook: Codebook | None = None) -> list[str]:
+    """Ids of the core codes (``group: core``) of ``codebook`` — by default the default codebook's — in
+    codebook order. ``CoderError`` if the default codebook cannot be read."""
+    if codebook is None:
+        return list(_default_core_ids())
+    return [c.id for c in codebook.codes if c.group == "core"]
+
+
+@cache
+def _default_core_ids() -> tuple[str, ...]:
+    return tuple(core_ids(load_codebook()))
+
+
+def __getattr__(name: str):
+    # CORE_IDS: the default codebook's core ids (a new list each time), read when first asked for, not at import
+    if name == "CORE_IDS":
+        return core_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TEXTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _RULE = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "phrases": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
         "pattern": {"type": "array", "items": {"type": "object"}, "minItems": 1},
-        "near": {"type": "array", "minItems": 2, "maxItems": 2,
-                 "items": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
+        "near": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        },
         "window": {"type": "integer", "minimum": 1, "maximum": 40},
         "unless": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "negatable": {"type": "boolean"},
@@ -40,31 +66,43 @@ SCHEMA = {
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
         "version": {"type": "string", "minLength": 1},
-        "title": {"type": "string"}, "title_en": {"type": "string"}, "unit": {"type": "string"},
-        "codes": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["id", "name", "group", "definition"],
-            "properties": {
-                "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-                "name": {"type": "string", "minLength": 1}, "name_en": {"type": "string", "minLength": 1},
-                "group": {"enum": ["core", "further"]},
-                "definition": {"type": "string", "minLength": 1}, "definition_en": {"type": "string"},
-                "use_when": _TEXTS, "do_not_use_when": _TEXTS,
-                "examples": {**_TEXTS, "maxItems": 6},
-                "rules": {"type": "array", "items": _RULE},
-                # Optional, written by the project's codebook editor (coder/codebook_edit.py).
-                "parent": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
-                "color": {"type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$"},
-                "status": {"enum": ["active", "retired"]},
-                "merged_into": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
-                "origin": {"enum": ["project"]},
+        "title": {"type": "string"},
+        "title_en": {"type": "string"},
+        "unit": {"type": "string"},
+        "codes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "name", "group", "definition"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    "name": {"type": "string", "minLength": 1},
+                    "name_en": {"type": "string", "minLength": 1},
+                    "group": {"enum": ["core", "further"]},
+                    "definition": {"type": "string", "minLength": 1},
+                    "definition_en": {"type": "string"},
+                    "use_when": _TEXTS,
+                    "do_not_use_when": _TEXTS,
+                    "examples": {**_TEXTS, "maxItems": 6},
+                    "rules": {"type": "array", "items": _RULE},
+                    # Optional, written by the project's codebook editor (coder/codebook_edit.py).
+                    "parent": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
+                    "color": {"type": ["string", "null"], "pattern": "^#[0-9a-fA-F]{6}$"},
+                    "status": {"enum": ["active", "retired"]},
+                    "merged_into": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$"},
+                    "origin": {"enum": ["project"]},
+                },
+                # A code written in the file carries full guidance; one added in the project (origin:
+                # project) may start with a name and a definition only.
+                "if": {"required": ["origin"]},
+                "else": {
+                    "required": ["name_en", "use_when", "examples", "rules"],
+                    "properties": {"use_when": {"minItems": 1}, "examples": {"minItems": 3}},
+                },
             },
-            # A code written in the file carries full guidance; one added in the project (origin:
-            # project) may start with a name and a definition only.
-            "if": {"required": ["origin"]},
-            "else": {"required": ["name_en", "use_when", "examples", "rules"],
-                     "properties": {"use_when": {"minItems": 1}, "examples": {"minItems": 3}}},
-        }},
+        },
     },
 }
 
@@ -86,19 +124,28 @@ def from_dict(data, path: str = "") -> Codebook:
 
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        raise CoderError(f"{path}: invalid codebook:\n" + "\n".join(f"  {_where(data, e)}: {e.message}"
-                                                                   for e in errors[:20]))
+        raise CoderError(
+            f"{path}: invalid codebook:\n" + "\n".join(f"  {_where(data, e)}: {e.message}" for e in errors[:20])
+        )
     ids = [c["id"] for c in data["codes"]]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise CoderError(f"{path}: invalid codebook: duplicate code id(s) {', '.join(dupes)}")
     codes = [Code(**{**c, "rules": [Rule(**r) for r in c.get("rules", [])]}) for c in data["codes"]]
-    unknown = sorted({c.parent for c in codes if c.parent} - set(ids) | {c.merged_into for c in codes
-                                                                         if c.merged_into} - set(ids))
+    unknown = sorted(
+        {c.parent for c in codes if c.parent} - set(ids) | {c.merged_into for c in codes if c.merged_into} - set(ids)
+    )
     if unknown:
         raise CoderError(f"{path}: invalid codebook: parent or merged_into names no code: {', '.join(unknown)}")
-    return Codebook(id=data["id"], version=str(data["version"]), title=data["title"], codes=codes,
-                    path=str(path), title_en=data.get("title_en", ""), unit=data.get("unit", ""))
+    return Codebook(
+        id=data["id"],
+        version=str(data["version"]),
+        title=data["title"],
+        codes=codes,
+        path=str(path),
+        title_en=data.get("title_en", ""),
+        unit=data.get("unit", ""),
+    )
 
 
 def to_dict(codebook: Codebook) -> dict:
@@ -115,16 +162,20 @@ def _code_dict(code: Code) -> dict:
         value = getattr(code, f.name)
         if f.name == "rules":
             value = [_rule_dict(r) for r in value]
-        keep = f.name in ("id", "name", "group", "definition") or (code.origin != "project" and f.name in (
-            "name_en", "use_when", "examples", "rules"))
+        keep = f.name in ("id", "name", "group", "definition") or (
+            code.origin != "project" and f.name in ("name_en", "use_when", "examples", "rules")
+        )
         if keep or value != _default(f):
             out[f.name] = value
     return out
 
 
 def _rule_dict(rule: Rule) -> dict:
-    return {f.name: getattr(rule, f.name) for f in fields(Rule)
-            if f.name == "weight" or getattr(rule, f.name) != _default(f)}
+    return {
+        f.name: getattr(rule, f.name)
+        for f in fields(Rule)
+        if f.name == "weight" or getattr(rule, f.name) != _default(f)
+    }
 
 
 def _default(f):
@@ -134,6 +185,19 @@ def _default(f):
 def dump_yaml(codebook: Codebook) -> str:
     """The codebook as YAML in the file's schema (``load_codebook`` reads it back)."""
     return yaml.safe_dump(to_dict(codebook), allow_unicode=True, sort_keys=False, width=120)
+
+
+def describe(codebook: Codebook, codes: list[Code] | None = None) -> str:
+    """The codes as ``coder codebook show`` prints them (no final newline): the codebook's title,
+    version and file, then per code its names, group, definition, when to use it and not, examples
+    and how many phrases or patterns its rules have. ``codes``: a selection (default: every code)."""
+    lines = [f"{codebook.title} ({codebook.version_tag}, {codebook.path})"]
+    for c in codebook.codes if codes is None else codes:
+        lines.append(f"\n[{c.id}] {c.name} / {c.name_en} ({c.group})\n  {c.definition}")
+        for label, texts in (("use when", c.use_when), ("not when", c.do_not_use_when), ("example", c.examples)):
+            lines += [f"  {label}: {line}" for line in texts]
+        lines.append(f"  rules: {sum(len(r.phrases) or 1 for r in c.rules)} phrases/patterns")
+    return "\n".join(lines)
 
 
 def _where(data, error) -> str:

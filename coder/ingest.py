@@ -28,8 +28,7 @@ from .formats.lines import TIMECODE_IN_WORDS, classify
 from .types import Note, Transcript
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MiB: far above any interview transcript, well below memory trouble
-FORMATS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".docx": "docx", ".vtt": "vtt",
-           ".srt": "srt"}
+FORMATS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".docx": "docx", ".vtt": "vtt", ".srt": "srt"}
 MANIFESTS = {".yaml", ".yml", ".json"}
 LONG_TURN = 2000  # characters: a turn this long usually hides a missing speaker label (dry-run warning)
 
@@ -39,14 +38,14 @@ class IngestReport:
     imported: list[Transcript] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, name it was imported as)
     errors: list[str] = field(default_factory=list)  # "file: problem" of files that cannot be imported
+    errors_ja: list[str] = field(default_factory=list)  # the same in Japanese where known, else as in errors
+
+    unmapped: dict[str, list[str]] = field(default_factory=dict)  # transcript name → speakers nobody mapped
 
     def unknown_speakers(self) -> dict[str, list[str]]:
-        out = {}
-        for t in self.imported:
-            names = sorted({turn.speaker for turn in t.turns if turn.perspective == "unknown"})
-            if names:
-                out[t.name] = names
-        return out
+        """Per imported transcript (by name) its speakers nobody mapped (``speakers.is_unmapped``): their
+        perspective is ``unknown`` by default, not by a decision."""
+        return {t.name: self.unmapped[t.name] for t in self.imported if self.unmapped.get(t.name)}
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
@@ -55,21 +54,35 @@ def load_manifest(path: Path) -> dict[str, dict]:
         raw = path.read_text(encoding="utf-8")
         data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise IngestError(path, f"cannot read manifest: {exc}") from exc
+        raise IngestError(
+            path, f"cannot read manifest: {exc}", ja=f"取り込み設定ファイル（マニフェスト）を読めません（{exc}）"
+        ) from exc
     entries = data.get("files") if isinstance(data, dict) else data
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "file" in e for e in entries):
-        raise IngestError(path, "not a transcript and not a manifest (a list of {file:, case:, speakers:} entries)")
+        raise IngestError(
+            path,
+            "not a transcript and not a manifest (a list of {file:, case:, speakers:} entries)",
+            ja="文字起こしでも取り込み設定ファイル（file・case・speakers の一覧）でもありません",
+        )
     out = {}
     for e in entries:
         spk = e.get("speakers")
         try:
-            mapping = {speakers.normalize_label(k): speakers.perspective_id(v)
-                       for k, v in spk.items()} if isinstance(spk, dict) else {}
+            mapping = (
+                {speakers.normalize_label(k): speakers.perspective_id(v) for k, v in spk.items()}
+                if isinstance(spk, dict)
+                else {}
+            )
             perspective = speakers.perspective_id(e["perspective"]) if e.get("perspective") else None
         except speakers.SpeakerMapError as exc:
             raise IngestError(path, f"{e['file']}: {exc}") from exc
-        out[Path(e["file"]).name] = {"case": e.get("case"), "title": e.get("title"), "speakers": mapping,
-                                     "document": bool(e.get("document")), "perspective": perspective}
+        out[Path(e["file"]).name] = {
+            "case": e.get("case"),
+            "title": e.get("title"),
+            "speakers": mapping,
+            "document": bool(e.get("document")),
+            "perspective": perspective,
+        }
     return out
 
 
@@ -77,16 +90,27 @@ def read_transcript(path: Path, name: str, known_labels: set[str] = frozenset(),
     """Read, decode and parse one file into turns (no NLP yet); IngestError names the file and the problem."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise IngestError(path, f"unsupported file type {path.suffix or '(none)'!r}; "
-                                f"supported: {', '.join(sorted(FORMATS))}")
+        raise IngestError(
+            path,
+            f"unsupported file type {path.suffix or '(none)'!r}; supported: {', '.join(sorted(FORMATS))}",
+            ja=f"この種類のファイル（{path.suffix or '拡張子なし'}）は取り込めません"
+            f"（取り込めるもの：{'、'.join(sorted(FORMATS))}）",
+        )
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise IngestError(path, f"file is {size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB "
-                                    "(split the transcript into several files)")
+            raise IngestError(
+                path,
+                f"file is {size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB "
+                "(split the transcript into several files)",
+                ja=f"ファイルが {size / 2**20:.1f} MiB あり、上限の {MAX_BYTES // 2**20} MiB を"
+                "超えています（文字起こしをいくつかのファイルに分けてください）",
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from exc
+        raise IngestError(
+            path, f"cannot read file: {exc.strerror or exc}", ja=f"ファイルを読めません（{exc.strerror or exc}）"
+        ) from exc
     sha = hashlib.sha256(data).hexdigest()
     if fmt == "docx":
         parsed = formats.read(data, str(path), fmt, known_labels, document)
@@ -95,10 +119,23 @@ def read_transcript(path: Path, name: str, known_labels: set[str] = frozenset(),
         original, encoding = decode(data, str(path))
         parsed = formats.read(formats.newlines(original), str(path), fmt, known_labels, document)
     if not parsed.turns:
-        raise IngestError(path, "no text to import (only markers, headings or front matter)")
-    return Transcript(name=name, source_file=path.name, sha256=sha, encoding=encoding, format=fmt,
-                      original=original, text=parsed.text, turns=parsed.turns, layout=parsed.layout,
-                      notes=parsed.notes)
+        raise IngestError(
+            path,
+            "no text to import (only markers, headings or front matter)",
+            ja="取り込める発言がありません（記号・見出し・冒頭の書誌情報だけのファイルです）",
+        )
+    return Transcript(
+        name=name,
+        source_file=path.name,
+        sha256=sha,
+        encoding=encoding,
+        format=fmt,
+        original=original,
+        text=parsed.text,
+        turns=parsed.turns,
+        layout=parsed.layout,
+        notes=parsed.notes,
+    )
 
 
 def _unique_name(stem: str, taken: set[str]) -> str:
@@ -109,8 +146,14 @@ def _unique_name(stem: str, taken: set[str]) -> str:
     return name
 
 
-def prepare(db, paths: list[str | Path], case: str | None = None, speaker_map: dict[str, str] | None = None,
-            document: bool = False, perspective: str | None = None) -> IngestReport:
+def prepare(
+    db,
+    paths: list[str | Path],
+    case: str | None = None,
+    speaker_map: dict[str, str] | None = None,
+    document: bool = False,
+    perspective: str | None = None,
+) -> IngestReport:
     """Read every file (no NLP, nothing written): the transcripts an ingest would import, with their
     turns' perspectives, the files already imported, and the errors (``report.errors``).
 
@@ -126,6 +169,7 @@ def prepare(db, paths: list[str | Path], case: str | None = None, speaker_map: d
                 manifest |= load_manifest(p)
             except IngestError as exc:
                 report.errors.append(str(exc))
+                report.errors_ja.append(exc.ja or str(exc))
     explicit = dict(speaker_map or {})
     known = store.known_speakers(db)
     seen, names = store.known_sha256(db), store.known_names(db)
@@ -136,6 +180,7 @@ def prepare(db, paths: list[str | Path], case: str | None = None, speaker_map: d
             t = read_transcript(p, p.stem, set(mapping) | set(known), document or meta.get("document", False))
         except IngestError as exc:
             report.errors.append(str(exc))
+            report.errors_ja.append(exc.ja or str(exc))
             continue
         if t.sha256 in seen:
             report.skipped.append((str(p), seen[t.sha256]))
@@ -143,21 +188,42 @@ def prepare(db, paths: list[str | Path], case: str | None = None, speaker_map: d
         t.name, t.case, t.title = _unique_name(p.stem, names), meta.get("case") or case, meta.get("title")
         seen[t.sha256] = t.name
         for turn in t.turns:
-            turn.perspective = (meta.get("perspective") or perspective or "document") if t.layout == "document" \
+            turn.perspective = (
+                (meta.get("perspective") or perspective or "document")
+                if t.layout == "document"
                 else speakers.resolve(turn.speaker, mapping, known)
+            )
+        report.unmapped[t.name] = sorted(
+            {
+                turn.speaker
+                for turn in t.turns
+                if t.layout != "document" and speakers.is_unmapped(turn.speaker, turn.perspective, mapping, known)
+            }
+        )
         report.imported.append(t)
     return report
 
 
-def ingest(db, paths: list[str | Path], nlp=None, case: str | None = None, speaker_map: dict[str, str] | None = None,
-           n_process: int = 1, progress=None, document: bool = False, perspective: str | None = None) -> IngestReport:
+def ingest(
+    db,
+    paths: list[str | Path],
+    nlp=None,
+    case: str | None = None,
+    speaker_map: dict[str, str] | None = None,
+    n_process: int = 1,
+    progress=None,
+    document: bool = False,
+    perspective: str | None = None,
+) -> IngestReport:
     """Import transcript files into the project ``db`` (all or nothing); see the module docstring.
 
     Raises CoderError listing every file that cannot be imported (then nothing is written).
     """
     report = prepare(db, paths, case, speaker_map, document, perspective)
     if report.errors:
-        raise CoderError("nothing was imported:\n" + "\n".join(f"  {e}" for e in report.errors))
+        raise CoderError(
+            "nothing was imported:\n" + "\n".join(f"  {e}" for e in report.errors), ja="／".join(report.errors_ja)
+        )
     if report.imported:
         from .segment import load_nlp, segment_transcripts
 
@@ -189,7 +255,7 @@ def warnings(t: Transcript) -> list[Note]:
     glued = re.compile(rf"[。！？!?」』）)][ \t\u3000]*(?:{names})[ \t\u3000]*[：:]")  # two turns on one line
     opens = re.compile(rf"(?:{names})[ \t\u3000]+\S")  # a line opening with a speaker's name: 聞き手 ありがとう…
     for i, turn in enumerate(t.turns, 1):
-        words = t.text[turn.start:turn.end]
+        words = t.text[turn.start : turn.end]
         where = f"turn {i} ({turn.speaker})"
         if len(words) > LONG_TURN:
             out.append(Note(where, LONG, f"{len(words):,} characters: 「{_first_words(words, 20)}」"))
@@ -212,7 +278,7 @@ def speaker_summary(t: Transcript, n: int = 30) -> list[tuple[str, str, int, str
     the first words are at most ``n`` characters (the dry run and the web preview show them)."""
     out: dict[str, list] = {}
     for turn in t.turns:
-        out.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start:turn.end]])[1] += 1
+        out.setdefault(turn.speaker, [turn.perspective, 0, t.text[turn.start : turn.end]])[1] += 1
     return [(name, p, count, _first_words(first, n)) for name, (p, count, first) in out.items()]
 
 

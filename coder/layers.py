@@ -6,7 +6,8 @@ Layers (``codings.coder`` values):
 - ``consensus`` — the final codes a supervisor chose when adjudicating a segment;
 - ``model:<suggesters>`` — the stored suggestions (above threshold), a pseudo-coder that saw every
   segment it scored; it lives in the ``suggestions`` table, not in ``codings``;
-- ``NAME:recode`` — NAME's blind re-coding of a sample (intra-coder agreement).
+- ``NAME:recode`` — NAME's re-coding of a sample without their earlier codes or the suggestions
+  (intra-coder agreement).
 
 A layer "saw" a segment if it finished it (``reviews``) or coded it; on a seen segment a code is
 1 if confirmed, else 0; on an unseen segment it is missing.
@@ -16,14 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import db as store
 from .errors import NotFound
+from .types import CodedRow, CodingRow
 
 CONSENSUS = "consensus"
 MODEL = "model"
 RECODE = ":recode"
 SOURCES_HELP = "consensus, all (every analyst), an analyst's name, or model"
-SOURCE_LABELS = {CONSENSUS: "合意（裁定済み・全員一致のコード）", "all": "全分析者（和集合）",
-                 MODEL: "提案のみ（未確認）"}
+SOURCE_LABELS = {
+    CONSENSUS: "合意（裁定済み・全員一致のコード）",
+    "all": "全分析者（和集合）",
+    MODEL: "提案のみ（未確認）",
+}
 
 
 def source_label(source: str) -> str:
@@ -36,8 +42,12 @@ def is_analyst(name: str) -> bool:
 
 
 def all_layers(db) -> list[str]:
-    return [name for (name,) in db.execute("select distinct coder from codings union "
-                                           "select distinct coder from reviews order by 1").fetchall()]
+    return [
+        name
+        for (name,) in db.execute(
+            "select distinct coder from codings union select distinct coder from reviews order by 1"
+        ).fetchall()
+    ]
 
 
 def analysts(db) -> list[str]:
@@ -62,21 +72,28 @@ def resolve(db, names: list[str] | None) -> list[str]:
         elif name in known:
             out.append(name)
         else:
-            raise NotFound(f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
-                             f"{', model' if model else ''})")
+            raise NotFound(
+                f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
+                f"{', model' if model else ''})"
+            )
     return out
 
 
 def segments(db, transcript_id: int | None = None, text: bool = True) -> list[dict]:
-    """Interviewee segments (the units of coding): id, transcript, case, speaker, perspective,
-    position, length (and text)."""
-    where, params = ("and s.transcript_id = ?", [transcript_id]) if transcript_id is not None else ("", [])
-    return list(db.query(f"""
-        select s.id, s.transcript_id, t.name as transcript, t.case_name, sp.name as speaker, sp.perspective, s.idx,
-               s.start, s.[end], s.start_time, length(s.text) as chars{", s.text" if text else ""}
-        from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
-        join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer' {where}
-        order by s.transcript_id, s.idx""", params))
+    """Interviewee segments (the units of coding, ``db``'s view ``interviewee_segments``) in reading
+    order: id, transcript_id, transcript (name), case_name, speaker, perspective, idx (the segment's
+    position, from 0), start, end (code points), start_time (seconds), chars (length in code points),
+    turn (the position of its turn in the transcript, from 1) and, with ``text``, the text."""
+    where, params = ("where transcript_id = ?", [transcript_id]) if transcript_id is not None else ("", [])
+    return list(
+        db.query(
+            f"""
+        select id, transcript_id, transcript, case_name, speaker, perspective, idx, start, [end], start_time,
+               length(text) as chars, turn_idx + 1 as turn{", text" if text else ""}
+        from interviewee_segments {where} order by transcript_id, idx""",
+            params,
+        )
+    )
 
 
 def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndarray:
@@ -98,29 +115,44 @@ def tensor(db, codes: list[str], names: list[str], units: list[dict]) -> np.ndar
     values = np.full((len(names), len(units), len(codes)), np.nan, dtype=np.float32)
     for li, name in enumerate(names):
         if name.startswith(MODEL + ":"):
-            rows = np.array(db.execute(f"select segment_id, {column}, selected from suggestions", codes).fetchall(),
-                            dtype=np.int64).reshape(-1, 3)
+            rows = np.array(
+                db.execute(f"select segment_id, {column}, selected from suggestions", codes).fetchall(), dtype=np.int64
+            ).reshape(-1, 3)
             at, hit = rows_of(rows[:, 0])
             k, selected = rows[hit, 1], rows[hit, 2]
             values[li, at[k >= 0], k[k >= 0]] = selected[k >= 0]
             continue
         if len(codes) <= 62:  # one row per seen segment: its confirmed codes as a bit mask
-            rows = np.array(db.execute(f"""
+            rows = np.array(
+                db.execute(
+                    f"""
                 select segment_id, sum(bit) from (
                   select segment_id, 0 as bit from reviews where coder = ?
                   union all
                   select segment_id, case when status = 'confirmed' and k >= 0 then 1 << k else 0 end
                   from (select segment_id, status, {column} as k from codings where coder = ?))
-                group by segment_id""", [name, *codes, name]).fetchall(), dtype=np.int64).reshape(-1, 2)
+                group by segment_id""",
+                    [name, *codes, name],
+                ).fetchall(),
+                dtype=np.int64,
+            ).reshape(-1, 2)
             at, hit = rows_of(rows[:, 0])
             values[li, at, :] = (rows[hit, 1:2] >> np.arange(len(codes))) & 1
             continue
-        seen = np.array(db.execute("select segment_id from reviews where coder = ? union "
-                                   "select segment_id from codings where coder = ?", [name, name]).fetchall(),
-                        dtype=np.int64).reshape(-1)
+        seen = np.array(
+            db.execute(
+                "select segment_id from reviews where coder = ? union select segment_id from codings where coder = ?",
+                [name, name],
+            ).fetchall(),
+            dtype=np.int64,
+        ).reshape(-1)
         values[li, rows_of(seen)[0], :] = 0
-        rows = np.array(db.execute(f"select segment_id, {column} from codings where coder = ? and status = 'confirmed'",
-                                   [*codes, name]).fetchall(), dtype=np.int64).reshape(-1, 2)
+        rows = np.array(
+            db.execute(
+                f"select segment_id, {column} from codings where coder = ? and status = 'confirmed'", [*codes, name]
+            ).fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 2)
         at, hit = rows_of(rows[:, 0])
         k = rows[hit, 1]
         values[li, at[k >= 0], k[k >= 0]] = 1
@@ -145,14 +177,16 @@ def consensus_codes(db, codes: list[str]) -> list[tuple[int, str]]:
     return [(units[i]["id"], codes[k]) for i, k in zip(*np.nonzero(final))]
 
 
-def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[dict]:
+def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[CodingRow]:
     """Confirmed codes from one source as rows {segment_id, code, coder}: ``consensus`` (the final
     codes, see ``consensus_codes``), ``all`` (every analyst, one row per analyst), an analyst's
     name, or ``model`` (suggestions above threshold: unconfirmed)."""
     if source == MODEL:
         name = model_layer(db)
-        return [{"segment_id": r["segment_id"], "code": r["code"], "coder": name}
-                for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")]
+        return [
+            {"segment_id": r["segment_id"], "code": r["code"], "coder": name}
+            for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")
+        ]
     if source == CONSENSUS:
         if codes is None:
             codes = sorted({r["code"] for r in db.query("select distinct code from codings")})
@@ -161,37 +195,64 @@ def codings_for(db, source: str = CONSENSUS, codes: list[str] | None = None) -> 
         names = analysts(db)
     else:  # a layer name; whether it exists, and whether the user may read it, is coder.access's question
         names = [source]
-    marks = ",".join("?" * len(names)) or "null"
-    rows = db.execute(f"""select segment_id, code, coder from codings
-                          where status = 'confirmed' and coder in ({marks}) order by segment_id, code, coder""",
-                      names).fetchall()
+    rows = db.execute(
+        f"""select segment_id, code, coder from codings
+                          where status = 'confirmed' and coder in ({store.marks(names)})
+                          order by segment_id, code, coder""",
+        names,
+    ).fetchall()
     return [{"segment_id": s, "code": c, "coder": who} for s, c, who in rows]
 
 
-def coded_rows(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[dict]:
-    """``codings_for`` joined with what a quote needs: transcript, case, speaker, perspective,
-    offsets, times, text, and the suggestion score of the code there (None if never scored)."""
+def coded_rows(db, source: str = CONSENSUS, codes: list[str] | None = None) -> list[CodedRow]:
+    """``codings_for`` joined with what a quote needs: transcript, case, speaker, perspective, position
+    (``idx`` from 0, ``turn`` from 1), offsets, times, text, and the suggestion score of the code there
+    (None if never scored); codings on interviewer segments are left out (see ``CodedRow``)."""
     rows = codings_for(db, source, codes)
     if codes is not None:
         rows = [r for r in rows if r["code"] in codes]
     ids = sorted({r["segment_id"] for r in rows})
     meta, scores = {}, {}
-    for part in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        marks = ",".join("?" * len(part))
-        for m in db.query(f"""
-                select s.id, s.transcript_id, t.name as transcript, t.case_name as case_name, t.title,
-                       sp.name as speaker, sp.perspective, s.idx, s.start, s.[end], s.start_time, s.end_time, s.text
-                from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
-                join speakers sp on sp.id = u.speaker_id where s.id in ({marks})""", part):
+    for part in store.chunked(ids):
+        marks = store.marks(part)
+        for m in db.query(
+            f"""
+                select id, transcript_id, transcript, case_name, title, speaker, perspective, idx, turn_idx + 1 as turn,
+                       start, [end], start_time, end_time, text
+                from interviewee_segments where id in ({marks})""",
+            part,
+        ):
             meta[m["id"]] = m
-        for sid, code, score in db.execute(f"select segment_id, code, score from suggestions "
-                                           f"where segment_id in ({marks})", part).fetchall():
+        for sid, code, score in db.execute(
+            f"select segment_id, code, score from suggestions where segment_id in ({marks})", part
+        ).fetchall():
             scores[(sid, code)] = score
     out = []
     for r in rows:
-        m = meta[r["segment_id"]]
-        if m["perspective"] == "interviewer":
+        m = meta.get(r["segment_id"])
+        if m is None:  # an interviewer's segment: not a unit of coding
             continue
-        out.append({**{k: v for k, v in m.items() if k != "id"}, "segment_id": r["segment_id"], "code": r["code"],
-                    "coder": r["coder"], "score": scores.get((r["segment_id"], r["code"]))})
+        out.append(
+            {
+                **{k: v for k, v in m.items() if k != "id"},
+                "segment_id": r["segment_id"],
+                "code": r["code"],
+                "coder": r["coder"],
+                "score": scores.get((r["segment_id"], r["code"])),
+            }
+        )
+    return out
+
+
+def confirmed_by(db, coder: str, segment_ids: list[int]) -> dict[int, list[str]]:
+    """The codes layer ``coder`` (an analyst's name, ``consensus`` or ``NAME:recode``) confirmed on each of
+    ``segment_ids`` that has any: {segment id: codes sorted by id}. Any number of ids (one statement).
+    Whether the caller may read the layer is ``coder.access``'s question."""
+    out: dict[int, list[str]] = {}
+    for sid, code in db.execute(
+        "select segment_id, code from codings where coder = ? and status = 'confirmed' "
+        "and segment_id in (select value from json_each(?)) order by code",
+        [coder, store.json_ids(segment_ids)],
+    ).fetchall():
+        out.setdefault(sid, []).append(code)
     return out

@@ -59,11 +59,11 @@ from . import db as store
 from . import speakers
 from .coding import record_imported
 from .errors import CoderError
-from .export.refi import CASE_NOTE, CELL_NOTE, META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, cell_key, guid
 from .formats import newlines, read_text
 from .ingest import _unique_name
 from .layers import CONSENSUS, MODEL, RECODE, is_analyst
-from .qda import norm_guid, read_qdc, read_qdpx
+from .qda import read_qdc, read_qdpx
+from .refi_vocab import CASE_NOTE, CELL_NOTE, META_VARIABLE, ORIGIN, SPEAKERS_VARIABLE, cell_key, guid, norm_guid
 from .types import Transcript
 
 FORMATS = ("txt", "md", "docx", "vtt", "srt")
@@ -101,58 +101,92 @@ class ImportReport:
 
     def summary(self) -> list[str]:
         new = sum(1 for t in self.transcripts if t[2])
-        lines = [f"{self.file}: codebook" if self.codebook_only else
-                 f"{self.file}: {len(self.transcripts)} source(s) imported ({new} new transcript(s), "
-                 f"{len(self.transcripts) - new} matched existing ones), {len(self.skipped)} skipped"]
-        lines += [f"  {'imported' if n else 'matched '} {name!r} (id {tid}): {segs} segments"
-                  for name, tid, n, segs in self.transcripts]
+        lines = [
+            f"{self.file}: codebook"
+            if self.codebook_only
+            else f"{self.file}: {len(self.transcripts)} source(s) imported ({new} new transcript(s), "
+            f"{len(self.transcripts) - new} matched existing ones), {len(self.skipped)} skipped"
+        ]
+        lines += [
+            f"  {'imported' if n else 'matched '} {name!r} (id {tid}): {segs} segments"
+            for name, tid, n, segs in self.transcripts
+        ]
         lines += [f"  note: {n}" for n in self.notes] + [f"  skipped {n!r}: {why}" for n, why in self.skipped]
         if self.selections or self.codings_in_file:
-            lines.append(f"selections: {self.selections}, {self.selections - len(self.unmatched)} mapped onto "
-                         f"segments, {len(self.unmatched)} matching no segment")
+            lines.append(
+                f"selections: {self.selections}, {self.selections - len(self.unmatched)} mapped onto "
+                f"segments, {len(self.unmatched)} matching no segment"
+            )
             lines += [f"  no segment: {u}" for u in self.unmatched[:20]]
             lines += [f"  … and {len(self.unmatched) - 20} more"] if len(self.unmatched) > 20 else []
             who = ", ".join(f"{c} (from {n!r})" if c != n else c for n, c in self.coders.items()) or "nobody"
             lines.append(f"codings: {self.codings_in_file} in the file → {self.codings} segment codings by {who}")
             lines += self._layer_lines()
-        lines.append(f"codes: {len(self.mapped)} mapped to the codebook, {len(self.user_codes)} added as user codes"
-                     + (f", {self.known_user_codes} user codes already known" if self.known_user_codes else ""))
+        lines.append(
+            f"codes: {len(self.mapped)} mapped to the codebook, {len(self.user_codes)} added as user codes"
+            + (f", {self.known_user_codes} user codes already known" if self.known_user_codes else "")
+        )
         lines += [f"  {name} → {self.mapped[name]}" for name in self.by_name if name != self.mapped[name]]
         if self.user_codes:
             shown = ", ".join(self.user_codes[:15]) + (" …" if len(self.user_codes) > 15 else "")
             lines.append(f"  not in the codebook (user codes): {shown}")
-        for count, text in ((self.user_code_codings, "codings of user codes: kept, but agreement and the matrix "
-                                                      "count codebook codes only"),
-                            (self.unknown_code_refs, "codings refer to no code in the file: not imported"),
-                            (self.whole_source_codings, "codings of whole sources (no selection): not imported"),
-                            (self.interviewer_codings, "codings on interviewer turns: kept, not shown while "
-                                                       "the speaker is an interviewer")):
+        for count, text in (
+            (
+                self.user_code_codings,
+                "codings of user codes: kept, but agreement and the matrix count codebook codes only",
+            ),
+            (self.unknown_code_refs, "codings refer to no code in the file: not imported"),
+            (self.whole_source_codings, "codings of whole sources (no selection): not imported"),
+            (
+                self.interviewer_codings,
+                "codings on interviewer turns: kept, not shown while the speaker is an interviewer",
+            ),
+        ):
             if count:
                 lines.append(f"  {count} {text}")
-        lines += [f"attributes: {self.attributes} value(s) set from variables (see `coder attributes`)"
-                  ] if self.attributes else []
+        lines += (
+            [f"attributes: {self.attributes} value(s) set from variables (see `coder attributes`)"]
+            if self.attributes
+            else []
+        )
         lines += [f"memos: {self.memos} note(s) imported (see `coder memos`)"] if self.memos else []
-        lines += [f"summaries: {self.summaries} cell summar{'y' if self.summaries == 1 else 'ies'} imported "
-                  "(see `coder summaries`)"] if self.summaries else []
+        lines += (
+            [
+                f"summaries: {self.summaries} cell summar{'y' if self.summaries == 1 else 'ies'} imported "
+                "(see `coder summaries`)"
+            ]
+            if self.summaries
+            else []
+        )
         return lines + ([f"finished segments: {self.reviews}"] if self.reviews else [])
 
     def _layer_lines(self) -> list[str]:
         """What happened to users that name coder's layers (kept, left out, renamed)."""
         lines = []
         if self.suggestions_left_out:
-            lines.append(f"  left out {self.suggestions_left_out} unconfirmed model suggestions (提案のみ・未確認) by "
-                         f"{', '.join(self.model_layers)}: suggestions are not codings (`coder suggest` scores "
-                         "segments here)")
+            lines.append(
+                f"  left out {self.suggestions_left_out} unconfirmed model suggestions (提案のみ・未確認) by "
+                f"{', '.join(self.model_layers)}: suggestions are not codings (`coder suggest` scores "
+                "segments here)"
+            )
         for name in self.layers_kept:
-            lines.append(f"  {name}: kept as the consensus layer; decided in the project that exported the file "
-                         "(adjudicated by its supervisor, or agreed by its analysts), not here"
-                         if name == CONSENSUS else
-                         f"  {name}: kept as {name[:-len(RECODE)]}'s blind re-coding (intra-coder agreement), "
-                         "not as an analyst")
-        lines += [f"  renamed {old!r} → {new}: a layer name coder reserves (consensus, all, model…, NAME:recode)"
-                  + (", imported as an analyst; if you trust this file's adjudication, import it again into a fresh "
-                     "project with --keep-consensus" if old == CONSENSUS and self.consensus_not_kept else
-                     ", in a file coder did not export") for old, new in self.renamed.items()]
+            lines.append(
+                f"  {name}: kept as the consensus layer; decided in the project that exported the file "
+                "(adjudicated by its supervisor, or agreed by its analysts), not here"
+                if name == CONSENSUS
+                else f"  {name}: kept as {name[: -len(RECODE)]}'s blind re-coding (intra-coder agreement), "
+                "not as an analyst"
+            )
+        lines += [
+            f"  renamed {old!r} → {new}: a layer name coder reserves (consensus, all, model…, NAME:recode)"
+            + (
+                ", imported as an analyst; if you trust this file's adjudication, import it again into a fresh "
+                "project with --keep-consensus"
+                if old == CONSENSUS and self.consensus_not_kept
+                else ", in a file coder did not export"
+            )
+            for old, new in self.renamed.items()
+        ]
         return lines
 
 
@@ -190,9 +224,16 @@ def _map_codes(db, codes, codebook, report: ImportReport) -> dict[str, str]:
             report.known_user_codes += 1
             continue
         known.add(code.guid)
-        db["user_codes"].insert({"name": code.name or code.guid, "guid": code.guid, "description": code.description,
-                                 "parent": out.get(code.parent), "codable": int(code.codable),
-                                 "created_at": store.now()})
+        db["user_codes"].insert(
+            {
+                "name": code.name or code.guid,
+                "guid": code.guid,
+                "description": code.description,
+                "parent": out.get(code.parent),
+                "codable": int(code.codable),
+                "created_at": store.now(),
+            }
+        )
         report.user_codes.append(code.name or code.guid)
     return out
 
@@ -211,12 +252,15 @@ def _add_own_codes(db, project, codebook, report: ImportReport):
         if not spec or spec["id"] in codebook.ids:
             continue
         parent = spec.get("parent") if spec.get("parent") in codebook.ids else None
-        codebook = add_code(db, f"import:{Path(report.file).name}", spec["id"], spec["name"], parent,
-                            spec.get("definition") or "")
+        codebook = add_code(
+            db, f"import:{Path(report.file).name}", spec["id"], spec["name"], parent, spec.get("definition") or ""
+        )
         if spec.get("status") == "retired":
             codebook = retire_code(db, f"import:{Path(report.file).name}", spec["id"])
-        report.notes.append(f"code {spec['id']!r} ({spec['name']}) added to the codebook as in the exporting project"
-                            + (", retired" if spec.get("status") == "retired" else ""))
+        report.notes.append(
+            f"code {spec['id']!r} ({spec['name']}) added to the codebook as in the exporting project"
+            + (", retired" if spec.get("status") == "retired" else "")
+        )
     return codebook
 
 
@@ -266,23 +310,39 @@ def _transcript(src, project, path: Path, names: set[str], mapping: dict, known:
     text = newlines(src.text)
     meta = _meta(src)
     fmt = meta.get("format") if meta.get("format") in FORMATS else "txt"
-    parsed = read_text(text, "md" if fmt == "md" else "txt", set(mapping) | set(known), meta.get("layout") == "document")
+    parsed = read_text(
+        text, "md" if fmt == "md" else "txt", set(mapping) | set(known), meta.get("layout") == "document"
+    )
     turns = parsed.turns
     if parsed.layout == "document":
-        report.notes.append(f"{src.name!r}: {parsed.notes[0].what if parsed.notes else 'a document'}; one turn per "
-                            "paragraph, perspective document (change it with `coder speakers set 文書 PERSPECTIVE "
-                            "--transcript NAME`)")
+        report.notes.append(
+            f"{src.name!r}: {parsed.notes[0].what if parsed.notes else 'a document'}; one turn per "
+            "paragraph, perspective document (change it with `coder speakers set 文書 PERSPECTIVE "
+            "--transcript NAME`)"
+        )
     for turn in turns:
         turn.perspective = "document" if parsed.layout == "document" else speakers.resolve(turn.speaker, mapping, known)
-    unknown = sorted({t.speaker for t in turns if t.perspective == "unknown"})
+    unknown = sorted({t.speaker for t in turns if speakers.is_unmapped(t.speaker, t.perspective, mapping, known)})
     if unknown:
         shown = ", ".join(unknown[:12]) + (f" … ({len(unknown)} in all)" if len(unknown) > 12 else "")
-        report.notes.append(f"{src.name!r}: speakers without a perspective: {shown} "
-                            "(fix with `coder speakers set SPEAKER PERSPECTIVE`)")
+        report.notes.append(
+            f"{src.name!r}: speakers without a perspective: {shown} (fix with `coder speakers set SPEAKER PERSPECTIVE`)"
+        )
     sha = hashlib.sha256(src.raw or text.encode("utf-8")).hexdigest()
-    return Transcript(name=_unique_name(src.name, names), source_file=path.name, sha256=sha, encoding=src.encoding,
-                      format=fmt, original=src.text, text=text, turns=turns, layout=parsed.layout, notes=parsed.notes,
-                      case=project.cases.get(src.guid) or case, title=src.description or None)
+    return Transcript(
+        name=_unique_name(src.name, names),
+        source_file=path.name,
+        sha256=sha,
+        encoding=src.encoding,
+        format=fmt,
+        original=src.text,
+        text=text,
+        turns=turns,
+        layout=parsed.layout,
+        notes=parsed.notes,
+        case=project.cases.get(src.guid) or case,
+        title=src.description or None,
+    )
 
 
 def _meta(src) -> dict:
@@ -293,8 +353,15 @@ def _meta(src) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = None,
-                speaker_map: dict[str, str] | None = None, keep_consensus: bool = False) -> ImportReport:
+def import_qdpx(
+    db,
+    path: str | Path,
+    codebook,
+    nlp=None,
+    case: str | None = None,
+    speaker_map: dict[str, str] | None = None,
+    keep_consensus: bool = False,
+) -> ImportReport:
     """Import a ``.qdpx`` (see the module docstring); CoderError names the file and writes nothing.
     ``keep_consensus``: coder's own export's ``consensus`` layer stays the adjudicated layer."""
     path = Path(path)
@@ -332,16 +399,20 @@ def import_qdpx(db, path: str | Path, codebook, nlp=None, case: str | None = Non
             tid = t if isinstance(t, int) else t.id
             count = _code_source(db, src, tid, codes, coder_of, report, codebook.version_tag, path.name)
             report.transcripts.append((db["transcripts"].get(tid)["name"], tid, any(t is n for n in new), count))
-        report.memos = _import_notes(db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans],
-                                     codes, codebook)
+        report.memos = _import_notes(
+            db, project, [(src, t if isinstance(t, int) else t.id) for src, t in plans], codes, codebook
+        )
         report.attributes = _store_attributes(db, project, plans, path.name)
         ids = [(src, t if isinstance(t, int) else t.id) for src, t in plans]
         summaries, memos = _import_summaries(db, project, ids, codebook)  # after the attributes: values are rows
         report.summaries, report.memos = summaries, report.memos + memos
     if report.codings:
         recorded = any(META_VARIABLE in src.variables for src, _ in plans)
-        report.reviews = "as recorded in the file" if recorded else \
-            "assumed: each coder finished every interviewee segment of the sources they coded"
+        report.reviews = (
+            "as recorded in the file"
+            if recorded
+            else "assumed: each coder finished every interviewee segment of the sources they coded"
+        )
     return report
 
 
@@ -351,11 +422,20 @@ def _store_attributes(db, project, plans, file: str) -> int:
     from .attributes import cases, put_values
 
     own = (SPEAKERS_VARIABLE, META_VARIABLE)
-    values = [("transcript", str(t if isinstance(t, int) else t.id), name, value)
-              for src, t in plans for name, value in src.variables.items() if name not in own]
+    values = [
+        ("transcript", str(t if isinstance(t, int) else t.id), name, value)
+        for src, t in plans
+        for name, value in src.variables.items()
+        if name not in own
+    ]
     known = set(cases(db))
-    values += [("case", case, name, value) for case, variables in project.case_variables.items() if case in known
-               for name, value in variables.items() if name not in own]
+    values += [
+        ("case", case, name, value)
+        for case, variables in project.case_variables.items()
+        if case in known
+        for name, value in variables.items()
+        if name not in own
+    ]
     return put_values(db, values, user="import-qdpx", source=file)
 
 
@@ -367,7 +447,7 @@ def reserved(name: str) -> bool:
 
 
 def own_export(project) -> bool:
-    """Whether coder wrote the file: its origin and its ``coder`` variable (see ``export.refi``)."""
+    """Whether coder wrote the file: its origin and its ``coder`` variable (see ``refi_vocab``)."""
     return project.origin.startswith(ORIGIN) and any(META_VARIABLE in s.variables for s in project.sources)
 
 
@@ -407,7 +487,7 @@ class _Coders:
         if self.own and reserved(label) and user == guid("user", label):
             if label == CONSENSUS and not self.keep_consensus:
                 self.report.consensus_not_kept = True
-            elif label == CONSENSUS or (label.endswith(RECODE) and is_analyst(label[:-len(RECODE)])):
+            elif label == CONSENSUS or (label.endswith(RECODE) and is_analyst(label[: -len(RECODE)])):
                 self.taken.add(label)
                 self.report.layers_kept.append(label)
                 return label
@@ -420,9 +500,14 @@ class _Coders:
 def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport, version: str, file: str) -> int:
     """Map one source's selections onto transcript ``tid``'s segments, store the codings and finished
     segments; return the number of segments."""
-    segs = list(db.query("""select s.id, s.start, s.[end], sp.perspective from segments s
+    segs = list(
+        db.query(
+            """select s.id, s.start, s.[end], sp.perspective from segments s
                             join turns u on u.id = s.turn_id join speakers sp on sp.id = u.speaker_id
-                            where s.transcript_id = ? order by s.start""", [tid]))
+                            where s.transcript_id = ? order by s.start""",
+            [tid],
+        )
+    )
     starts, shift, done = [s["start"] for s in segs], _shift(src.text), {}
     for sel in src.selections:
         report.selections += 1
@@ -430,7 +515,7 @@ def _code_source(db, src, tid: int, codes: dict, coder_of, report: ImportReport,
         inside = 0 <= sel.start < sel.end <= len(src.text)
         hits = covered(segs, starts, shift(sel.start), shift(sel.end)) if inside else []
         if not hits:
-            excerpt = src.text[max(sel.start, 0):sel.end][:30].replace("\n", " ")
+            excerpt = src.text[max(sel.start, 0) : sel.end][:30].replace("\n", " ")
             report.unmatched.append(f"{src.name} [{sel.start}:{sel.end}] {excerpt!r}")
             continue
         for code_guid, user in sel.codings:
@@ -496,7 +581,7 @@ def _import_notes(db, project, sources: list[tuple], codes: dict[str, str] | Non
     added += sum(put(g, project=True) for g in project.project_notes)
     cases = store.list_cases(db)
     for g, note in list(project.notes.items()):
-        case = note.name[len(CASE_NOTE):] if note.name.startswith(CASE_NOTE) else None
+        case = note.name[len(CASE_NOTE) :] if note.name.startswith(CASE_NOTE) else None
         added += put(g, case=case) if case in cases else put(g, project=True)
     return added
 
@@ -512,7 +597,7 @@ def _when(note) -> str | None:
 
 
 def _import_summaries(db, project, sources: list[tuple], codebook) -> tuple[int, int]:
-    """coder's cell summary notes (``export.refi.cell_key``) → summaries (``coder.summaries``), linked
+    """coder's cell summary notes (``refi_vocab.cell_key``) → summaries (``coder.summaries``), linked
     to the segments of the imported sources their ranges cover by half; returns (summaries, memos)
     added. A cell with the same text here already is left alone (importing a file again); a summary
     this project cannot take — its cell has another text, or its grouping, row or code is unknown —
@@ -529,8 +614,9 @@ def _import_summaries(db, project, sources: list[tuple], codebook) -> tuple[int,
         for source, start, end in key["segments"]:
             src, tid = by_guid.get(norm_guid(source), (None, None))
             if src is not None and 0 <= start < end <= len(src.text):
-                segs = list(db.query("select id, start, [end] from segments where transcript_id = ? order by start",
-                                     [tid]))
+                segs = list(
+                    db.query("select id, start, [end] from segments where transcript_id = ? order by start", [tid])
+                )
                 shift = _shift(src.text)
                 ids += [s["id"] for s in covered(segs, [s["start"] for s in segs], shift(start), shift(end), False)]
         here = get_summary(db, key["grouping"], key["row"], key["code"])
@@ -538,8 +624,17 @@ def _import_summaries(db, project, sources: list[tuple], codebook) -> tuple[int,
             continue
         if here is None:
             try:
-                set_summary(db, key["grouping"], key["row"], key["code"], note.text, user=author, segment_ids=ids,
-                            codebook=codebook, created_at=when)
+                set_summary(
+                    db,
+                    key["grouping"],
+                    key["row"],
+                    key["code"],
+                    note.text,
+                    user=author,
+                    segment_ids=ids,
+                    codebook=codebook,
+                    created_at=when,
+                )
                 added += 1
                 continue
             except CoderError:
@@ -551,8 +646,11 @@ def _import_summaries(db, project, sources: list[tuple], codebook) -> tuple[int,
 
 def _restore_times(t: Transcript, times) -> None:
     """Cue times of a subtitle transcript exported by coder (if its turns and segments still line up)."""
-    if not isinstance(times, dict) or len(times.get("turns", [])) != len(t.turns) or \
-            len(times.get("segments", [])) != len(t.segments):
+    if (
+        not isinstance(times, dict)
+        or len(times.get("turns", [])) != len(t.turns)
+        or len(times.get("segments", [])) != len(t.segments)
+    ):
         return
     for item, (start, end) in zip([*t.turns, *t.segments], [*times["turns"], *times["segments"]]):
         item.start_time, item.end_time = start, end
@@ -565,7 +663,12 @@ def _finished(db, segs, starts, tid, coder, reviewed) -> list[int]:
         for start, end in reviewed.get(coder, []):
             out.update(s["id"] for s in covered(segs, starts, start, end, closest=False))
         return sorted(out)
-    if list(db.query("select 1 from reviews r join segments s on s.id = r.segment_id where r.coder = ? "
-                     "and s.transcript_id = ? limit 1", [coder, tid])):
+    if list(
+        db.query(
+            "select 1 from reviews r join segments s on s.id = r.segment_id where r.coder = ? "
+            "and s.transcript_id = ? limit 1",
+            [coder, tid],
+        )
+    ):
         return []
     return [s["id"] for s in segs if s["perspective"] != "interviewer"]

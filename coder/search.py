@@ -19,7 +19,8 @@ the transcript or its case. Only interviewee segments are searched unless ``all_
 
 Each hit is a row (see ``FIELDS``): ``start``/``end`` are code-point offsets of the match in the
 transcript's text (``text[start:end] == match``); ``left``/``right`` are up to ``CONTEXT``
-characters of the transcript around it, line breaks shown as spaces.
+characters of the transcript around it, line breaks shown as spaces. A hit also carries ``turn``,
+the position of the segment's turn in its transcript from 1 (not one of ``FIELDS``, the CSV columns).
 """
 
 from __future__ import annotations
@@ -34,8 +35,20 @@ from .errors import CoderError
 from .segment import grapheme_boundary
 
 CONTEXT = 30  # characters of context on each side of a hit
-FIELDS = ["segment_id", "transcript", "transcript_id", "index", "speaker", "perspective", "case",
-          "start", "end", "left", "match", "right"]
+FIELDS = [
+    "segment_id",
+    "transcript",
+    "transcript_id",
+    "index",
+    "speaker",
+    "perspective",
+    "case",
+    "start",
+    "end",
+    "left",
+    "match",
+    "right",
+]
 _SKIP = "\n\r"  # line breaks inside a segment are layout, not text: a query matches across them
 # 五段 verbs: the last kana of the dictionary form → that of the 連用形 (引き継ぐ → 引き継ぎ)
 _ENDINGS = ("助動詞", "助詞", "補助記号")  # Sudachi POS dropped from the end of a lemma query
@@ -98,8 +111,11 @@ def query_keys(query: str) -> list[frozenset[str]]:
     from .suggest.text import _morphemes, _sudachi
 
     _, mode = _sudachi()
-    tokens = [(m.normalized_form(), m.part_of_speech()[0]) for _, m in _morphemes(query.strip(), mode.C)
-              if not m.surface().isspace()]
+    tokens = [
+        (m.normalized_form(), m.part_of_speech()[0])
+        for _, m in _morphemes(query.strip(), mode.C)
+        if not m.surface().isspace()
+    ]
     # an inflected query (引き継いだ, 共有します) searches for its word, not for that one inflection:
     # trailing auxiliaries, particles and a light verb する go, as long as a word is left
     while len(tokens) > 1 and (tokens[-1][1] in _ENDINGS or tokens[-1][0] == "為る"):  # 共有します → 共有
@@ -141,27 +157,46 @@ def _coded(db, policy: Policy, coder: str | None) -> dict[int, set[str]]:
 
 
 def _segments(db, perspective, case, speaker, transcript, all_turns, lemma) -> list[dict]:
-    where, params = [] if all_turns else ["sp.perspective != 'interviewer'"], []
-    for column, value in (("sp.perspective", perspective), ("t.case_name", case), ("sp.name", speaker)):
+    """The segments the filters select, in reading order: the interviewees' (``db``'s view
+    ``interviewee_segments``), or with ``all_turns`` every segment (``segment_details``)."""
+    where, params = [], []
+    for column, value in (("perspective", perspective), ("case_name", case), ("speaker", speaker)):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
     if transcript:
-        where.append("t.id = ?")
+        where.append("transcript_id = ?")
         params.append(store.find_transcript(db, transcript)["id"])  # NotFound listing the transcripts
-    return list(db.query(f"""
-        select s.id, s.transcript_id, t.name as transcript, t.case_name, sp.name as speaker, sp.perspective,
-               s.idx, s.start, s.text{", s.tokens" if lemma else ""}
-        from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
-        join speakers sp on sp.id = u.speaker_id {"where " + " and ".join(where) if where else ""}
-        order by s.transcript_id, s.idx""", params))
+    return list(
+        db.query(
+            f"""
+        select id, transcript_id, transcript, case_name, speaker, perspective, idx, turn_idx + 1 as turn, start,
+               text{", tokens" if lemma else ""}
+        from {"segment_details" if all_turns else "interviewee_segments"}
+        {"where " + " and ".join(where) if where else ""} order by transcript_id, idx""",
+            params,
+        )
+    )
 
 
-def search(db, query: str, *, lemma: bool = False, policy: Policy | None = None, perspective: str | None = None,
-           case: str | None = None, speaker: str | None = None, transcript: str | int | None = None,
-           code: str | None = None, coder: str | None = None, uncoded: bool = False,
-           attribute: str | None = None, all_turns: bool = False, context: int = CONTEXT) -> list[dict]:
-    """KWIC rows (``FIELDS``) for every match of ``query`` in the segments the filters select, in
+def search(
+    db,
+    query: str,
+    *,
+    lemma: bool = False,
+    policy: Policy | None = None,
+    perspective: str | None = None,
+    case: str | None = None,
+    speaker: str | None = None,
+    transcript: str | int | None = None,
+    code: str | None = None,
+    coder: str | None = None,
+    uncoded: bool = False,
+    attribute: str | None = None,
+    all_turns: bool = False,
+    context: int = CONTEXT,
+) -> list[dict]:
+    """KWIC rows (``FIELDS``, and ``turn``) for every match of ``query`` in the segments the filters select, in
     reading order; see the module docstring. ``policy`` (default: the project owner) decides whose
     codes ``code``, ``coder`` and ``uncoded`` may read: a closed coder raises ``Forbidden``, an
     unknown one or an unknown transcript ``NotFound``."""
@@ -191,11 +226,23 @@ def search(db, query: str, *, lemma: bool = False, policy: Policy | None = None,
             if r["transcript_id"] not in texts:
                 texts[r["transcript_id"]] = store.find_transcript(db, r["transcript_id"])["text"]
             text = texts[r["transcript_id"]]
-            hits.append({"segment_id": r["id"], "transcript": r["transcript"], "transcript_id": r["transcript_id"],
-                         "index": r["idx"], "speaker": r["speaker"], "perspective": r["perspective"],
-                         "case": r["case_name"], "start": start, "end": end,
-                         "left": _flat(text[max(0, start - context):start]), "match": text[start:end],
-                         "right": _flat(text[end:end + context])})
+            hits.append(
+                {
+                    "segment_id": r["id"],
+                    "transcript": r["transcript"],
+                    "transcript_id": r["transcript_id"],
+                    "index": r["idx"],
+                    "speaker": r["speaker"],
+                    "perspective": r["perspective"],
+                    "case": r["case_name"],
+                    "start": start,
+                    "end": end,
+                    "left": _flat(text[max(0, start - context) : start]),
+                    "match": text[start:end],
+                    "right": _flat(text[end : end + context]),
+                    "turn": r["turn"],
+                }
+            )
     return hits
 
 
@@ -211,11 +258,15 @@ def to_markdown(hits: list[dict]) -> str:
         text = _flat(str("" if value is None else value))
         return "".join("\\" + c if c in "\\|*_`[]<>" else c for c in text)
 
-    lines = ["| left | match | right | transcript | speaker | perspective | start–end |",
-             "|--:|:-:|:--|---|---|---|---|"]
+    lines = [
+        "| left | match | right | transcript | speaker | perspective | start–end |",
+        "|--:|:-:|:--|---|---|---|---|",
+    ]
     for h in hits:
-        lines.append(f"| {cell(h['left'])} | **{cell(h['match'])}** | {cell(h['right'])} | {cell(h['transcript'])} "
-                     f"| {cell(h['speaker'])} | {cell(h['perspective'])} | {h['start']}–{h['end']} |")
+        lines.append(
+            f"| {cell(h['left'])} | **{cell(h['match'])}** | {cell(h['right'])} | {cell(h['transcript'])} "
+            f"| {cell(h['speaker'])} | {cell(h['perspective'])} | {h['start']}–{h['end']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

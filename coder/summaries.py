@@ -42,10 +42,15 @@ def rows_of(db, grouping: str) -> list[str]:
     if grouping == "transcript":
         return [r[0] for r in db.execute("select name from transcripts order by name").fetchall()]
     if not grouping.startswith(attributes.PREFIX):
-        raise CoderError(f"a summary's grouping is one of {', '.join(GROUPINGS)} or attr:NAME, not {grouping!r}")
+        raise CoderError(
+            f"a summary's grouping is one of {', '.join(GROUPINGS)} or attr:NAME, not {grouping!r}",
+            ja=f"要約の単位は立場・事例・トランスクリプト・属性（attr:名前）のいずれかです（「{grouping}」は使えません）",
+        )
     name = attributes.check_name(db, grouping)
-    values = db.execute("select distinct value from attributes where name = ? and value is not null and value != '' "
-                        "order by value", [name]).fetchall()
+    values = db.execute(
+        "select distinct value from attributes where name = ? and value is not null and value != '' order by value",
+        [name],
+    ).fetchall()
     return [v for (v,) in values] + [attributes.NONE]
 
 
@@ -55,19 +60,34 @@ def check_cell(db, grouping: str, row: str, code: str, codebook=None) -> None:
     rows = rows_of(db, grouping)
     if row not in rows:
         shown = ", ".join(rows[:20]) + (" …" if len(rows) > 20 else "")
-        raise NotFound(f"no row {row!r} for grouping {grouping} in this project (have: {shown or 'none'})")
+        raise NotFound(
+            f"no row {row!r} for grouping {grouping} in this project (have: {shown or 'none'})",
+            ja=f"マトリクスの行「{row}」はこのプロジェクトにありません"
+            f"（あるもの：{shown.replace(', ', '、') or 'なし'}）",
+        )
     if codebook is not None and code not in codebook.ids:
-        raise CoderError(f"unknown code {code!r} (codebook {codebook.version_tag})")
+        raise CoderError(
+            f"unknown code {code!r} (codebook {codebook.version_tag})",
+            ja=f"コード「{code}」はコードブック（{codebook.version_tag}）にありません",
+        )
 
 
 def _segment_ids(db, ids) -> list[int]:
     """The distinct ids, sorted; ``NotFound`` naming those the project does not have."""
     ids = sorted({int(i) for i in ids})
-    have = {r[0] for r in db.execute("select id from segments where id in (select value from json_each(?))",
-                                     [json.dumps(ids)]).fetchall()}
+    have = {
+        r[0]
+        for r in db.execute(
+            "select id from segments where id in (select value from json_each(?))", [json.dumps(ids)]
+        ).fetchall()
+    }
     missing = [i for i in ids if i not in have]
     if missing:
-        raise NotFound(f"no segment {', '.join(map(str, missing))} in this project (see `coder segments`)")
+        raise NotFound(
+            f"no segment {', '.join(map(str, missing))} in this project (see `coder segments`)",
+            ja=f"セグメント {'、'.join(map(str, missing))} はこのプロジェクトにありません"
+            "（削除されたか、差し替えでなくなった可能性があります）",
+        )
     return ids
 
 
@@ -82,8 +102,18 @@ def get_summary(db, grouping: str, row: str, code: str) -> dict | None:
     return _row(found[0] if found else None)
 
 
-def set_summary(db, grouping: str, row: str, code: str, text: str, *, user: str, segment_ids: list[int] | None = None,
-                codebook=None, created_at: str | None = None) -> dict | None:
+def set_summary(
+    db,
+    grouping: str,
+    row: str,
+    code: str,
+    text: str,
+    *,
+    user: str,
+    segment_ids: list[int] | None = None,
+    codebook=None,
+    created_at: str | None = None,
+) -> dict | None:
     """Write (or replace) the summary of cell (``grouping``, ``row``, ``code``) as ``user``; return it.
 
     Empty or blank ``text`` deletes the summary (None is returned, also when there was none).
@@ -93,7 +123,10 @@ def set_summary(db, grouping: str, row: str, code: str, text: str, *, user: str,
     ``created_at`` keeps the date of an imported summary. An unchanged text and links write nothing."""
     text = (text or "").strip()
     if len(text) > MAX_CHARS:
-        raise CoderError(f"a summary holds at most {MAX_CHARS:,} characters (this one has {len(text):,})")
+        raise CoderError(
+            f"a summary holds at most {MAX_CHARS:,} characters (this one has {len(text):,})",
+            ja=f"要約は {MAX_CHARS:,} 字までです（この要約は {len(text):,} 字あります）",
+        )
     with store.immediate(db):
         old, at = get_summary(db, grouping, row, code), store.now()
         if not text:
@@ -107,8 +140,9 @@ def set_summary(db, grouping: str, row: str, code: str, text: str, *, user: str,
             return old
         values = {"text": text, "segments": json.dumps(ids), "author": user, "updated_at": created_at or at}
         if old is None:
-            db["summaries"].insert({"grouping": grouping, "row": row, "code": code, "created_at": created_at or at,
-                                    **values})
+            db["summaries"].insert(
+                {"grouping": grouping, "row": row, "code": code, "created_at": created_at or at, **values}
+            )
         else:
             db["summaries"].update(old["id"], values)
         _log(db, at, user, SET, grouping, row, code, old and old["text"], text, ids)
@@ -129,13 +163,17 @@ def list_summaries(db, grouping: str | None = None) -> list[dict]:
 def evidence(db, segment_ids: list[int]) -> list[dict]:
     """The segments of ``segment_ids`` that exist, in reading order, shaped like the matrix's quotes:
     segment_id, text, transcript (name), transcript_id, index, case, speaker, start, end (code points),
-    start_time (seconds or None)."""
-    return list(db.query("""
-        select s.id as segment_id, s.text, t.name as transcript, s.transcript_id, s.idx as "index",
-               t.case_name as "case", sp.name as speaker, s.start, s.[end], s.start_time
-        from segments s join transcripts t on t.id = s.transcript_id join turns u on u.id = s.turn_id
-        join speakers sp on sp.id = u.speaker_id where s.id in (select value from json_each(?))
-        order by s.transcript_id, s.idx""", [json.dumps(list(segment_ids))]))
+    start_time (seconds or None), turn (the position of the segment's turn in its transcript, from 1)."""
+    return list(
+        db.query(
+            """
+        select id as segment_id, text, transcript, transcript_id, idx as "index", case_name as "case", speaker,
+               start, [end], start_time, turn_idx + 1 as turn
+        from segment_details where id in (select value from json_each(?))
+        order by transcript_id, idx""",
+            [json.dumps(list(segment_ids))],
+        )
+    )
 
 
 def for_matrix(db, matrix: dict) -> dict[str, dict[str, dict]]:
@@ -157,8 +195,11 @@ def off_matrix(db, matrix: dict) -> list[dict]:
     if matrix.get("where"):
         return []
     rows, codes = set(matrix["rows"]), set(matrix["codes"])
-    return [{**s, "refs": evidence(db, s["segments"])} for s in list_summaries(db, matrix["by"])
-            if s["row"] not in rows and s["code"] in codes]
+    return [
+        {**s, "refs": evidence(db, s["segments"])}
+        for s in list_summaries(db, matrix["by"])
+        if s["row"] not in rows and s["code"] in codes
+    ]
 
 
 def with_evidence(db, summary: dict | None, quotes: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -177,7 +218,7 @@ def refs_text(summary: dict, width: int = 24) -> str:
     from .db import hhmmss
 
     def one(r):
-        text = r["text"] if len(r["text"]) <= width else r["text"][:width - 1] + "…"
+        text = r["text"] if len(r["text"]) <= width else r["text"][: width - 1] + "…"
         where = [r["transcript"], r["speaker"]] + ([hhmmss(r["start_time"])] if r.get("start_time") is not None else [])
         return f"「{text}」（{'・'.join(where)}）"
 

@@ -9,6 +9,7 @@ Times are seconds from the start of the recording (VTT/SRT only), else None.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 
 @dataclass
@@ -150,3 +151,80 @@ class Codebook:
 
     def code(self, code_id: str) -> Code:
         return next(c for c in self.codes if c.id == code_id)
+
+
+# Rows the library passes around as dicts (they come from SQLite rows and go out as JSON), typed for readers
+# and type checkers; nothing checks them at run time.
+
+
+class CodingRow(TypedDict):
+    """A confirmed code in one coding layer (``coder.layers.codings_for``)."""
+
+    segment_id: int
+    code: str  # a codebook id, or ``user:<guid>`` for a code imported from another tool
+    coder: str  # the layer: an analyst's name, ``consensus``, ``model:<suggesters>`` or ``NAME:recode``
+
+
+class CodedRow(TypedDict):
+    """A ``CodingRow`` with what a quote needs (``coder.layers.coded_rows``); offsets are code points
+    into ``transcripts.text``, times seconds (None outside subtitle sources)."""
+
+    transcript_id: int
+    transcript: str  # the transcript's name
+    case_name: str | None
+    title: str | None
+    speaker: str
+    perspective: str
+    idx: int  # the segment's position in its transcript, from 0
+    turn: int  # the position of the segment's turn in its transcript, from 1 (turns.idx + 1)
+    start: int
+    end: int
+    start_time: float | None
+    end_time: float | None
+    text: str
+    segment_id: int
+    code: str
+    coder: str
+    score: float | None  # the suggestion score of the code on the segment, None if never scored
+
+
+class SuggestionRow(TypedDict):
+    """A row of ``suggestions`` as the suggesters store it (``coder.db.store_suggestions``)."""
+
+    segment_id: int
+    code: str
+    score: float  # 0–1
+    threshold: float  # the code's threshold for this segment
+    selected: int  # 1 if score >= threshold (the model layer), else 0
+    reasons: str  # JSON list of the reasons shown for the score
+    suggesters: str  # the suggester versions, e.g. ``rules.v2+embedding.v1``; names the model layer
+    codebook_version: str  # ``Codebook.version_tag``
+    created_at: str  # ISO time, UTC
+
+
+class SegmentState(TypedDict):
+    """An interviewee segment as the coding view shows it to one coder (``coder.coding.states``)."""
+
+    id: int
+    transcript_id: int
+    idx: int  # the segment's position in its transcript, from 0
+    text: str
+    start: int  # code points into transcripts.text
+    end: int
+    start_time: float | None  # seconds
+    turn: int  # the position of the segment's turn in its transcript, from 0 (turns.idx)
+    speaker: str
+    perspective: str
+    suggested: list[str]  # codes whose suggestion is above threshold (empty when suggestions are hidden)
+    scores: dict[str, float]  # every scored code, rounded to 3 places
+    reasons: dict[str, list]  # for suggested codes and near misses
+    uncertainty: float  # 0–1, highest over the codes
+    mine: dict[str, str]  # the coder's own codings: code → confirmed|rejected
+    reviewed: bool  # the coder finished the segment ("confirm and next")
+    others: dict[str, list[str]]  # other layers' confirmed codes (empty when not shown: blind mode)
+
+
+class UndoneState(SegmentState):
+    """``SegmentState`` after ``coder.coding.undo``, with ``undone``: the action taken back."""
+
+    undone: str

@@ -8,26 +8,45 @@ import tempfile
 from flask import Blueprint, render_template, request, send_file
 
 from coder import attributes, export, layers
-from coder.errors import CoderError, Forbidden, NotFound
+from coder import db as store
+from coder.errors import CoderError, Forbidden, NotFound, japanese
 from coder.matrix import BY
 
 from .database import get_codebook, get_db
 from .policy import policy
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
-KINDS = {"quotes": "コード別の引用", "matrix": "立場 × コード マトリクス", "project": "プロジェクト全体（REFI-QDA）",
-         "codebook": "コードブック（REFI-QDA）", "memos": "メモ"}
+KINDS = {
+    "quotes": "コード別の引用",
+    "matrix": "立場 × コード マトリクス",
+    "project": "プロジェクト全体（REFI-QDA）",
+    "codebook": "コードブック（REFI-QDA）",
+    "memos": "メモ",
+}
 
 
 def _download(db, form):
     with tempfile.TemporaryDirectory(prefix="coder-export-") as folder:
-        path = export.run(db, form.get("format", ""), folder, get_codebook(), form.get("source") or None,
-                          form.get("by") or "perspective", form.get("case") or None, form.get("transcript") or None,
-                          policy=policy(), pseudonymise=form.get("pseudonymise") == "1",
-                          where=attributes.parse_filters(form.get("attribute") or []))
+        path = export.run(
+            db,
+            form.get("format", ""),
+            folder,
+            get_codebook(),
+            form.get("source") or None,
+            form.get("by") or "perspective",
+            form.get("case") or None,
+            form.get("transcript") or None,
+            policy=policy(),
+            pseudonymise=form.get("pseudonymise") == "1",
+            where=attributes.parse_filters(form.get("attribute") or []),
+        )
         data = io.BytesIO(path.read_bytes())
-    return send_file(data, as_attachment=True, download_name=path.name,
-                     mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=path.name,
+        mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -40,15 +59,20 @@ def index():
         except (NotFound, Forbidden):
             raise  # the app's handlers answer 404/403
         except CoderError as exc:
-            error = str(exc)
+            error = japanese(exc)
     exporters = export.load().values()
-    cases = [r["case_name"] for r in db.query(
-        "select distinct case_name from transcripts where case_name is not null order by case_name")]
     default = policy().default_source()  # the source preselected for quotes and the matrix
     empty = None if layers.codings_for(db, default, get_codebook().ids) else layers.source_label(default)
-    return render_template("export/index.html", groups={k: [e for e in exporters if e.kind == k] for k in KINDS},
-                           kinds=KINDS, sources=sources, by=[*BY, *(f"attr:{n}" for n in attributes.names(db))],
-                           cases=cases, form=request.form, error=error, attribute_pairs=attributes.pairs(db),
-                           transcripts=list(db.query("select id, name from transcripts order by id")),
-                           nothing_coded=empty), \
-        400 if error else 200
+    return render_template(
+        "export/index.html",
+        groups={k: [e for e in exporters if e.kind == k] for k in KINDS},
+        kinds=KINDS,
+        sources=sources,
+        by=[*BY, *(f"attr:{n}" for n in attributes.names(db))],
+        cases=store.list_cases(db),
+        form=request.form,
+        error=error,
+        attribute_pairs=attributes.pairs(db),
+        transcripts=store.transcript_names(db),
+        nothing_coded=empty,
+    ), 400 if error else 200

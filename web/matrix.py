@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from coder import attributes, summaries
+from coder import db as store
 from coder import matrix as synthesis
 from coder.speakers import PERSPECTIVES
 
@@ -17,8 +18,13 @@ bp = Blueprint("matrix", __name__, url_prefix="/matrix")
 def _params(a=None):
     a = request.args if a is None else a
     by = a.get("by") if a.get("by") in synthesis.BY or (a.get("by") or "").startswith("attr:") else "perspective"
-    return {"by": by, "source": a.get("source") or policy().default_source(), "case": a.get("case") or None,
-            "transcript": a.get("transcript") or None, "attribute": a.get("attribute") or None}
+    return {
+        "by": by,
+        "source": a.get("source") or policy().default_source(),
+        "case": a.get("case") or None,
+        "transcript": a.get("transcript") or None,
+        "attribute": a.get("attribute") or None,
+    }
 
 
 def _build(db, params: dict, quotes: int) -> dict:
@@ -29,10 +35,13 @@ def _build(db, params: dict, quotes: int) -> dict:
 
 
 def _choices(db):
-    return {"sources": policy().sources(db),
-            "cases": sorted({r["case_name"] for r in db.query("select distinct case_name from transcripts")} - {None}),
-            "transcripts": list(db.query("select id, name from transcripts order by id")),
-            "attribute_names": attributes.names(db), "attribute_pairs": attributes.pairs(db)}
+    return {
+        "sources": policy().sources(db),
+        "cases": store.list_cases(db),
+        "transcripts": store.transcript_names(db),
+        "attribute_names": attributes.names(db),
+        "attribute_pairs": attributes.pairs(db),
+    }
 
 
 @bp.route("/")
@@ -42,10 +51,20 @@ def index():
     result = _build(db, params, quotes=1)
     values = [c[measure] for row in result["cells"].values() for c in row.values()]
     top = max(values, default=0) or 1
-    heat = {k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()}
-    return render_template("matrix/index.html", m=result, heat=heat, measure=measure, params=params,
-                           codebook=get_codebook(), perspectives=PERSPECTIVES,
-                           summaries=summaries.for_matrix(db, result), **_choices(db))
+    heat = {
+        k: {code: round(9 * cell[measure] / top) for code, cell in row.items()} for k, row in result["cells"].items()
+    }
+    return render_template(
+        "matrix/index.html",
+        m=result,
+        heat=heat,
+        measure=measure,
+        params=params,
+        codebook=get_codebook(),
+        perspectives=PERSPECTIVES,
+        summaries=summaries.for_matrix(db, result),
+        **_choices(db),
+    )
 
 
 @bp.route("/cell")
@@ -60,9 +79,21 @@ def cell():
     hidden = 0
     if not policy().sees_others:  # evidence outside the user's own cell would show where others coded
         hidden, linked = len(linked), []
-    return render_template("matrix/cell.html", m=result, row=row, code=code, cell=result["cells"][row][code],
-                           params=params, codebook=get_codebook(), perspectives=PERSPECTIVES, summary=summary,
-                           quotes=quotes, linked=linked, hidden=hidden, may_write=policy().may_write(current_user.name))
+    return render_template(
+        "matrix/cell.html",
+        m=result,
+        row=row,
+        code=code,
+        cell=result["cells"][row][code],
+        params=params,
+        codebook=get_codebook(),
+        perspectives=PERSPECTIVES,
+        summary=summary,
+        quotes=quotes,
+        linked=linked,
+        hidden=hidden,
+        may_write=policy().may_write(current_user.name),
+    )
 
 
 @bp.route("/summary", methods=["POST"])
@@ -79,9 +110,16 @@ def summary():
             cell = _build(db, params, quotes=200)["cells"].get(form.get("row"), {}).get(form.get("code"), {})
             shown = {q["segment_id"] for q in cell.get("quotes", [])}
             ids += [i for i in before["segments"] if i not in shown and i not in ids]
-    saved = summaries.set_summary(db, params["by"], form.get("row", ""), form.get("code", ""),
-                                  form.get("text", ""), user=current_user.name, segment_ids=ids,
-                                  codebook=get_codebook())  # unknown row → 404, unknown code or too long → 400
+    saved = summaries.set_summary(
+        db,
+        params["by"],
+        form.get("row", ""),
+        form.get("code", ""),
+        form.get("text", ""),
+        user=current_user.name,
+        segment_ids=ids,
+        codebook=get_codebook(),
+    )  # unknown row → 404, unknown code or too long → 400
     flash("要約を保存しました。" if saved else "要約を削除しました。")
     back = {k: v for k, v in params.items() if v is not None}
     return redirect(url_for("matrix.cell", row=form.get("row"), code=form.get("code"), **back))

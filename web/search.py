@@ -1,15 +1,13 @@
 """The search page: find words in the segments (KWIC) and code the hits an analyst ticks."""
 
-import json
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from coder import attributes
+from coder import attributes, layers
 from coder import db as store
 from coder import search as finder
-from coder.layers import MODEL
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db
@@ -22,8 +20,13 @@ FILTERS = ("perspective", "case", "speaker", "transcript", "code", "coder", "att
 
 def _params() -> dict:
     a = request.args
-    return {"query": a.get("q", "").strip(), "lemma": a.get("mode") == "lemma", "uncoded": a.get("uncoded") == "1",
-            "all_turns": a.get("all_turns") == "1", **{k: a.get(k) or None for k in FILTERS}}
+    return {
+        "query": a.get("q", "").strip(),
+        "lemma": a.get("mode") == "lemma",
+        "uncoded": a.get("uncoded") == "1",
+        "all_turns": a.get("all_turns") == "1",
+        **{k: a.get(k) or None for k in FILTERS},
+    }
 
 
 @bp.route("/")
@@ -32,17 +35,24 @@ def index():
     db, params = get_db(), _params()
     hits = finder.search(db, policy=policy(), **params) if params["query"] else []  # 400/403/404
     transcripts = store.list_transcripts(db)
-    shown = sorted({h["segment_id"] for h in hits[:LIMIT]})
-    mine: dict[int, list[str]] = {}  # the codes the current user confirmed on each hit's segment
-    for r in db.query("select segment_id, code from codings where coder = ? and status = 'confirmed' and segment_id in "
-                      "(select value from json_each(?)) order by code", [current_user.name, json.dumps(shown)]):
-        mine.setdefault(r["segment_id"], []).append(r["code"])
-    return render_template("search/index.html", hits=hits[:LIMIT], total=len(hits), limit=LIMIT, params=params,
-                           mine=mine, last_code=session.get("search_code"),
-                           code_names={c.id: c.name for c in get_codebook().codes},
-                           codebook=get_codebook(), perspectives=PERSPECTIVES, transcripts=transcripts,
-                           cases=sorted({t["case_name"] for t in transcripts} - {None}),
-                           coders=[s for s in policy().sources(db) if s != MODEL], attribute_pairs=attributes.pairs(db))
+    # the codes the current user confirmed on each hit's segment
+    mine = layers.confirmed_by(db, current_user.name, sorted({h["segment_id"] for h in hits[:LIMIT]}))
+    return render_template(
+        "search/index.html",
+        hits=hits[:LIMIT],
+        total=len(hits),
+        limit=LIMIT,
+        params=params,
+        mine=mine,
+        last_code=session.get("search_code"),
+        code_names={c.id: c.name for c in get_codebook().codes},
+        codebook=get_codebook(),
+        perspectives=PERSPECTIVES,
+        transcripts=transcripts,
+        cases=sorted({t["case_name"] for t in transcripts} - {None}),
+        coders=[s for s in policy().sources(db) if s != layers.MODEL],
+        attribute_pairs=attributes.pairs(db),
+    )
 
 
 @bp.route("/code", methods=["POST"])

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import db as store
+from .columns import table
 from .errors import CoderError
 
 METRICS = ("alpha-nominal", "alpha-ordinal", "alpha-interval", "alpha-ratio", "cohen", "fleiss", "percent")
@@ -33,6 +34,7 @@ RELIABLE, TENTATIVE = 0.800, 0.667  # Krippendorff's usual thresholds for α
 
 
 # --- generic data: unit,coder,value -------------------------------------------------------------
+
 
 def read_ratings(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
     """``(coders, units, matrix)`` from a long CSV with columns unit,coder,value (one row per rating).
@@ -134,6 +136,7 @@ def fleiss(matrix: np.ndarray) -> float | None:
 
 # --- binary α with a fast bootstrap ---------------------------------------------------------------
 
+
 def unit_types(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairable units of a 0/1 matrix grouped by (ratings m, ones k): arrays m, k and counts."""
     rated = ~np.isnan(matrix)
@@ -176,14 +179,16 @@ def alpha_ci(matrix: np.ndarray, reps: int = BOOTSTRAP, seed: int = 0) -> tuple[
 def summarise(matrix: np.ndarray, coders: list[str], reps: int = BOOTSTRAP) -> dict:
     """Every figure for one binary reliability matrix (one code, or pooled codes)."""
     rated = ~np.isnan(matrix)
-    out = {"n_segments": int((rated.sum(axis=0) >= 2).sum()), "alpha": alpha(matrix),
-           "alpha_ci": alpha_ci(matrix, reps) if matrix.shape[1] else None,
-           "percent": percent_agreement(matrix) if matrix.shape[1] else None,
-           "fleiss": fleiss(matrix) if matrix.shape[0] >= 2 else None,
-           "n_complete": int(rated.all(axis=0).sum()),
-           "cohen": {f"{a}|{b}": cohen(matrix[i], matrix[j])
-                     for (i, a), (j, b) in combinations(enumerate(coders), 2)},
-           "present": {c: int(np.nansum(matrix[i] == 1)) for i, c in enumerate(coders)}}
+    out = {
+        "n_segments": int((rated.sum(axis=0) >= 2).sum()),
+        "alpha": alpha(matrix),
+        "alpha_ci": alpha_ci(matrix, reps) if matrix.shape[1] else None,
+        "percent": percent_agreement(matrix) if matrix.shape[1] else None,
+        "fleiss": fleiss(matrix) if matrix.shape[0] >= 2 else None,
+        "n_complete": int(rated.all(axis=0).sum()),
+        "cohen": {f"{a}|{b}": cohen(matrix[i], matrix[j]) for (i, a), (j, b) in combinations(enumerate(coders), 2)},
+        "present": {c: int(np.nansum(matrix[i] == 1)) for i, c in enumerate(coders)},
+    }
     out["verdict"] = verdict(out["alpha"])
     return out
 
@@ -194,20 +199,52 @@ def verdict(value: float | None) -> str:
     return "reliable" if value >= RELIABLE else "tentative" if value >= TENTATIVE else "unreliable"
 
 
+def to_text(result: dict) -> str:
+    """What ``coder agreement`` prints (no final newline). For ``compute``'s result one line: the
+    metric, its value (three decimals, ``-`` if undefined), units and coders. For
+    ``project_agreement``'s: the coders, then a table of one line per row and ``overall`` — key, n
+    segments, α, its 95% CI, % agreement, Fleiss' κ, Cohen's κ per pair — padded by display width,
+    so Japanese keys (transcripts, attribute values) line up."""
+    if "metric" in result:
+        return f"{result['metric']}: {_fmt(result['value'])} ({result['n_units']} units, {result['n_coders']} coders)"
+    rows = []
+    for row in [*result["rows"], {"key": "overall", **result["overall"]}]:
+        ci = row["alpha_ci"]
+        rows.append(
+            [
+                row["key"],
+                row["n_segments"],
+                _fmt(row["alpha"]),
+                ("[" + _fmt(ci[0]) + ", " + _fmt(ci[1]) + "]") if ci else "-",
+                _fmt(row["percent"]),
+                _fmt(row["fleiss"]),
+                "  ".join(f"{k} {_fmt(v)}" for k, v in row["cohen"].items()),
+            ]
+        )
+    header = [result["by"], "n", "alpha", "95% CI", "%agree", "fleiss", "cohen per pair"]
+    return "\n".join(
+        [f"coders: {', '.join(result['coders'])}", *table("{:22} {:>6} {:>6} {:>15} {:>7} {:>7}  {}", rows, header)]
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 # --- a project's codings ----------------------------------------------------------------------
 
 BY = ("code", "perspective", "transcript")
 
 
-def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "code",
-                      reps: int = BOOTSTRAP) -> dict:
+def project_agreement(db, codebook, coders: list[str] | None = None, by: str = "code", reps: int = BOOTSTRAP) -> dict:
     """Agreement among ``coders`` (default: every analyst) per code, perspective, transcript or
     attribute value (``attr:NAME``; ``―`` for segments without one), plus the overall figure (every (segment, code) pair a unit)."""
     return project_agreements(db, codebook, coders, (by,), reps)[by]
 
 
-def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple[str, ...] = BY,
-                       reps: int = BOOTSTRAP) -> dict[str, dict]:
+def project_agreements(
+    db, codebook, coders: list[str] | None = None, bys: tuple[str, ...] = BY, reps: int = BOOTSTRAP
+) -> dict[str, dict]:
     """``project_agreement`` for several groupings, loading the codings and computing the overall
     figure once."""
     from . import attributes, layers
@@ -217,8 +254,10 @@ def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple
             raise CoderError(f"--by must be one of {', '.join(BY)} or attr:NAME, not {by!r}")
     names = layers.resolve(db, coders)
     if len(names) < 2:
-        raise CoderError(f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
-                         " (each analyst codes in the web UI under their own name)")
+        raise CoderError(
+            f"agreement needs at least two coders; this project has {', '.join(names) or 'none'}"
+            " (each analyst codes in the web UI under their own name)"
+        )
     units = layers.segments(db, text=False)
     for by in (b for b in bys if b not in BY):  # attr:NAME: the value of each segment's transcript (or case)
         attributes.check_name(db, by)
@@ -230,13 +269,17 @@ def project_agreements(db, codebook, coders: list[str] | None = None, bys: tuple
         rows = []
         if by == "code":
             for k, code in enumerate(codebook.ids):
-                rows.append({"key": code, "label": codebook.code(code).name,
-                             **summarise(values[:, :, k], names, reps)})
+                rows.append({"key": code, "label": codebook.code(code).name, **summarise(values[:, :, k], names, reps)})
         else:
             for key in dict.fromkeys(u[by] for u in units):  # a unit's perspective, transcript or attribute
                 mask = np.array([u[by] == key for u in units])
-                rows.append({"key": key or attributes.NONE, "label": key or attributes.NONE, **_per_segment(
-                    summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values)})
+                rows.append(
+                    {
+                        "key": key or attributes.NONE,
+                        "label": key or attributes.NONE,
+                        **_per_segment(summarise(values[:, mask, :].reshape(len(names), -1), names, reps), values),
+                    }
+                )
         out[by] = {"coders": names, "by": by, "rows": rows, "overall": overall}
     return out
 
@@ -258,16 +301,20 @@ def disagreements(db, codebook, coders: list[str] | None = None, code: str | Non
     people, consensus = values[:-1], values[-1]
     ids = codebook.ids
     ks = [ids.index(code)] if code else list(range(len(ids)))
-    seen = ~np.isnan(people[:, :, 0])                              # layer x segment
+    seen = ~np.isnan(people[:, :, 0])  # layer x segment
     sub = people[:, :, ks]
     ones = np.where(seen[:, :, None], sub == 1, False).sum(axis=0)  # segment x code: how many said 1
     differ = (seen.sum(axis=0) >= 2) & ((ones > 0) & (ones < seen.sum(axis=0)[:, None])).any(axis=1)
     out = []
     for i in np.flatnonzero(differ):
         who = np.flatnonzero(seen[:, i])
-        out.append({**units[i], "codes": {names[j]: [ids[k] for k in np.flatnonzero(people[j, i] == 1)] for j in who},
-                    "consensus": None if np.isnan(consensus[i, 0]) else
-                    [ids[k] for k in np.flatnonzero(consensus[i] == 1)]})
+        out.append(
+            {
+                **units[i],
+                "codes": {names[j]: [ids[k] for k in np.flatnonzero(people[j, i] == 1)] for j in who},
+                "consensus": None if np.isnan(consensus[i, 0]) else [ids[k] for k in np.flatnonzero(consensus[i] == 1)],
+            }
+        )
     return out
 
 
@@ -285,8 +332,14 @@ def model_report(db, codebook, reps: int = 200) -> dict:
     loaded = layers.tensor(db, codebook.ids, [model, *others], units).reshape(len(others) + 1, -1)
     for i, other in enumerate(others, 1):
         values = loaded[[0, i]]
-        versus.append({"coder": other, "alpha": alpha(values), "alpha_ci": alpha_ci(values, reps),
-                       "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids))})
+        versus.append(
+            {
+                "coder": other,
+                "alpha": alpha(values),
+                "alpha_ci": alpha_ci(values, reps),
+                "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids)),
+            }
+        )
     rows = db.query("""
         select s.code, count(*) as suggested, sum(c.status = 'confirmed') as accepted
         from suggestions s
@@ -296,8 +349,14 @@ def model_report(db, codebook, reps: int = 200) -> dict:
         where s.selected = 1 and seen.coder != 'consensus' and instr(seen.coder, ':') = 0
         group by s.code""")
     by_code = {r["code"]: r for r in rows}
-    acceptance = [{"code": c, "suggested": by_code.get(c, {}).get("suggested", 0) or 0,
-                   "accepted": by_code.get(c, {}).get("accepted", 0) or 0} for c in codebook.ids]
+    acceptance = [
+        {
+            "code": c,
+            "suggested": by_code.get(c, {}).get("suggested", 0) or 0,
+            "accepted": by_code.get(c, {}).get("accepted", 0) or 0,
+        }
+        for c in codebook.ids
+    ]
     for a in acceptance:
         a["rate"] = a["accepted"] / a["suggested"] if a["suggested"] else None
     return {"model": model, "versus": versus, "acceptance": acceptance}
@@ -318,11 +377,16 @@ def draw_recode_sample(db, coder: str, size: int = 20, min_age_days: float = 14,
     if not (isinstance(min_age_days, (int, float)) and 0 <= min_age_days <= 3650):
         raise CoderError(f"minimum age {min_age_days!r} days: a number from 0 to 3650")
     cutoff = (datetime.now(timezone.utc) - timedelta(days=min_age_days)).isoformat(timespec="seconds")
-    eligible = [r["segment_id"] for r in db.query(
-        """select segment_id from (select segment_id, reviewed_at as at from reviews where coder = ?
+    eligible = [
+        r["segment_id"]
+        for r in db.query(
+            """select segment_id from (select segment_id, reviewed_at as at from reviews where coder = ?
                                    union all select segment_id, updated_at from codings where coder = ?)
            where segment_id not in (select segment_id from recode_samples where coder = ?)
-           group by segment_id having max(at) <= ? order by segment_id""", [coder, coder, coder, cutoff])]
+           group by segment_id having max(at) <= ? order by segment_id""",
+            [coder, coder, coder, cutoff],
+        )
+    ]
     chosen = random.Random(seed).sample(eligible, min(size, len(eligible)))
     with store.immediate(db):
         db["recode_samples"].insert_all([{"coder": coder, "segment_id": s, "drawn_at": store.now()} for s in chosen])
@@ -340,7 +404,53 @@ def intra_coder(db, codebook, reps: int = 200) -> list[dict]:
         if again not in layers.all_layers(db):
             continue
         values = layers.tensor(db, codebook.ids, [name, again], units).reshape(2, -1)
-        out.append({"coder": name, "alpha": alpha(values), "alpha_ci": alpha_ci(values, reps),
-                    "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids)),
-                    "sample": db.execute("select count(*) from recode_samples where coder = ?", [name]).fetchone()[0]})
+        out.append(
+            {
+                "coder": name,
+                "alpha": alpha(values),
+                "alpha_ci": alpha_ci(values, reps),
+                "n_segments": int((~np.isnan(values)).all(axis=0).sum() // len(codebook.ids)),
+                "sample": db.execute("select count(*) from recode_samples where coder = ?", [name]).fetchone()[0],
+            }
+        )
     return out
+
+
+# --- the supervisor's pages: overview and adjudication queue --------------------------------------
+
+
+def preselected(row: dict, codebook) -> list[str]:
+    """The codes pre-ticked when a supervisor adjudicates a disagreement (a row of ``disagreements``):
+    the consensus if one was given already, else every code more than half of the coders who saw the
+    segment confirmed (a tie ticks nothing), in codebook order."""
+    if row["consensus"] is not None:
+        return row["consensus"]
+    votes = [c for codes in row["codes"].values() for c in codes]
+    return [c for c in codebook.ids if votes.count(c) * 2 > len(row["codes"])]
+
+
+def adjudication_queue(db, codebook, show_all: bool = False) -> tuple[list[dict], int]:
+    """The adjudication page: the disagreements among the analysts not adjudicated yet (with
+    ``show_all``, every one), each a ``disagreements`` row with ``preselected`` codes; and how many
+    disagreements there are in all."""
+    rows = disagreements(db, codebook)
+    return [{**r, "preselected": preselected(r, codebook)} for r in rows if show_all or r["consensus"] is None], len(
+        rows
+    )
+
+
+def overview(db, codebook) -> dict:
+    """What the supervisor's agreement page shows beside the agreement tables: ``choices`` (the layers
+    one may compare: every coding layer, then the model's if it has suggestions), ``analysts``,
+    ``model`` (``model_report``), ``intra`` (``intra_coder``) and ``open_disputes`` (how many
+    disagreements wait for adjudication, as ``adjudication_queue`` lists them)."""
+    from . import layers
+
+    model = layers.model_layer(db)
+    return {
+        "choices": layers.all_layers(db) + ([model] if model else []),
+        "analysts": layers.analysts(db),
+        "model": model_report(db, codebook),
+        "intra": intra_coder(db, codebook),
+        "open_disputes": len(adjudication_queue(db, codebook)[0]),
+    }

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from . import safezip
 from .decode import decode
 from .errors import CoderError
+from .refi_vocab import CREATING_USER, INTERNAL, NOTE_REF, PROJECT_FILE, SOURCES, TARGET, norm_guid
 
 MEDIA = {"PictureSource": "picture", "PDFSource": "PDF", "AudioSource": "audio", "VideoSource": "video"}
 
@@ -81,10 +82,6 @@ class QdaNote:
     created: str | None = None
 
 
-def norm_guid(value: str | None) -> str | None:
-    return value.strip().strip("{}").lower() if value else None
-
-
 def _parse(data: bytes, where: str):
     from lxml import etree
 
@@ -105,10 +102,14 @@ def _codes(parent, parent_guid: str | None = None) -> list[QdaCode]:
     for el in parent.findall("Code"):
         if not el.get("guid"):
             raise CoderError(f"code {el.get('name')!r} has no guid")
-        code = QdaCode(guid=norm_guid(el.get("guid")), name=el.get("name") or "", parent=parent_guid,
-                       description=(el.findtext("Description") or "").strip(),
-                       codable=(el.get("isCodable") or "true").strip().lower() in ("true", "1"),
-                       notes=[norm_guid(r.get("targetGUID")) for r in el.findall("NoteRef") if r.get("targetGUID")])
+        code = QdaCode(
+            guid=norm_guid(el.get("guid")),
+            name=el.get("name") or "",
+            parent=parent_guid,
+            description=(el.findtext("Description") or "").strip(),
+            codable=(el.get("isCodable") or "true").strip().lower() in ("true", "1"),
+            notes=[norm_guid(r.get(TARGET)) for r in el.findall(NOTE_REF) if r.get(TARGET)],
+        )
         out += [code, *_codes(el, code.guid)]
     return out
 
@@ -130,10 +131,10 @@ def read_qdc(path: str | Path) -> list[QdaCode]:
 
 def _member(names: dict[str, str], ref: str) -> str | None:
     """The archive member a ``plainTextPath`` points to (case-insensitive, sources/ or Sources/)."""
-    rel = ref[len("internal://"):] if ref.startswith("internal://") else ref
+    rel = ref[len(INTERNAL) :] if ref.startswith(INTERNAL) else ref
     if "://" in rel or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
         rel = PurePosixPath(rel.replace("\\", "/")).name  # an external path: look for the file by name
-    for candidate in (f"sources/{rel}", rel):
+    for candidate in (f"{SOURCES}{rel}", rel):
         if candidate.lower() in names:
             return names[candidate.lower()]
     return None
@@ -147,7 +148,7 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
     ref = el.get("plainTextPath")
     member = _member(names, ref) if ref else None
     if ref and member is None:
-        if ref.startswith("internal://"):
+        if ref.startswith(INTERNAL):
             raise CoderError(f"{where}: the archive has no {ref} (source {el.get('name')!r}); the file is incomplete")
         return f"text file {ref!r} is not in the archive"
     data = safezip.read(z, member, where) if member else b""
@@ -160,8 +161,12 @@ def _text(z: zipfile.ZipFile, names, el, where: str) -> tuple[str, bytes, str, s
 
         data = safezip.read(z, rich, where)
         try:
-            return read_word(data, f"{where}:{rich}").text, data, "docx", \
-                "text from the rich-text .docx (the plain text was empty)"
+            return (
+                read_word(data, f"{where}:{rich}").text,
+                data,
+                "docx",
+                "text from the rich-text .docx (the plain text was empty)",
+            )
         except safezip.BombError:
             raise
         except CoderError:
@@ -175,8 +180,8 @@ def _variable_values(el, variables: dict[str, str]) -> dict[str, str]:
     for vv in el.iterfind("VariableValue"):
         ref = vv.find("VariableRef")
         value = next((c.text for c in vv if c.tag.endswith("Value") and c.tag != "VariableValue"), None)
-        if ref is not None and norm_guid(ref.get("targetGUID")) in variables:
-            out[variables[norm_guid(ref.get("targetGUID"))]] = value or ""
+        if ref is not None and norm_guid(ref.get(TARGET)) in variables:
+            out[variables[norm_guid(ref.get(TARGET))]] = value or ""
     return out
 
 
@@ -187,20 +192,24 @@ def read_qdpx(path: str | Path) -> QdaProject:
     (see :mod:`coder.safezip`), and each member is read bounded by its checked size.
     """
     path = Path(path)
-    with safezip.open_zip(path, str(path), safezip.REFI,
-                          "not a REFI-QDA project (.qdpx must be a zip archive)") as z:
+    with safezip.open_zip(path, str(path), safezip.REFI, "not a REFI-QDA project (.qdpx must be a zip archive)") as z:
         names = {n.lower(): n for n in z.namelist() if not n.endswith("/")}
-        qde = sorted((n for n in names.values() if n.lower().endswith(".qde")),
-                     key=lambda n: (n.lower() != "project.qde", n))
+        qde = sorted(
+            (n for n in names.values() if n.lower().endswith(".qde")), key=lambda n: (n.lower() != PROJECT_FILE, n)
+        )
         if not qde:
-            raise CoderError(f"{path}: no project.qde inside (is it a REFI-QDA .qdpx?)")
+            raise CoderError(f"{path}: no {PROJECT_FILE} inside (is it a REFI-QDA .qdpx?)")
         root = _parse(safezip.read(z, qde[0], str(path)), f"{path}:{qde[0]}")
         if root.tag != "Project":
             raise CoderError(f"{path}: {qde[0]} is not a REFI-QDA project (root <{root.tag}>, expected <Project>)")
-        project = QdaProject(name=root.get("name") or path.stem, default_user=norm_guid(root.get("creatingUserGUID")),
-                             origin=root.get("origin") or "")
-        project.users = {norm_guid(u.get("guid")): u.get("name") or u.get("id") or ""
-                         for u in root.iterfind("Users/User")}
+        project = QdaProject(
+            name=root.get("name") or path.stem,
+            default_user=norm_guid(root.get("creatingUserGUID")),
+            origin=root.get("origin") or "",
+        )
+        project.users = {
+            norm_guid(u.get("guid")): u.get("name") or u.get("id") or "" for u in root.iterfind("Users/User")
+        }
         try:
             project.codes = _codes(root.find("CodeBook/Codes")) if root.find("CodeBook/Codes") is not None else []
         except CoderError as exc:
@@ -210,7 +219,7 @@ def read_qdpx(path: str | Path) -> QdaProject:
             if case.get("name") and case.find("VariableValue") is not None:  # NVivo classifications
                 project.case_variables.setdefault(case.get("name"), {}).update(_variable_values(case, variables))
             for ref in case.iterfind("SourceRef"):
-                project.cases.setdefault(norm_guid(ref.get("targetGUID")), case.get("name") or "")
+                project.cases.setdefault(norm_guid(ref.get(TARGET)), case.get("name") or "")
         for el in root.iterfind("Sources/*"):
             path_stem = PurePosixPath((el.get("plainTextPath") or el.get("path") or "").replace("\\", "/")).stem
             name = el.get("name") or path_stem or el.get("guid") or "?"
@@ -221,24 +230,39 @@ def read_qdpx(path: str | Path) -> QdaProject:
             if isinstance(found, str):
                 project.skipped.append((name, found))
                 continue
-            source = QdaSource(guid=norm_guid(el.get("guid")), name=name, text=found[0], raw=found[1],
-                               encoding=found[2], note=found[3], description=(el.findtext("Description") or "").strip(),
-                               whole_source_codings=len(el.findall("Coding")))
+            source = QdaSource(
+                guid=norm_guid(el.get("guid")),
+                name=name,
+                text=found[0],
+                raw=found[1],
+                encoding=found[2],
+                note=found[3],
+                description=(el.findtext("Description") or "").strip(),
+                whole_source_codings=len(el.findall("Coding")),
+            )
             source.variables.update(_variable_values(el, variables))
-            fallback = norm_guid(el.get("creatingUser"))
+            fallback = norm_guid(el.get(CREATING_USER))
             for sel in el.iterfind("PlainTextSelection"):
-                user = norm_guid(sel.get("creatingUser")) or fallback
+                user = norm_guid(sel.get(CREATING_USER)) or fallback
                 try:
                     start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
                 except (TypeError, ValueError) as exc:
-                    raise CoderError(f"{path}: selection {sel.get('guid')} in {name!r} has no valid "
-                                     f"startPosition/endPosition") from exc
-                source.selections.append(QdaSelection(
-                    guid=norm_guid(sel.get("guid")), start=start, end=end,
-                    codings=[(norm_guid(c.get("targetGUID")), norm_guid(c.getparent().get("creatingUser")) or user)
-                             for c in sel.iterfind("Coding/CodeRef")],
-                    notes=[norm_guid(r.get("targetGUID")) for r in sel.iterfind("NoteRef")]))
-            source.notes = [norm_guid(r.get("targetGUID")) for r in el.iterfind("NoteRef")]
+                    raise CoderError(
+                        f"{path}: selection {sel.get('guid')} in {name!r} has no valid startPosition/endPosition"
+                    ) from exc
+                source.selections.append(
+                    QdaSelection(
+                        guid=norm_guid(sel.get("guid")),
+                        start=start,
+                        end=end,
+                        codings=[
+                            (norm_guid(c.get(TARGET)), norm_guid(c.getparent().get(CREATING_USER)) or user)
+                            for c in sel.iterfind("Coding/CodeRef")
+                        ],
+                        notes=[norm_guid(r.get(TARGET)) for r in sel.iterfind(NOTE_REF)],
+                    )
+                )
+            source.notes = [norm_guid(r.get(TARGET)) for r in el.iterfind(NOTE_REF)]
             project.sources.append(source)
         _notes(z, names, root, project, str(path))
     return project
@@ -250,7 +274,12 @@ def _notes(z, names, root, project: QdaProject, where: str) -> None:
     for el in root.iterfind("Notes/Note"):
         found = _text(z, names, el, where) if el.get("guid") else "no guid"
         if not isinstance(found, str) and found[0].strip():
-            note = QdaNote(guid=norm_guid(el.get("guid")), text=found[0].strip(), name=el.get("name") or "",
-                           user=norm_guid(el.get("creatingUser")), created=el.get("creationDateTime"))
+            note = QdaNote(
+                guid=norm_guid(el.get("guid")),
+                text=found[0].strip(),
+                name=el.get("name") or "",
+                user=norm_guid(el.get(CREATING_USER)),
+                created=el.get("creationDateTime"),
+            )
             project.notes[note.guid] = note
-    project.project_notes = [norm_guid(r.get("targetGUID")) for r in root.iterfind("NoteRef")]
+    project.project_notes = [norm_guid(r.get(TARGET)) for r in root.iterfind(NOTE_REF)]

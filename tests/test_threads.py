@@ -55,13 +55,14 @@ def retrainer(project, monkeypatch):
 
     fail = {"times": 0}
 
-    def flaky(db, codebook, transcript=None, embedding_model=None):
+    def flaky(db, model, transcript_ids=None):
         if fail["times"]:
             fail["times"] -= 1
             raise RuntimeError("database is locked")
         return {"segments": 1, "trained_on": 0, "suggested": {}, "least_certain": []}
 
-    monkeypatch.setattr(service, "suggest_project", flaky)
+    monkeypatch.setattr(service, "fit_project", lambda db, codebook, embedding_model=None: "model")
+    monkeypatch.setattr(service, "score", flaky)
     worker = Retrainer(str(project), backoff=0.01)
     worker.fail = fail
     return worker
@@ -101,13 +102,16 @@ def test_coding_page_schedules_suggestions_a_transcript_never_got(app, login, mo
 def test_writers_wait_for_each_other_instead_of_failing(project):
     """Deferred transactions that read and then write fail at once with "database is locked";
     ``immediate`` waits for the other writer."""
+
     def write():
         db = store.open_db(project)
         for i in range(30):
             with store.immediate(db):
                 n = db.execute("select count(*) from settings").fetchone()[0]
-                db.execute("insert or replace into settings (key, value) values (?, ?)",
-                           [f"k{threading.get_ident()}-{i}", str(n)])
+                db.execute(
+                    "insert or replace into settings (key, value) values (?, ?)",
+                    [f"k{threading.get_ident()}-{i}", str(n)],
+                )
         db.close()
 
     assert _together(write) == []

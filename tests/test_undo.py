@@ -17,9 +17,20 @@ def seg(pdb):
 
 
 def suggest(db, segment_id, code):
-    db["suggestions"].insert({"segment_id": segment_id, "code": code, "score": 0.8, "threshold": 0.6, "selected": 1,
-                              "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "renkei@1.1.0",
-                              "created_at": store.now()}, replace=True)
+    db["suggestions"].insert(
+        {
+            "segment_id": segment_id,
+            "code": code,
+            "score": 0.8,
+            "threshold": 0.6,
+            "selected": 1,
+            "reasons": "[]",
+            "suggesters": "rules.v1",
+            "codebook_version": "renkei@1.1.0",
+            "created_at": store.now(),
+        },
+        replace=True,
+    )
 
 
 def test_undoing_a_confirmation_leaves_the_segment_uncoded(pdb, seg, codebook):
@@ -61,15 +72,17 @@ def test_another_analysts_actions_are_never_undone(pdb, seg, codebook):
     coding.apply(pdb, seg, "hanako", "confirm", codebook, "value_alignment")
     coding.apply(pdb, seg, "taro", "confirm", codebook, "information_sharing")
     coding.undo(pdb, "hanako", codebook)
-    assert coding.states(pdb, "taro", segment_ids=[seg])[0]["mine"] == {"career": "confirmed",
-                                                                      "information_sharing": "confirmed"}
+    assert coding.states(pdb, "taro", segment_ids=[seg])[0]["mine"] == {
+        "career": "confirmed",
+        "information_sharing": "confirmed",
+    }
     assert coding.states(pdb, "hanako", segment_ids=[seg])[0]["mine"] == {}
 
 
 def test_undo_on_the_recode_layer_leaves_the_main_layer_alone(pdb, seg, codebook):
     coding.apply(pdb, seg, "hanako", "confirm", codebook, "career")
-    coding.apply(pdb, seg, "hanako:recode", "confirm", codebook, "career", blind=True)
-    assert coding.undo(pdb, "hanako:recode", codebook, blind=True)["mine"] == {}
+    coding.apply(pdb, seg, "hanako:recode", "confirm", codebook, "career", recode=True)
+    assert coding.undo(pdb, "hanako:recode", codebook, recode=True)["mine"] == {}
     assert coding.states(pdb, "hanako", segment_ids=[seg])[0]["mine"] == {"career": "confirmed"}
 
 

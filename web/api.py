@@ -61,8 +61,11 @@ def recode_segments():
     """The caller's blind re-coding sample: no suggestions, no earlier codes, nobody else's codes."""
     db = get_db()
     ids = coding.recode_sample(db, current_user.name)
-    return jsonify(segments=coding.states(db, current_user.name + RECODE, segment_ids=ids, show_others=False,
-                                          show_suggestions=False))
+    return jsonify(
+        segments=coding.states(
+            db, current_user.name + RECODE, segment_ids=ids, show_others=False, show_suggestions=False
+        )
+    )
 
 
 @bp.route("/segments/<int:segment_id>/actions", methods=["POST"])
@@ -77,7 +80,7 @@ def act(segment_id):
     if not policy().may_write(coder):
         return jsonify(error="この層には書き込めません。"), 403
     # unknown segment → 404, bad action or code → 400 (web/policy.py)
-    state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), blind=recode)
+    state = coding.apply(db, segment_id, coder, data.get("action"), get_codebook(), data.get("code"), recode=recode)
     if data.get("action") == "review" and not recode and not access.blind(db):  # blind: only the consensus trains
         schedule(state["transcript_id"])
     if recode or not policy().sees_others:
@@ -93,7 +96,7 @@ def undo():
     coder = current_user.name + RECODE if recode else current_user.name
     if not policy().may_write(coder):
         return jsonify(error="この層には書き込めません。"), 403
-    state = coding.undo(get_db(), coder, get_codebook(), blind=recode)
+    state = coding.undo(get_db(), coder, get_codebook(), recode=recode)
     if state is None:
         return jsonify(segment=None, message="元に戻せる操作はありません。")
     if recode or not policy().sees_others:
@@ -104,10 +107,22 @@ def undo():
 @bp.route("/codebook")
 def codebook():
     book = get_codebook()
-    return jsonify(version=book.version_tag,
-                   codes=[{"id": c.id, "name": c.name, "name_en": c.name_en, "group": c.group,
-                           "key": i + 1 if i < 8 else None, "parent": c.parent, "color": c.color, "status": c.status}
-                          for i, c in enumerate(book.active + [c for c in book.codes if c.status != "active"])])
+    return jsonify(
+        version=book.version_tag,
+        codes=[
+            {
+                "id": c.id,
+                "name": c.name,
+                "name_en": c.name_en,
+                "group": c.group,
+                "key": i + 1 if i < 8 else None,
+                "parent": c.parent,
+                "color": c.color,
+                "status": c.status,
+            }
+            for i, c in enumerate(book.active + [c for c in book.codes if c.status != "active"])
+        ],
+    )
 
 
 @bp.route("/transcripts/<int:transcript_id>/suggestions", methods=["POST"])

@@ -23,17 +23,21 @@ def show(transcript_id):
     segments = list(store.iter_segments(db, transcript_id))
     ids = {s["index"]: i for i, s in enumerate(segments)}
     queue = []
-    if order == "uncertain":
-        # Review queue: unfinished segments, least certain suggestions first; finished ones last.
-        states = coding.states(db, current_user.name, transcript_id, show_others=False)
-        states.sort(key=lambda s: (s["reviewed"], -s["uncertainty"], s["idx"]))
-        queue = [segments[ids[s["idx"]]] for s in states]
+    if order == "uncertain":  # unfinished segments, least certain suggestions first; finished ones last
+        queue = [segments[ids[s["idx"]]] for s in coding.review_queue(db, current_user.name, transcript_id)]
     if not coding.has_suggestions(db, transcript_id):  # e.g. the server stopped before they were computed
         schedule(transcript_id)
     turns = [(turn, list(group)) for turn, group in groupby(segments, key=lambda s: s["turn"])]
-    return render_template("coding/show.html", transcript=transcript, turns=turns, queue=queue, order=order,
-                           codebook=get_codebook(), perspectives=PERSPECTIVES,
-                           progress=coding.progress(db, current_user.name).get(transcript_id))
+    return render_template(
+        "coding/show.html",
+        transcript=transcript,
+        turns=turns,
+        queue=queue,
+        order=order,
+        codebook=get_codebook(),
+        perspectives=PERSPECTIVES,
+        progress=coding.progress(db, current_user.name).get(transcript_id),
+    )
 
 
 @bp.route("/recode")
@@ -42,5 +46,4 @@ def recode():
     db = get_db()
     ids = set(coding.recode_sample(db, current_user.name))
     segments = [s for s in coding.states(db, current_user.name, segment_ids=sorted(ids), show_suggestions=False)]
-    return render_template("coding/recode.html", segments=segments, codebook=get_codebook(),
-                           perspectives=PERSPECTIVES)
+    return render_template("coding/recode.html", segments=segments, codebook=get_codebook(), perspectives=PERSPECTIVES)

@@ -1,76 +1,54 @@
 """Emergent themes page: run ``coder.topics`` in a background thread, poll its progress, show the last
 result per source (kept in the project's ``settings``), and draft a new user code from a topic.
 
-One job per app at a time; the worker has its own database connection, so pages stay responsive.
+One job per app at a time (a ``coder.jobs.Job``); the worker has its own database connection, so pages
+stay responsive.
 """
 
 from __future__ import annotations
-
-import logging
-import threading
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from coder import db as store
 from coder import topics
-from coder.errors import CoderError
+from coder.errors import CoderError, japanese
+from coder.jobs import Job
 from coder.speakers import PERSPECTIVES
 
 from .database import get_codebook, get_db
 from .policy import policy
 
-log = logging.getLogger(__name__)
 bp = Blueprint("topics", __name__)
 STAGE_LABELS = {"embed": "埋め込みの準備", "cluster": "クラスタリング", "words": "トピック語の抽出"}
 SOURCE_LABELS = {"all": "すべての発言", "uncoded": "未コードの発言のみ"}
 
 
-class TopicJob:
+class TopicJob(Job):
+    """The app's topics job (``coder.jobs.Job``): one ``coder.topics`` run at a time, its stage in
+    the status."""
+
     def __init__(self, db_path, embedding_model=None):
-        self.db_path, self.embedding_model = db_path, embedding_model
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.state = {"running": False, "source": None, "stage": None, "step": 0, "steps": len(topics.STAGES),
-                      "error": None, "finished_at": None}
+        super().__init__(
+            db_path,
+            "coder-topics",
+            {"source": None, "stage": None, "step": 0, "steps": len(topics.STAGES), "error": None, "finished_at": None},
+        )
+        self.embedding_model = embedding_model
 
     def start(self, source: str, n_topics: int | None = None) -> bool:
         """Start a run unless one is going; False if one is."""
-        with self.lock:
-            if self.thread is not None and self.thread.is_alive():
-                return False
-            self.state.update(running=True, source=source, stage=None, step=0, error=None)
-            self.thread = threading.Thread(target=self._work, args=(source, n_topics), name="coder-topics",
-                                           daemon=True)
-            self.thread.start()
-            return True
+        return self.launch({"source": source, "stage": None, "step": 0, "error": None}, source, n_topics)
 
-    def status(self) -> dict:
-        with self.lock:
-            return {**self.state, "label": STAGE_LABELS.get(self.state["stage"])}
-
-    def wait(self, timeout: float | None = None) -> None:
-        thread = self.thread
-        if thread is not None:
-            thread.join(timeout)
+    def snapshot(self) -> dict:
+        return {**self.state, "label": STAGE_LABELS.get(self.state["stage"])}
 
     def _progress(self, stage: str) -> None:
-        with self.lock:
-            self.state.update(stage=stage, step=topics.STAGES.index(stage))
+        self.progress(stage=stage, step=topics.STAGES.index(stage))
 
-    def _work(self, source, n_topics) -> None:
-        db, error = None, None
-        try:
-            db = store.open_db(self.db_path, create=False)
+    def run(self, source, n_topics) -> dict:
+        with self.connect() as db:
             topics.save_result(db, topics.find_topics(db, source, n_topics, self.embedding_model, self._progress))
-        except Exception as exc:  # keep serving; the status shows the error
-            log.exception("topics failed")
-            error = str(exc)
-        finally:
-            if db is not None:
-                db.close()
-            with self.lock:
-                self.state.update(running=False, error=error, finished_at=store.now(),
-                                  step=self.state["step"] if error else len(topics.STAGES))
+        return {"error": None, "finished_at": store.now(), "step": len(topics.STAGES)}
 
 
 def _init(state):
@@ -100,10 +78,19 @@ def index():
         source = next((s for s in _sources() if topics.last_result(db, s)), source)
     result = topics.as_seen_by(db, topics.last_result(db, source), policy())
     biggest = max((t["size"] for t in result["topics"]), default=1) if result else 1
-    return render_template("topics/index.html", result=result, source=source, sources=_sources(),
-                           job=job().status(), names=topics.code_names(db, get_codebook()),
-                           drafts=topics.draft_codes(db), perspectives=PERSPECTIVES, biggest=biggest,
-                           draft=topics.draft, threshold=topics.UNCODED_THEME)
+    return render_template(
+        "topics/index.html",
+        result=result,
+        source=source,
+        sources=_sources(),
+        job=job().status(),
+        names=topics.code_names(db, get_codebook()),
+        drafts=topics.draft_codes(db),
+        perspectives=PERSPECTIVES,
+        biggest=biggest,
+        draft=topics.draft,
+        threshold=topics.UNCODED_THEME,
+    )
 
 
 @bp.route("/topics/run", methods=["POST"])
@@ -128,7 +115,7 @@ def propose():
         code = topics.propose_code(db, topic, request.form.get("name"), request.form.get("description"))
         flash(f"新しいコードの下書き「{code['name']}」を追加しました。")
     except (CoderError, ValueError) as exc:
-        flash(f"コードを追加できませんでした：{exc}", "error")
+        flash(f"コードを追加できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("topics.index", source=source) + "#drafts")
 
 

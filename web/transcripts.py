@@ -11,7 +11,7 @@ from coder import access, attributes
 from coder import db as store
 from coder import transcripts as manage
 from coder.coding import progress, recode_sample
-from coder.errors import CoderError, Forbidden
+from coder.errors import CoderError, Forbidden, japanese
 from coder.speakers import PERSPECTIVES, SpeakerMapError, perspective_id
 
 from .auth import supervisor_required
@@ -31,10 +31,17 @@ def index():
     if chosen:  # not NAME=VALUE → 400, unknown name → 404
         keep = attributes.transcripts_where(db, attributes.parse_filters(chosen))
         rows = [t for t in rows if t["id"] in keep]
-    return render_template("transcripts/index.html", transcripts=rows, values=attributes.effective(db),
-                           attribute_pairs=attributes.pairs(db), chosen=chosen,
-                           progress=progress(db, current_user.name), blind=access.blind(db), perspectives=PERSPECTIVES,
-                           recode=len(recode_sample(db, current_user.name)))
+    return render_template(
+        "transcripts/index.html",
+        transcripts=rows,
+        values=attributes.effective(db),
+        attribute_pairs=attributes.pairs(db),
+        chosen=chosen,
+        progress=progress(db, current_user.name),
+        blind=access.blind(db),
+        perspectives=PERSPECTIVES,
+        recode=len(recode_sample(db, current_user.name)),
+    )
 
 
 @bp.route("/transcripts/<int:transcript_id>/speakers", methods=["GET", "POST"])
@@ -47,12 +54,14 @@ def speakers(transcript_id):
         if not policy().may_supervise:
             raise Forbidden(READ_ONLY)
         try:
-            changes = [(r["speaker"], perspective_id(request.form[f"speaker-{r['speaker']}"])) for r in rows
-                       if request.form.get(f"speaker-{r['speaker']}", r["perspective"]) != r["perspective"]]
-            for speaker, perspective in changes:
-                store.set_speaker(db, speaker, perspective, transcript_id, user=current_user.name)
+            changes = [
+                (r["speaker"], perspective_id(request.form[f"speaker-{r['speaker']}"]))
+                for r in rows
+                if request.form.get(f"speaker-{r['speaker']}", r["perspective"]) != r["perspective"]
+            ]
+            store.set_speakers(db, changes, current_user.name, transcript_id)  # all or nothing
         except (SpeakerMapError, CoderError) as exc:
-            flash(str(exc), "error")
+            flash(f"話者の立場を保存できませんでした：{japanese(exc)}", "error")
             return _speakers_page(db, transcript, rows), 400
         flash("話者の立場を保存しました。")
         return redirect(url_for("transcripts.index"))
@@ -60,9 +69,16 @@ def speakers(transcript_id):
 
 
 def _speakers_page(db, transcript: dict, rows: list[dict]) -> str:
-    return render_template("transcripts/speakers.html", transcript=transcript, speakers=rows,
-                           perspectives=PERSPECTIVES, may_change=policy().may_supervise, read_only=READ_ONLY,
-                           changes=store.speaker_changes(db, transcript["id"]), **_import_record(transcript))
+    return render_template(
+        "transcripts/speakers.html",
+        transcript=transcript,
+        speakers=rows,
+        perspectives=PERSPECTIVES,
+        may_change=policy().may_supervise,
+        read_only=READ_ONLY,
+        changes=store.speaker_changes(db, transcript["id"]),
+        **_import_record(transcript),
+    )
 
 
 def _import_record(transcript: dict) -> dict:
@@ -70,8 +86,10 @@ def _import_record(transcript: dict) -> dict:
     from .importer import LAYOUTS_JA, note_ja
 
     notes = json.loads(transcript.get("import_notes") or "[]")
-    return {"layout": LAYOUTS_JA.get(transcript.get("layout") or "", ""),
-            "import_notes": [(where, note_ja(what), text) for where, what, text in notes]}
+    return {
+        "layout": LAYOUTS_JA.get(transcript.get("layout") or "", ""),
+        "import_notes": [(where, note_ja(what), text) for where, what, text in notes],
+    }
 
 
 def _manage_or_403(transcript_id: int) -> dict:
@@ -88,7 +106,7 @@ def rename(transcript_id):
         t = manage.rename(get_db(), transcript_id, request.form.get("name", ""), user=current_user.name)
         flash(f"トランスクリプトの名前を「{t['name']}」に変更しました。")
     except CoderError as exc:
-        flash(f"名前を変更できませんでした：{exc}", "error")
+        flash(f"名前を変更できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
 
 
@@ -97,8 +115,9 @@ def remove(transcript_id):
     """A confirmation page (what will be deleted), then the removal after a backup."""
     db, transcript = get_db(), _manage_or_403(transcript_id)
     if request.method == "GET":
-        return render_template("transcripts/remove.html", transcript=transcript,
-                               counts=manage.counts(db, transcript_id))
+        return render_template(
+            "transcripts/remove.html", transcript=transcript, counts=manage.counts(db, transcript_id)
+        )
     result = manage.remove(db, transcript_id, user=current_user.name)
     flash(f"「{transcript['name']}」を削除しました（削除前のバックアップ：{result['backup'] or 'なし'}）。")
     return redirect(url_for("transcripts.index"))
@@ -122,7 +141,8 @@ def replace(transcript_id):
         try:
             result = manage.replace(get_db(), transcript_id, path, user=current_user.name, nlp=load_nlp())
         except CoderError as exc:
-            flash(f"差し替えられませんでした（何も変更していません）：{exc}", "error")
+            message = japanese(exc).replace(str(path), path.name)  # the upload's own name, not its temporary copy
+            flash(f"差し替えられませんでした（何も変更していません）：{message}", "error")
             return redirect(url_for("transcripts.speakers", transcript_id=transcript_id))
     schedule(transcript_id)  # suggestions for the new segments
     names = {c.id: c.name for c in get_codebook().codes}

@@ -9,7 +9,8 @@ points, end exclusive (``𠮷`` counts one), as the standard counts characters. 
 per (coder, code), ``creatingUser`` = the coder's ``User``.
 
 GUIDs are uuid5 of a fixed namespace and a stable key (user name, code id, transcript name + text
-hash…), so exporting twice gives the same GUIDs. What REFI-QDA has no element for travels in
+hash…), so exporting twice gives the same GUIDs (these names, GUIDs and note names are shared with the
+reader and the importer: ``coder.refi_vocab``). What REFI-QDA has no element for travels in
 variables, so a round trip through ``coder import-qdpx`` restores it: ``話者の立場`` (one
 ``speaker=perspective`` line per speaker) and ``coder`` (JSON: the transcript's format, per coder the
 offset ranges of the segments they finished, and the cue times of subtitle transcripts). A
@@ -17,7 +18,7 @@ transcript's case is a ``Case`` with a ``SourceRef``, its title the ``TextSource
 Attributes (``coder.attributes``: 障害種別, 年代 …) are further Text variables: a transcript's own values
 on its ``TextSource``, a case's on its ``Case``. Cell summaries (``coder.summaries``) are project
 ``Note``s named ``CELL_NOTE`` + a JSON key (grouping, row, code and the linked segments as [source
-GUID, start, end]; see ``cell_key``), which coder's import turns back into summaries.
+GUID, start, end]; see ``refi_vocab.cell_key``), which coder's import turns back into summaries.
 
 Coding layers travel as ``User`` names (``consensus``, ``model:<suggesters>``, ``NAME:recode``), and
 the project's ``Description`` says what the ones that are not people mean, for readers in other
@@ -27,42 +28,33 @@ with ``ORIGIN``, the ``coder`` variable, and the ``User`` GUID coder gives that 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
 import zipfile
 from pathlib import Path
 
+from ..refi_vocab import (
+    CASE_NOTE,
+    CODEBOOK_NS,
+    CREATING_USER,
+    META_VARIABLE,
+    NOTE_NAMES,
+    NOTE_REF,
+    NS,
+    PROJECT_FILE,
+    SPEAKERS_VARIABLE,
+    TARGET,
+    cell_name,
+    code_guid,
+    guid,
+    origin,
+    source_guid,
+    source_paths,
+)
 from . import exporter
 
-NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "coder:refi-qda")
-SPEAKERS_VARIABLE = "話者の立場"
-META_VARIABLE = "coder"
-ORIGIN = "coder ("  # how the Project's origin starts in coder's own exports
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
-CASE_NOTE = "事例のメモ："  # a Note's name for a case memo, then the case (a Case takes no NoteRef)
-CELL_NOTE = "セルの要約："  # a Note's name for a matrix cell's summary, then its key as JSON (see ``cell_key``)
-NOTE_NAMES = {"code": "コードのメモ", "segment": "セグメントのメモ", "transcript": "トランスクリプトのメモ",
-              "project": "プロジェクトのメモ"}
-
-
-def guid(kind: str, key: str) -> str:
-    """The stable GUID of a user, code, source… (``kind``) named ``key``."""
-    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
-
-
-def code_guid(code: str) -> str:
-    """A codebook code's GUID, or the GUID a user code (``user:<guid>``) came with."""
-    if code.startswith("user:"):
-        return code[len("user:"):]
-    return guid("code", code)
-
-
-def source_guid(name: str, text: str) -> str:
-    return guid("source", f"{name}:{hashlib.sha256(text.encode('utf-8')).hexdigest()}")
 
 
 def _codings(db, source: str) -> tuple[list[dict], list[str]]:
@@ -81,8 +73,13 @@ def _codings(db, source: str) -> tuple[list[dict], list[str]]:
     else:
         return codings_for(db, source), []
     marks = ",".join("?" * len(names)) or "null"
-    return list(db.query(f"""select segment_id, code, coder, created_at from codings
-                             where status = 'confirmed' and coder in ({marks})""", names)), names
+    return list(
+        db.query(
+            f"""select segment_id, code, coder, created_at from codings
+                             where status = 'confirmed' and coder in ({marks})""",
+            names,
+        )
+    ), names
 
 
 def _layer_note(coder: str, source: str) -> str:
@@ -90,14 +87,16 @@ def _layer_note(coder: str, source: str) -> str:
     from ..layers import CONSENSUS, MODEL, RECODE
 
     if coder == CONSENSUS and source == CONSENSUS:
-        return ("User consensus: the final codes: a supervisor's adjudication where there was one, else the codes "
-                "every analyst who read the segment confirmed.")
+        return (
+            "User consensus: the final codes: a supervisor's adjudication where there was one, else the codes "
+            "every analyst who read the segment confirmed."
+        )
     if coder == CONSENSUS:
         return "User consensus: the codes a supervisor adjudicated."
     if coder.startswith(MODEL):
         return f"User {coder}: the model's suggestions, confirmed by nobody (提案のみ・未確認); not codings."
     if coder.endswith(RECODE):
-        return f"User {coder}: {coder[:-len(RECODE)]}'s blind re-coding of a sample (intra-coder agreement)."
+        return f"User {coder}: {coder[: -len(RECODE)]}'s blind re-coding of a sample (intra-coder agreement)."
     return ""
 
 
@@ -124,12 +123,13 @@ def _code_elements(parent, codes: list[dict], E, notes: dict[str, list[str]] | N
 
     def add(into, key):
         for c in children.get(key, []):
-            el = E(into, "Code", guid=code_guid(c["code"]), name=c["name"],
-                   isCodable="true" if c["codable"] else "false")
+            el = E(
+                into, "Code", guid=code_guid(c["code"]), name=c["name"], isCodable="true" if c["codable"] else "false"
+            )
             if c["description"]:
                 E(el, "Description").text = c["description"]
             for note in (notes or {}).get(c["code"], []):
-                E(el, "NoteRef", targetGUID=note)
+                _ref(el, NOTE_REF, note, E)
             add(el, c["code"])
 
     add(parent, None)
@@ -138,13 +138,29 @@ def _code_elements(parent, codes: list[dict], E, notes: dict[str, list[str]] | N
 def _code_rows(codebook, user_codes: list[dict], used: set[str] = frozenset()) -> list[dict]:
     """The codebook's codes, the project's user codes, and any other code a coding uses (a code
     dropped from the codebook since), as rows {code, name, description, parent, codable}."""
-    codes = [{"code": c.id, "name": c.name, "description": c.definition, "parent": c.parent,
-              "codable": c.status == "active"} for c in codebook.codes]  # nested by parent; retired: not codable
-    codes += [{"code": f"user:{u['guid']}", "name": u["name"], "description": u["description"],
-               "parent": u["parent"], "codable": bool(u["codable"])} for u in user_codes]
+    codes = [
+        {"code": c.id, "name": c.name, "description": c.definition, "parent": c.parent, "codable": c.status == "active"}
+        for c in codebook.codes
+    ]  # nested by parent; retired: not codable
+    codes += [
+        {
+            "code": f"user:{u['guid']}",
+            "name": u["name"],
+            "description": u["description"],
+            "parent": u["parent"],
+            "codable": bool(u["codable"]),
+        }
+        for u in user_codes
+    ]
     have = {c["code"] for c in codes}
-    return codes + [{"code": c, "name": c, "description": "", "parent": None, "codable": True}
-                    for c in sorted(used - have)]
+    return codes + [
+        {"code": c, "name": c, "description": "", "parent": None, "codable": True} for c in sorted(used - have)
+    ]
+
+
+def _ref(parent, tag: str, target: str, E) -> None:
+    """A ``…Ref`` element (``NoteRef``, ``SourceRef``, ``VariableRef``, ``CodeRef``) pointing to ``target``."""
+    E(parent, tag, **{TARGET: target})
 
 
 def _element_maker(ns: str):
@@ -177,13 +193,21 @@ def _attribute_values(db, transcripts: list[dict]) -> tuple[list[str], dict[int,
 def _variable_value(el, label: str, value: str, E) -> None:
     """A ``VariableValue`` (TextValue) of variable ``label`` in a source or case."""
     vv = E(el, "VariableValue")
-    E(vv, "VariableRef", targetGUID=guid("variable", label))
+    _ref(vv, "VariableRef", guid("variable", label), E)
     E(vv, "TextValue").text = value
 
 
-def project_xml(db, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None, policy=None,
-                transcript_ids: set[int] | None = None) -> tuple[bytes, dict[str, str]]:
+def project_xml(
+    db,
+    codebook,
+    source: str = "all",
+    name: str = "coder",
+    case: str | None = None,
+    transcript: str | int | None = None,
+    pseudonymiser=None,
+    policy=None,
+    transcript_ids: set[int] | None = None,
+) -> tuple[bytes, dict[str, str]]:
     """``project.qde`` as bytes, and ``{zip member: text}`` of the sources it references; memos
     ``policy`` may see (default: all) and the cell summaries (see ``_summaries``) travel as ``Notes``
     (see ``_memos``, ``_cell_notes``). With a
@@ -201,17 +225,32 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         where, params = ["case_name = ?"], [case]
     if transcript is not None:
         where, params = where + ["id = ?"], params + [store.find_transcript(db, transcript)["id"]]
-    transcripts = list(db.query("select id, name, case_name, title, format, layout, text from transcripts"
-                                + (f" where {' and '.join(where)}" if where else "") + " order by id", params))
+    transcripts = list(
+        db.query(
+            "select id, name, case_name, title, format, layout, text from transcripts"
+            + (f" where {' and '.join(where)}" if where else "")
+            + " order by id",
+            params,
+        )
+    )
     if transcript_ids is not None:
         transcripts = [t for t in transcripts if t["id"] in transcript_ids]
-    segments = {r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time "
-                                             "from segments")}
+    segments = {
+        r["id"]: r for r in db.query("select id, transcript_id, idx, start, [end], start_time, end_time from segments")
+    }
     hide = pseudonymiser.text if pseudonymiser is not None else (lambda value: value)
     # codes added while coding (and retired ones) by GUID, so coder's own import can rebuild them
-    added_codes = {code_guid(c.id): {"id": c.id, "name": c.name, "parent": c.parent, "definition": c.definition,
-                                     "status": c.status}
-                   for c in codebook.codes if c.origin == "project" or c.status == "retired"}
+    added_codes = {
+        code_guid(c.id): {
+            "id": c.id,
+            "name": c.name,
+            "parent": c.parent,
+            "definition": c.definition,
+            "status": c.status,
+        }
+        for c in codebook.codes
+        if c.origin == "project" or c.status == "retired"
+    }
     notes, noted = _memos(db, policy, transcripts)  # before pseudonymising: by case name
     scoped = case is not None or transcript is not None or transcript_ids is not None
     cells = _summaries(db, transcripts, scoped)  # before pseudonymising: by case and transcript name
@@ -222,7 +261,7 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
     rows = [r for r in rows if segments[r["segment_id"]]["transcript_id"] in {t["id"] for t in transcripts}]
     coders = sorted({r["coder"] for r in rows} | set(finishers))
 
-    root = E(None, "Project", name=name, origin=f"coder ({codebook.version_tag})")
+    root = E(None, "Project", name=name, origin=origin(codebook.version_tag))
     if coders or notes or cells:
         users = E(root, "Users")
         for c in sorted(set(coders) | {m["author"] for m in (*notes, *cells)}):
@@ -233,16 +272,26 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         if m["kind"] == "code":
             code_notes.setdefault(m["code"], []).append(guid("note", str(m["id"])))
     # a code a coding or a clarification names is written even if the codebook has dropped it since
-    codes = _code_rows(codebook, pseudonymiser.codes(user_codes) if pseudonymiser else user_codes,
-                       {r["code"] for r in rows} | set(code_notes))
+    codes = _code_rows(
+        codebook,
+        pseudonymiser.codes(user_codes) if pseudonymiser else user_codes,
+        {r["code"] for r in rows} | set(code_notes),
+    )
     _code_elements(E(E(root, "CodeBook"), "Codes"), codes, E, code_notes)
     variables = E(root, "Variables")
-    for label, text in ((SPEAKERS_VARIABLE, "one line per speaker: name=perspective (person, supporter, employer, "
-                                            "interviewer, unknown)"),
-                        (META_VARIABLE, "coder's metadata for a lossless round trip (JSON: format, finished "
-                                        "segments per coder as offset ranges)")):
-        E(E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text"),
-          "Description").text = text
+    for label, text in (
+        (
+            SPEAKERS_VARIABLE,
+            "one line per speaker: name=perspective (person, supporter, employer, interviewer, unknown)",
+        ),
+        (
+            META_VARIABLE,
+            "coder's metadata for a lossless round trip (JSON: format, finished segments per coder as offset ranges)",
+        ),
+    ):
+        E(
+            E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text"), "Description"
+        ).text = text
     for label in attribute_names:  # attributes of cases and transcripts (coder.attributes)
         E(variables, "Variable", guid=guid("variable", label), name=label, typeOfVariable="Text")
     case_names = sorted({t["case_name"] for t in transcripts if t["case_name"]})
@@ -255,7 +304,7 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
                 _variable_value(el, label, hide(value), E)
             for t in transcripts:
                 if t["case_name"] == c:
-                    E(el, "SourceRef", targetGUID=source_guid(t["name"], t["text"]))
+                    _ref(el, "SourceRef", source_guid(t["name"], t["text"]), E)
     files = {}
     if transcripts:
         sources = E(root, "Sources")
@@ -264,8 +313,9 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
         by_segment.setdefault(r["segment_id"], []).append(r)
     for t in transcripts:
         sid = source_guid(t["name"], t["text"])
-        files[f"sources/{sid}.txt"] = t["text"]
-        el = E(sources, "TextSource", guid=sid, name=t["name"], plainTextPath=f"internal://{sid}.txt")
+        member, text_path = source_paths(sid)
+        files[member] = t["text"]
+        el = E(sources, "TextSource", guid=sid, name=t["name"], plainTextPath=text_path)
         if t["title"]:
             E(el, "Description").text = t["title"]
         segs = sorted((s for s in segments.values() if s["transcript_id"] == t["id"]), key=lambda s: s["idx"])
@@ -273,18 +323,26 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             sel_id = guid("selection", f"{sid}:{s['start']}:{s['end']}")
             sel = E(el, "PlainTextSelection", guid=sel_id, startPosition=str(s["start"]), endPosition=str(s["end"]))
             for r in sorted(by_segment.get(s["id"], []), key=lambda r: (r["coder"], r["code"])):
-                attrs = {"guid": guid("coding", f"{sel_id}:{r['coder']}:{r['code']}"),
-                         "creatingUser": guid("user", r["coder"])}
+                attrs = {
+                    "guid": guid("coding", f"{sel_id}:{r['coder']}:{r['code']}"),
+                    CREATING_USER: guid("user", r["coder"]),
+                }
                 if r.get("created_at"):
                     attrs["creationDateTime"] = r["created_at"]
-                E(E(sel, "Coding", **attrs), "CodeRef", targetGUID=code_guid(r["code"]))
+                _ref(E(sel, "Coding", **attrs), "CodeRef", code_guid(r["code"]), E)
             _note_refs(sel, noted.get(s["id"], []), E)
         _note_refs(el, [m for m in notes if m["kind"] == "transcript" and m["transcript_id"] == t["id"]], E)
         speakers = "\n".join(f"{hide(r['speaker'])}={r['perspective']}" for r in store.list_speakers(db, t["id"]))
         reviewed = {}
         for c in finishers:
-            done = [segments[r["id"]] for r in db.query("""select s.id from reviews r join segments s
-                    on s.id = r.segment_id where r.coder = ? and s.transcript_id = ?""", [c, t["id"]])]
+            done = [
+                segments[r["id"]]
+                for r in db.query(
+                    """select s.id from reviews r join segments s
+                    on s.id = r.segment_id where r.coder = ? and s.transcript_id = ?""",
+                    [c, t["id"]],
+                )
+            ]
             if done:
                 reviewed[c] = _ranges(done)
         meta = {"format": t["format"], "reviewed": reviewed}
@@ -294,8 +352,10 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             meta["layout"] = "document"
         if any(s["start_time"] is not None for s in segs):  # subtitles: the cue times of turns and segments
             turns = db.query("select start_time, end_time from turns where transcript_id = ? order by idx", [t["id"]])
-            meta["times"] = {"segments": [[s["start_time"], s["end_time"]] for s in segs],
-                             "turns": [[r["start_time"], r["end_time"]] for r in turns]}
+            meta["times"] = {
+                "segments": [[s["start_time"], s["end_time"]] for s in segs],
+                "turns": [[r["start_time"], r["end_time"]] for r in turns],
+            }
         meta = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         for label, value in ((SPEAKERS_VARIABLE, speakers), (META_VARIABLE, meta)):
             _variable_value(el, label, value, E)
@@ -303,12 +363,14 @@ def project_xml(db, codebook, source: str = "all", name: str = "coder", case: st
             _variable_value(el, label, hide(value), E)
     cells = _cell_notes(cells, transcripts, segments, hide)
     _note_elements(root, notes, hide, E, cells)
-    E(root, "Description").text = (f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
-                                   "Selections are segments (sentences); offsets are code points."
-                                   + "".join(f" {_layer_note(c, source)}" for c in coders if _layer_note(c, source)))
+    E(root, "Description").text = (
+        f"Exported by coder: codebook {codebook.version_tag}, codings: {source}. "
+        "Selections are segments (sentences); offsets are code points."
+        + "".join(f" {_layer_note(c, source)}" for c in coders if _layer_note(c, source))
+    )
     _note_refs(root, [m for m in notes if m["kind"] == "project"], E)
     for cell in cells:
-        E(root, "NoteRef", targetGUID=cell["guid"])
+        _ref(root, NOTE_REF, cell["guid"], E)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True), files
 
 
@@ -321,9 +383,13 @@ def _memos(db, policy, transcripts: list[dict]) -> tuple[list[dict], dict[int, l
     from ..memos import visible
 
     ids, cases = {t["id"] for t in transcripts}, {t["case_name"] for t in transcripts} - {None}
-    notes = [m for m in visible(db, policy or Policy.owner()) if m["kind"] in ("project", "code")
-             or (m["kind"] == "case" and m["case_name"] in cases)
-             or (m["kind"] in ("segment", "transcript") and m["transcript_id"] in ids)]
+    notes = [
+        m
+        for m in visible(db, policy or Policy.owner())
+        if m["kind"] in ("project", "code")
+        or (m["kind"] == "case" and m["case_name"] in cases)
+        or (m["kind"] in ("segment", "transcript") and m["transcript_id"] in ids)
+    ]
     noted: dict[int, list[dict]] = {}
     for m in notes:
         if m["kind"] == "segment":
@@ -333,7 +399,7 @@ def _memos(db, policy, transcripts: list[dict]) -> tuple[list[dict], dict[int, l
 
 def _note_refs(parent, notes: list[dict], E) -> None:
     for m in notes:
-        E(parent, "NoteRef", targetGUID=guid("note", str(m["id"])))
+        _ref(parent, NOTE_REF, guid("note", str(m["id"])), E)
 
 
 def _summaries(db, transcripts: list[dict], scoped: bool) -> list[dict]:
@@ -343,8 +409,17 @@ def _summaries(db, transcripts: list[dict], scoped: bool) -> list[dict]:
     from ..summaries import list_summaries
 
     cases, names = {t["case_name"] for t in transcripts} - {None}, {t["name"] for t in transcripts}
-    return [s for s in list_summaries(db) if (s["row"] in cases if s["grouping"] == "case" else
-                                               s["row"] in names if s["grouping"] == "transcript" else not scoped)]
+    return [
+        s
+        for s in list_summaries(db)
+        if (
+            s["row"] in cases
+            if s["grouping"] == "case"
+            else s["row"] in names
+            if s["grouping"] == "transcript"
+            else not scoped
+        )
+    ]
 
 
 def _cell_notes(cells: list[dict], transcripts: list[dict], segments: dict[int, dict], hide) -> list[dict]:
@@ -355,28 +430,15 @@ def _cell_notes(cells: list[dict], transcripts: list[dict], segments: dict[int, 
     out = []
     for s in cells:
         linked = [segments[i] for i in s["segments"] if i in segments and segments[i]["transcript_id"] in sources]
-        key = {"grouping": s["grouping"], "row": s["row"] if s["grouping"] == "perspective" else hide(s["row"]),
-               "code": s["code"], "segments": [[sources[g["transcript_id"]], g["start"], g["end"]] for g in linked]}
+        key = {
+            "grouping": s["grouping"],
+            "row": s["row"] if s["grouping"] == "perspective" else hide(s["row"]),
+            "code": s["code"],
+            "segments": [[sources[g["transcript_id"]], g["start"], g["end"]] for g in linked],
+        }
         cell = json.dumps([key["grouping"], key["row"], key["code"]], ensure_ascii=False)
-        out.append({**s, "name": CELL_NOTE + json.dumps(key, ensure_ascii=False, sort_keys=True),
-                    "guid": guid("summary", cell)})
+        out.append({**s, "name": cell_name(key), "guid": guid("summary", cell)})
     return out
-
-
-def cell_key(name: str) -> dict | None:
-    """The key of a summary note's name (see ``_cell_notes``): {grouping, row, code, segments}, or None
-    for any other note (or a name that does not parse)."""
-    if not (name or "").startswith(CELL_NOTE):
-        return None
-    try:
-        key = json.loads(name[len(CELL_NOTE):])
-    except ValueError:
-        return None
-    if not isinstance(key, dict) or not all(isinstance(key.get(k), str) for k in ("grouping", "row", "code")):
-        return None
-    segments = key.get("segments") if isinstance(key.get("segments"), list) else []
-    return {**key, "segments": [g for g in segments if isinstance(g, list) and len(g) == 3
-                                and isinstance(g[0], str) and all(isinstance(v, int) for v in g[1:])]}
 
 
 def _note_elements(root, notes: list[dict], hide, E, cells: list[dict] = ()) -> None:
@@ -390,16 +452,24 @@ def _note_elements(root, notes: list[dict], hide, E, cells: list[dict] = ()) -> 
     el = E(root, "Notes")
     for m in notes:
         name = f"{CASE_NOTE}{hide(m['case_name'])}" if m["kind"] == "case" else NOTE_NAMES[m["kind"]]
-        attrs = {"guid": guid("note", str(m["id"])), "name": name, "creatingUser": guid("user", m["author"]),
-                 "creationDateTime": m["created_at"]}
+        attrs = {
+            "guid": guid("note", str(m["id"])),
+            "name": name,
+            CREATING_USER: guid("user", m["author"]),
+            "creationDateTime": m["created_at"],
+        }
         if m["updated_at"]:
-            attrs.update(modifyingUser=attrs["creatingUser"], modifiedDateTime=m["updated_at"])
+            attrs.update(modifyingUser=attrs[CREATING_USER], modifiedDateTime=m["updated_at"])
         E(E(el, "Note", **attrs), "PlainTextContent").text = xml_text(hide(m["text"]))
     for s in cells:
-        attrs = {"guid": s["guid"], "name": xml_text(s["name"]), "creatingUser": guid("user", s["author"]),
-                 "creationDateTime": s["created_at"]}
+        attrs = {
+            "guid": s["guid"],
+            "name": xml_text(s["name"]),
+            CREATING_USER: guid("user", s["author"]),
+            "creationDateTime": s["created_at"],
+        }
         if s["updated_at"] and s["updated_at"] != s["created_at"]:
-            attrs.update(modifyingUser=attrs["creatingUser"], modifiedDateTime=s["updated_at"])
+            attrs.update(modifyingUser=attrs[CREATING_USER], modifiedDateTime=s["updated_at"])
         E(E(el, "Note", **attrs), "PlainTextContent").text = xml_text(hide(s["text"]))
 
 
@@ -417,13 +487,22 @@ def _write_zip(out: Path, members: dict[str, bytes]) -> None:
         raise
 
 
-def export_qdpx(db, out, codebook, source: str = "all", name: str = "coder", case: str | None = None,
-                transcript: str | int | None = None, pseudonymiser=None, policy=None,
-                transcript_ids: set[int] | None = None) -> Path:
+def export_qdpx(
+    db,
+    out,
+    codebook,
+    source: str = "all",
+    name: str = "coder",
+    case: str | None = None,
+    transcript: str | int | None = None,
+    pseudonymiser=None,
+    policy=None,
+    transcript_ids: set[int] | None = None,
+) -> Path:
     """Write the project (transcripts, codebook + user codes, codings of ``source``, the memos
     ``policy`` may see) as a ``.qdpx`` (pseudonymised with a ``pseudonymiser``, see ``project_xml``)."""
     qde, files = project_xml(db, codebook, source, name, case, transcript, pseudonymiser, policy, transcript_ids)
-    _write_zip(Path(out), {"project.qde": qde, **{k: v.encode("utf-8") for k, v in files.items()}})
+    _write_zip(Path(out), {PROJECT_FILE: qde, **{k: v.encode("utf-8") for k, v in files.items()}})
     return Path(out)
 
 
@@ -431,7 +510,7 @@ def codebook_xml(codebook, user_codes: list[dict] | None = None) -> bytes:
     from lxml import etree
 
     E = _element_maker(CODEBOOK_NS)
-    root = E(None, "CodeBook", origin=f"coder ({codebook.version_tag})")
+    root = E(None, "CodeBook", origin=origin(codebook.version_tag))
     _code_elements(E(root, "Codes"), _code_rows(codebook, user_codes or []), E)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -446,8 +525,18 @@ def export_qdc(codebook, out, user_codes: list[dict] | None = None) -> Path:
 def qdpx(db, out, codebook, meta):
     name = Path(meta.get("project") or "coder").stem or "coder"
     pz = meta.get("pseudonymiser")
-    return export_qdpx(db, out, codebook, meta.get("source", "all"), pz.text(name) if pz else name, meta.get("case"),
-                       meta.get("transcript"), pz, meta.get("policy"), meta.get("transcript_ids"))
+    return export_qdpx(
+        db,
+        out,
+        codebook,
+        meta.get("source", "all"),
+        pz.text(name) if pz else name,
+        meta.get("case"),
+        meta.get("transcript"),
+        pz,
+        meta.get("policy"),
+        meta.get("transcript_ids"),
+    )
 
 
 @exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")

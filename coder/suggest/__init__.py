@@ -90,8 +90,9 @@ class Batch:
     @staticmethod
     def join(*batches: "Batch") -> "Batch":
         """One batch of the texts of ``batches`` in order, keeping what each has computed."""
-        out = Batch([t for b in batches for t in b.texts], batches[0].embedder,
-                    [p for b in batches for p in b.perspectives])
+        out = Batch(
+            [t for b in batches for t in b.texts], batches[0].embedder, [p for b in batches for p in b.perspectives]
+        )
         if all(b._analyses is not None for b in batches):
             out._analyses = [a for b in batches for a in b._analyses]
         if all(b._embeddings is not None for b in batches):

@@ -142,8 +142,9 @@ class Combiner:
         for model, rows in groups.values():
             learned = model.predict(batch.subset(rows), prior[rows])
             ok = use[rows] & ~np.isnan(learned)
-            scores[rows] = np.where(ok, self.weights * np.nan_to_num(learned) + (1 - self.weights) * prior[rows],
-                                    prior[rows])
+            scores[rows] = np.where(
+                ok, self.weights * np.nan_to_num(learned) + (1 - self.weights) * prior[rows], prior[rows]
+            )
             use[rows] = ok
         return scores, thresholds, self.reasons(batch, scores, use)
 
@@ -163,8 +164,9 @@ class Combiner:
                 if use[i, c] and scores[i, c] >= 0.2:
                     model = self._rules_of(text)[0]
                     top = "、".join(model.explain(batch, c, [i])[0]) or "ルールと類似度の再評価"
-                    lines.append(f"学習（例 {self.confirmed} 件・うち該当 {model.positives[c]} 件）: {top} "
-                                 f"{scores[i, c]:.2f}")
+                    lines.append(
+                        f"学習（例 {self.confirmed} 件・うち該当 {model.positives[c]} 件）: {top} {scores[i, c]:.2f}"
+                    )
                 row[code] = lines + similar[i].get(code, [])
             out.append(row)
         return out
@@ -198,8 +200,9 @@ def follows(auc: float, positives: int, negatives: int) -> bool:
     if auc < MIN_SIGNAL:
         return False
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) \
-        / (positives * negatives)
+    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
+        positives * negatives
+    )
     return auc - 2.33 * np.sqrt(max(var, 0.0)) > 0.5
 
 
@@ -224,8 +227,3 @@ def kfold(n: int, Y: np.ndarray, k: int):
 def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
     tp = float(np.sum(pred & gold))
     return 2 * tp / (np.sum(pred) + np.sum(gold)) if tp else 0.0
-
-
-def uncertainty(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """How unsure the suggestions for each segment are: 1 at a threshold, 0 far from all."""
-    return (1 - np.abs(scores - thresholds) / np.maximum(thresholds, 1 - thresholds)).max(axis=1)

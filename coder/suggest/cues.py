@@ -66,7 +66,7 @@ def _find(norms: list[str], phrase: tuple[str, ...]):
     """Start indices where ``phrase`` occurs in ``norms``."""
     n = len(phrase)
     first = phrase[0]
-    return [i for i, w in enumerate(norms) if w == first and tuple(norms[i:i + n]) == phrase]
+    return [i for i, w in enumerate(norms) if w == first and tuple(norms[i : i + n]) == phrase]
 
 
 def _whole(morphs, i: int, j: int) -> bool:
@@ -80,7 +80,7 @@ def _whole(morphs, i: int, j: int) -> bool:
 
 def _negated(norms: list[str], j: int) -> bool:
     """Whether a negation follows position ``j`` within ``NEGATION_WINDOW`` units of the same clause."""
-    for w in norms[j:j + NEGATION_WINDOW]:
+    for w in norms[j : j + NEGATION_WINDOW]:
         if w in CLAUSE_END:
             return False
         if w in NEGATIONS:
@@ -97,10 +97,19 @@ class CueSuggester:
         for ci, code in enumerate(codebook.codes):
             for rule in code.rules:
                 label = rule.label or "、".join(rule.phrases[:2])
-                self.groups.append(Group(
-                    ci, label, rule.weight, [phrase_norms(p) for p in rule.phrases],
-                    [[phrase_norms(w) for w in words] for words in rule.near] if rule.near else None,
-                    rule.window or WINDOW, [phrase_norms(p) for p in rule.unless], rule.pattern, rule.negatable))
+                self.groups.append(
+                    Group(
+                        ci,
+                        label,
+                        rule.weight,
+                        [phrase_norms(p) for p in rule.phrases],
+                        [[phrase_norms(w) for w in words] for words in rule.near] if rule.near else None,
+                        rule.window or WINDOW,
+                        [phrase_norms(p) for p in rule.unless],
+                        rule.pattern,
+                        rule.negatable,
+                    )
+                )
         self._matcher = None
         if any(g.pattern for g in self.groups):
             from spacy.matcher import Matcher
@@ -114,8 +123,10 @@ class CueSuggester:
                         self._matcher.add(str(gi), [g.pattern])
                     except ValueError as exc:
                         code = codebook.codes[g.code].id
-                        raise CoderError(f"{codebook.path}: code {code!r}, rule {g.label!r}: "
-                                         f"invalid Matcher pattern: {str(exc).splitlines()[0]}") from exc
+                        raise CoderError(
+                            f"{codebook.path}: code {code!r}, rule {g.label!r}: "
+                            f"invalid Matcher pattern: {str(exc).splitlines()[0]}"
+                        ) from exc
         # look-up table: first normalised form of a phrase → (group, phrase, side of a near rule or None)
         self._phrases: dict[str, list[tuple[int, tuple[str, ...], int | None]]] = {}
         for gi, g in enumerate(self.groups):
@@ -137,7 +148,8 @@ class CueSuggester:
             if self.groups[gi].negatable and _negated(norms, j):
                 return
             found.setdefault(gi, []).append(
-                Hit(gi, morphs[i].start, morphs[j - 1].end, text[morphs[i].start:morphs[j - 1].end]))
+                Hit(gi, morphs[i].start, morphs[j - 1].end, text[morphs[i].start : morphs[j - 1].end])
+            )
 
         for i, w in enumerate(norms):
             for gi, phrase, side in self._phrases.get(w, ()):
@@ -149,8 +161,12 @@ class CueSuggester:
                         sides.setdefault(gi, ([], []))[side].append((i, j))
         for gi, (a, b) in sides.items():
             window = self.groups[gi].window
-            pairs = [(max(x[1], y[1]) - min(x[0], y[0]) - (x[1] - x[0]) - (y[1] - y[0]), x, y)
-                     for x in a for y in b if x[1] <= y[0] or y[1] <= x[0]]
+            pairs = [
+                (max(x[1], y[1]) - min(x[0], y[0]) - (x[1] - x[0]) - (y[1] - y[0]), x, y)
+                for x in a
+                for y in b
+                if x[1] <= y[0] or y[1] <= x[0]
+            ]
             pairs = [p for p in pairs if p[0] <= window]
             if pairs:
                 _, x, y = min(pairs)
@@ -173,8 +189,13 @@ class CueSuggester:
 
         from .text import vocab
 
-        doc = Doc(vocab(), words=[m.surface for m in morphs], spaces=[False] * len(morphs),
-                  lemmas=[m.lemma for m in morphs], tags=[m.tag for m in morphs])
+        doc = Doc(
+            vocab(),
+            words=[m.surface for m in morphs],
+            spaces=[False] * len(morphs),
+            lemmas=[m.lemma for m in morphs],
+            tags=[m.tag for m in morphs],
+        )
         for token, m in zip(doc, morphs):
             token.norm_ = m.norm
         return [(int(doc.vocab.strings[match_id]), i, j) for match_id, i, j in self._matcher(doc)]
@@ -218,10 +239,17 @@ class CueSuggester:
                 words.append(h.text)
         out = {}
         for ci, groups in by_code.items():
-            said = {sign: [f"{self.groups[gi].label}「{'」「'.join(words[:3])}」" for gi, words in groups.items()
-                           if (self.weights[gi] > 0) == sign] for sign in (True, False)}
-            out[self.codebook.codes[ci].id] = (["ルール: " + "、".join(said[True][:4])] if said[True] else []) + \
-                (["打ち消し: " + "、".join(said[False][:2])] if said[False] else [])
+            said = {
+                sign: [
+                    f"{self.groups[gi].label}「{'」「'.join(words[:3])}」"
+                    for gi, words in groups.items()
+                    if (self.weights[gi] > 0) == sign
+                ]
+                for sign in (True, False)
+            }
+            out[self.codebook.codes[ci].id] = (["ルール: " + "、".join(said[True][:4])] if said[True] else []) + (
+                ["打ち消し: " + "、".join(said[False][:2])] if said[False] else []
+            )
         return out
 
     def match_texts(self, texts: list[str]) -> list[set[str]]:

@@ -57,6 +57,7 @@ def sif_weighted(data: np.ndarray, a: float = 1e-3) -> np.ndarray:
 def build_default_model(path: Path) -> Path:
     """Write a StaticEmbedding model from ja-ginza's vectors to ``path`` (once; seconds)."""
     from sentence_transformers import SentenceTransformer
+
     try:
         from sentence_transformers.sentence_transformer.modules import StaticEmbedding
     except ImportError:  # sentence-transformers < 6
@@ -123,8 +124,13 @@ class Embedder:
         todo = sorted({i for i, k in enumerate(keys) if k not in cached}, key=lambda i: keys[i])
         if todo:
             with ENCODE:
-                vectors = self.model.encode([texts[i] for i in todo], batch_size=256, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False)
+                vectors = self.model.encode(
+                    [texts[i] for i in todo],
+                    batch_size=256,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             fresh = {keys[i]: v.astype(np.float32) for i, v in zip(todo, vectors)}
             self.db_store(fresh)
             cached.update(fresh)

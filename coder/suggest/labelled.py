@@ -24,9 +24,9 @@ def read_jsonl(path: str | Path, need_codes: bool = False) -> list[dict]:
         except ValueError as exc:
             raise CoderError(f"{path}, line {n}: not JSON: {exc}") from exc
         if not isinstance(item, dict) or "id" not in item or not isinstance(item.get("text"), str):
-            raise CoderError(f"{path}, line {n}: expected an object with \"id\" and \"text\"")
+            raise CoderError(f'{path}, line {n}: expected an object with "id" and "text"')
         if need_codes and not isinstance(item.get("codes"), list):
-            raise CoderError(f"{path}, line {n}: a labelled line needs \"codes\": [code ids]")
+            raise CoderError(f'{path}, line {n}: a labelled line needs "codes": [code ids]')
         items.append(item)
     return items
 
@@ -37,7 +37,9 @@ def label_matrix(items: list[dict], codebook, source: str) -> np.ndarray:
     for i, item in enumerate(items):
         for code in item["codes"]:
             if code not in ids:
-                raise CoderError(f"{source}: item {item['id']!r} has code {code!r}, not in codebook "
-                                 f"{codebook.version_tag} ({', '.join(ids)})")
+                raise CoderError(
+                    f"{source}: item {item['id']!r} has code {code!r}, not in codebook "
+                    f"{codebook.version_tag} ({', '.join(ids)})"
+                )
             Y[i, ids.index(code)] = 1
     return Y

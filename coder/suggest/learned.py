@@ -40,8 +40,9 @@ class LearnedSuggester:
 
         self.positives = Y.sum(axis=0).astype(int)
         self.models = {}
-        trainable = [ci for ci in range(Y.shape[1])
-                     if min(self.positives[ci], len(Y) - self.positives[ci]) >= MIN_POSITIVES]
+        trainable = [
+            ci for ci in range(Y.shape[1]) if min(self.positives[ci], len(Y) - self.positives[ci]) >= MIN_POSITIVES
+        ]
         if not trainable:  # too few confirmations yet (e.g. the first one): cold scores only
             return self
         self.vectorizer = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, min_df=1)
@@ -51,7 +52,7 @@ class LearnedSuggester:
         X = self.features(batch, base)
         for ci in trainable:
             model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(X, Y[:, ci])
-            model.coef_words_ = model.coef_[0][self.n_dense:self.n_dense + len(self.words)]
+            model.coef_words_ = model.coef_[0][self.n_dense : self.n_dense + len(self.words)]
             self.models[ci] = model
         return self
 
@@ -62,7 +63,7 @@ class LearnedSuggester:
         if not self.models:
             return scores, reasons
         X = self.features(batch, base)
-        words = X[:, self.n_dense:self.n_dense + len(self.words)]
+        words = X[:, self.n_dense : self.n_dense + len(self.words)]
         for ci, model in self.models.items():
             scores[:, ci] = model.predict_proba(X)[:, 1]
             contrib = words.multiply(model.coef_words_).tocsr()
@@ -72,7 +73,8 @@ class LearnedSuggester:
                 top = [self.words[cols[j]] for j in np.argsort(-vals)[:3] if vals[j] > 0]
                 cue = "、".join(f"「{w}」" for w in top) if top else "語の手がかりなし"
                 reasons[i][self.codebook.codes[ci].id] = [
-                    f"学習（確定 {self.positives[ci]} 件）: {cue} {scores[i, ci]:.2f}"]
+                    f"学習（確定 {self.positives[ci]} 件）: {cue} {scores[i, ci]:.2f}"
+                ]
         return scores, reasons
 
 

@@ -40,9 +40,12 @@ class Features:
         self.codebook, self.embedder = codebook, embedder
         self.cues = create("rules.v2", codebook)
         self.protos = create("embedding.v1", codebook, embedder=embedder)
-        self.names = [*(f"手がかり「{g.label}」({codebook.ids[g.code]})" for g in self.cues.groups),
-                      *(f"ルール得点({c})" for c in codebook.ids), *(f"定義との類似({c})" for c in codebook.ids),
-                      *(f"話者「{v}」" for v in ("当事者", "支援者", "雇用者", "その他"))]
+        self.names = [
+            *(f"手がかり「{g.label}」({codebook.ids[g.code]})" for g in self.cues.groups),
+            *(f"ルール得点({c})" for c in codebook.ids),
+            *(f"定義との類似({c})" for c in codebook.ids),
+            *(f"話者「{v}」" for v in ("当事者", "支援者", "雇用者", "その他")),
+        ]
 
     def dense(self, batch) -> np.ndarray:
         """[n, features]: cue groups, rule scores, prototype similarities, voice, embedding."""
@@ -50,8 +53,9 @@ class Features:
         if key not in batch.cache:
             G = self.cues.features(batch)
             voice = np.array([[p == v for v in VOICES] + [p not in VOICES] for p in batch.perspectives], dtype=float)
-            batch.cache[key] = np.hstack([G, self.rule_scores(G), self.protos.score(batch)[0],
-                                          voice.reshape(len(batch), -1), batch.embeddings])
+            batch.cache[key] = np.hstack(
+                [G, self.rule_scores(G), self.protos.score(batch)[0], voice.reshape(len(batch), -1), batch.embeddings]
+            )
         return batch.cache[key]
 
     @property
@@ -66,7 +70,7 @@ class Features:
         """(rule scores [n, codes], prototype similarities [n, codes]) of ``batch``."""
         D = self.dense(batch)
         g, k = len(self.cues.groups), len(self.codebook.codes)
-        return D[:, g:g + k], D[:, g + k:g + 2 * k]
+        return D[:, g : g + k], D[:, g + k : g + 2 * k]
 
 
 class LearnedSuggester:
@@ -80,8 +84,9 @@ class LearnedSuggester:
     def _shared(self, batch):
         from scipy.sparse import csr_matrix, hstack
 
-        return hstack([csr_matrix(self.features.dense(batch)),
-                       self.vectorizer.transform([a.content for a in batch.analyses])]).tocsr()
+        return hstack(
+            [csr_matrix(self.features.dense(batch)), self.vectorizer.transform([a.content for a in batch.analyses])]
+        ).tocsr()
 
     @staticmethod
     def _with_prior(shared, prior_column: np.ndarray):

@@ -28,8 +28,13 @@ class RuleSuggester:
         self.phrases = PhraseMatcher(vocab(), attr="NORM")
         self.patterns = Matcher(vocab())
         self.meta: dict[str, tuple[int, float, str]] = {}  # match key → (code index, weight, label)
-        self.morphology = any(attr.upper() in ("LEMMA", "TAG") for code in codebook.codes for rule in code.rules
-                              for token in (rule.pattern or []) for attr in token)
+        self.morphology = any(
+            attr.upper() in ("LEMMA", "TAG")
+            for code in codebook.codes
+            for rule in code.rules
+            for token in (rule.pattern or [])
+            for attr in token
+        )
         for ci, code in enumerate(codebook.codes):
             for ri, rule in enumerate(code.rules):
                 key = f"{code.id}/{ri}"
@@ -37,8 +42,10 @@ class RuleSuggester:
                     try:
                         self.patterns.add(key, [rule.pattern])
                     except ValueError as exc:
-                        raise CoderError(f"{codebook.path}: code {code.id!r}, rule {rule.label!r}: "
-                                         f"invalid Matcher pattern: {str(exc).splitlines()[0]}") from exc
+                        raise CoderError(
+                            f"{codebook.path}: code {code.id!r}, rule {rule.label!r}: "
+                            f"invalid Matcher pattern: {str(exc).splitlines()[0]}"
+                        ) from exc
                     self.meta[key] = (ci, rule.weight, rule.label)
                 for pi, phrase in enumerate(rule.phrases):
                     pkey = f"{key}/{pi}"

@@ -20,7 +20,24 @@ _FUNCTION = {"助詞", "助動詞", "補助記号", "記号", "空白", "接頭�
 MAX_CHARS = 10_000  # a Sudachi input of at most 40,000 UTF-8 bytes: under its 49,149-byte limit
 _PIECE_ENDS = "。！？!?\n 　"
 # light verbs and fillers: する, いる, なる, ある, ...
-_LIGHT = {"為る", "居る", "成る", "有る", "言う", "思う", "行う", "其の", "此の", "事", "物", "所", "様", "為", "方", "的"}
+_LIGHT = {
+    "為る",
+    "居る",
+    "成る",
+    "有る",
+    "言う",
+    "思う",
+    "行う",
+    "其の",
+    "此の",
+    "事",
+    "物",
+    "所",
+    "様",
+    "為",
+    "方",
+    "的",
+}
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +80,10 @@ def doc_a(text: str, morphology: bool = False):
     morphemes = [m for _, m in _morphemes(text, mode.A)]
     extra = {}
     if morphology:
-        extra = {"lemmas": [m.dictionary_form() for m in morphemes],
-                 "tags": ["-".join(p for p in m.part_of_speech()[:4] if p != "*") for m in morphemes]}
+        extra = {
+            "lemmas": [m.dictionary_form() for m in morphemes],
+            "tags": ["-".join(p for p in m.part_of_speech()[:4] if p != "*") for m in morphemes],
+        }
     doc = Doc(vocab(), words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes), **extra)
     for token, m in zip(doc, morphemes):
         token.norm_ = m.normalized_form()
@@ -127,8 +146,18 @@ def analysis(text: str) -> Analysis:
             content.append(word.normalized_form())
         units = [m for m in word.split(mode.A) if m.surface()] or [word]
         for i, m in enumerate(units):
-            morphs.append(Morph(offset + m.begin(), offset + m.end(), m.surface(), m.normalized_form(),
-                                m.dictionary_form(), m.part_of_speech(), i == 0, i == len(units) - 1))
+            morphs.append(
+                Morph(
+                    offset + m.begin(),
+                    offset + m.end(),
+                    m.surface(),
+                    m.normalized_form(),
+                    m.dictionary_form(),
+                    m.part_of_speech(),
+                    i == 0,
+                    i == len(units) - 1,
+                )
+            )
     return Analysis(tuple(morphs), tuple(content))
 
 

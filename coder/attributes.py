@@ -25,6 +25,7 @@ from . import db as store
 from .errors import CoderError, NotFound
 
 SCOPES = ("case", "transcript")
+SCOPES_JA = {"case": "事例", "transcript": "トランスクリプト"}
 HEADERS = {"transcript": "transcript", "トランスクリプト": "transcript", "case": "case", "事例": "case"}
 EVENT = "attribute"  # events.action of an attribute change
 PREFIX = "attr:"  # a matrix/agreement grouping by an attribute: ``attr:障害種別``
@@ -45,8 +46,10 @@ class AttributeImport:
 
     def summary(self) -> list[str]:
         """The report as lines for the CLI (and the web's flash message)."""
-        lines = [f"{self.file}: {len(self.set)} value(s) set, {len(self.changed)} changed, "
-                 f"{len(self.unchanged)} unchanged, {len(self.left_out)} empty cell(s) left out"]
+        lines = [
+            f"{self.file}: {len(self.set)} value(s) set, {len(self.changed)} changed, "
+            f"{len(self.unchanged)} unchanged, {len(self.left_out)} empty cell(s) left out"
+        ]
         lines += [f"  set {label} {name} = {value}" for _, label, name, value in self.set]
         lines += [f"  changed {label} {name}: {old} → {value}" for _, label, name, value, old in self.changed]
         return lines
@@ -72,14 +75,20 @@ def read_table(path: str | Path, name: str | None = None) -> list[list[str]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CoderError(f"{label}: cannot read file: {exc.strerror or exc}") from exc
+        raise CoderError(
+            f"{label}: cannot read file: {exc.strerror or exc}",
+            ja=f"{label}：ファイルを読めません（{exc.strerror or exc}）",
+        ) from exc
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
-            raise CoderError(f"{label}: not a readable .xlsx workbook ({exc})") from exc
+            raise CoderError(
+                f"{label}: not a readable .xlsx workbook ({exc})",
+                ja=f"{label}：Excel のブック（.xlsx）として読めません（壊れているか、別の形式のファイルです）",
+            ) from exc
         rows = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     else:
         from .decode import decode
@@ -103,18 +112,25 @@ def cases(db) -> list[str]:
 def _target(db, scope: str, ref) -> str:
     """The stored ``target`` of a case name or a transcript (name or id); ``NotFound`` if unknown."""
     if scope not in SCOPES:
-        raise CoderError(f"scope must be case or transcript, not {scope!r}")
+        raise CoderError(
+            f"scope must be case or transcript, not {scope!r}",
+            ja=f"属性の対象は事例（case）かトランスクリプト（transcript）です（「{scope}」は使えません）",
+        )
     if scope == "transcript":
         return str(store.find_transcript(db, ref)["id"])
     if ref not in cases(db):
-        raise NotFound(f"no case {ref!r} in this project (have: {', '.join(cases(db)) or 'none'})")
+        raise NotFound(
+            f"no case {ref!r} in this project (have: {', '.join(cases(db)) or 'none'})",
+            ja=f"事例「{ref}」はこのプロジェクトにありません（あるもの：{'、'.join(cases(db)) or 'なし'}）",
+        )
     return str(ref)
 
 
 def _write(db, scope: str, target: str, name: str, value: str | None, user: str, at: str, source: str | None = None):
     """Set (or with ``value`` None remove) one value and log it; return the old value. Call inside a transaction."""
-    row = db.execute("select id, value from attributes where scope = ? and target = ? and name = ?",
-                     [scope, target, name]).fetchone()
+    row = db.execute(
+        "select id, value from attributes where scope = ? and target = ? and name = ?", [scope, target, name]
+    ).fetchone()
     old = row[1] if row else None
     if old == value:
         return old
@@ -136,7 +152,7 @@ def set_value(db, scope: str, ref, name: str, value: str | None, *, user: str) -
     ``value`` (or None) removes it. Returns the old value (None if there was none)."""
     name, value = (name or "").strip(), (value or "").strip() or None
     if not name:
-        raise CoderError("an attribute needs a name")
+        raise CoderError("an attribute needs a name", ja="属性の名前を入力してください")
     target = _target(db, scope, ref)
     with store.immediate(db):
         return _write(db, scope, target, name, value, user, store.now())
@@ -161,22 +177,38 @@ def import_table(db, path: str | Path, *, user: str, name: str | None = None) ->
     rows = read_table(path, name)
     path = Path(name or path)
     if not rows:
-        raise CoderError(f"{path}: the file is empty")
+        raise CoderError(f"{path}: the file is empty", ja=f"{path}：ファイルが空です")
     header = rows[0]
     scope = HEADERS.get(header[0].strip().lstrip("\ufeff").lower())
     if scope is None:
-        raise CoderError(f"{path}: the first column must be headed 'transcript' (a transcript's name or id) or "
-                         f"'case' (a case name), not {header[0]!r}")
+        raise CoderError(
+            f"{path}: the first column must be headed 'transcript' (a transcript's name or id) or "
+            f"'case' (a case name), not {header[0]!r}",
+            ja=f"{path}：1列目の見出しは transcript（トランスクリプトの名前か ID）"
+            f"または case（事例の名前）にしてください（いまは「{header[0]}」です）",
+        )
     columns = [h.strip() for h in header[1:]]
-    problems = [f"column {i + 2} has values but no name" for i, c in enumerate(columns)
-                if not c and any(len(r) > i + 1 and r[i + 1] for r in rows[1:])]
+    problems = [
+        f"column {i + 2} has values but no name"
+        for i, c in enumerate(columns)
+        if not c and any(len(r) > i + 1 and r[i + 1] for r in rows[1:])
+    ]
     problems += [f"column {c!r} appears twice" for c in sorted({c for c in columns if c and columns.count(c) > 1})]
+    problems_ja = [
+        f"{i + 2}列目に値がありますが、見出し（属性の名前）がありません"
+        for i, c in enumerate(columns)
+        if not c and any(len(r) > i + 1 and r[i + 1] for r in rows[1:])
+    ]
+    problems_ja += [f"見出し「{c}」が2回あります" for c in sorted({c for c in columns if c and columns.count(c) > 1})]
     known = _transcript_ids(db) if scope == "transcript" else {c: c for c in cases(db)}
     for number, row in enumerate(rows[1:], 2):
         if row[0] not in known:
             problems.append(f"row {number}: no {scope} {row[0]!r} in this project")
+            problems_ja.append(f"{number}行目：{SCOPES_JA[scope]}「{row[0]}」はこのプロジェクトにありません")
     if problems:
-        raise CoderError(f"{path}: nothing was imported: " + "; ".join(problems))
+        raise CoderError(
+            f"{path}: nothing was imported: " + "; ".join(problems), ja=f"{path}：" + "。".join(problems_ja) + "。"
+        )
     report, at = AttributeImport(file=str(path), scope=scope), store.now()
     with store.immediate(db):
         for number, row in enumerate(rows[1:], 2):
@@ -199,10 +231,12 @@ def import_table(db, path: str | Path, *, user: str, name: str | None = None) ->
 
 def list_attributes(db) -> list[dict]:
     """Every stored value: scope, target, label (case name or transcript name), name, value, updated_at."""
-    return list(db.query("""
+    return list(
+        db.query("""
         select a.scope, a.target, coalesce(t.name, a.target) as label, a.name, a.value, a.updated_at
         from attributes a left join transcripts t on a.scope = 'transcript' and cast(t.id as text) = a.target
-        order by a.scope, label, a.name"""))
+        order by a.scope, label, a.name""")
+    )
 
 
 def names(db) -> list[str]:
@@ -216,17 +250,22 @@ def effective(db) -> dict[int, dict[str, str]]:
     own: dict[str, dict[str, str]] = {}
     for r in db.query("select scope, target, name, value from attributes"):
         (by_case if r["scope"] == "case" else own).setdefault(r["target"], {})[r["name"]] = r["value"]
-    return {r["id"]: {**by_case.get(r["case_name"] or "", {}), **own.get(str(r["id"]), {})}
-            for r in db.query("select id, case_name from transcripts")}
+    return {
+        r["id"]: {**by_case.get(r["case_name"] or "", {}), **own.get(str(r["id"]), {})}
+        for r in db.query("select id, case_name from transcripts")
+    }
 
 
 def grouping(db, by: str) -> str | None:
     """The attribute name of a grouping ``attr:NAME`` (None for any other grouping)."""
     if not by.startswith(PREFIX):
         return None
-    name = by[len(PREFIX):].strip()
+    name = by[len(PREFIX) :].strip()
     if not name:
-        raise CoderError("--by attr:NAME needs an attribute name (see `coder attributes`)")
+        raise CoderError(
+            "--by attr:NAME needs an attribute name (see `coder attributes`)",
+            ja="属性で比べるには属性の名前が必要です（attr:名前）",
+        )
     return name
 
 
@@ -234,8 +273,10 @@ def check_name(db, by: str) -> str:
     """The attribute name of ``attr:NAME``; ``NotFound`` listing the names in use if no value has it."""
     name = grouping(db, by)
     if name not in names(db):
-        raise NotFound(f"no attribute {name!r} in this project (have: {', '.join(names(db)) or 'none'}; "
-                       "see `coder attributes`)")
+        raise NotFound(
+            f"no attribute {name!r} in this project (have: {', '.join(names(db)) or 'none'}; see `coder attributes`)",
+            ja=f"属性「{name}」はこのプロジェクトにありません（あるもの：{'、'.join(names(db)) or 'なし'}）",
+        )
     return name
 
 
@@ -259,7 +300,10 @@ def parse_attribute(text: str) -> tuple[str, str]:
     """``NAME=VALUE`` → (NAME, VALUE); ``CoderError`` without a ``=`` or a name."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
-        raise CoderError(f"attribute filter {text!r} is not NAME=VALUE (e.g. 年代=30代)")
+        raise CoderError(
+            f"attribute filter {text!r} is not NAME=VALUE (e.g. 年代=30代)",
+            ja=f"属性での絞り込み「{text}」は「名前=値」の形になっていません（例：年代=30代）",
+        )
     return name.strip(), value.strip()
 
 
@@ -280,8 +324,12 @@ def transcripts_where(db, where: dict[str, str]) -> set[int]:
 
 def pairs(db) -> list[str]:
     """Every ``NAME=VALUE`` in use, sorted: the choices of an attribute filter."""
-    return [f"{r['name']}={r['value']}" for r in db.query(
-        "select distinct name, value from attributes where value is not null and value != '' order by name, value")]
+    return [
+        f"{r['name']}={r['value']}"
+        for r in db.query(
+            "select distinct name, value from attributes where value is not null and value != '' order by name, value"
+        )
+    ]
 
 
 def table(db) -> dict:
@@ -290,7 +338,14 @@ def table(db) -> dict:
     for r in db.query("select scope, target, name, value from attributes"):
         stored.setdefault((r["scope"], r["target"]), {})[r["name"]] = r["value"]
     rows = [{"scope": "case", "ref": c, "label": c, "values": stored.get(("case", c), {})} for c in cases(db)]
-    rows += [{"scope": "transcript", "ref": str(r["id"]), "label": r["name"], "case": r["case_name"],
-              "values": stored.get(("transcript", str(r["id"])), {})}
-             for r in db.query("select id, name, case_name from transcripts order by id")]
+    rows += [
+        {
+            "scope": "transcript",
+            "ref": str(r["id"]),
+            "label": r["name"],
+            "case": r["case_name"],
+            "values": stored.get(("transcript", str(r["id"])), {}),
+        }
+        for r in db.query("select id, name, case_name from transcripts order by id")
+    ]
     return {"names": names(db), "rows": rows}

@@ -66,8 +66,10 @@ def resolve(db, codebook_path: str | Path | None = None) -> Codebook:
 
 def versions(db) -> list[dict]:
     """Every stored version, newest first: id, created_at, author, note, version tag."""
-    rows = db.query("select id, created_at, author, note, json_extract(body, '$.id') as book, "
-                    "json_extract(body, '$.version') as version from codebook_versions order by id desc")
+    rows = db.query(
+        "select id, created_at, author, note, json_extract(body, '$.id') as book, "
+        "json_extract(body, '$.version') as version from codebook_versions order by id desc"
+    )
     return [{**r, "tag": f"{r.pop('book')}@{r['version']}"} for r in rows]
 
 
@@ -78,8 +80,10 @@ def _save(db, book: Codebook, user: str, note: str, action: str, code: str | Non
     book.version = version or f"p{(current_version(db) or 0) + 1}"
     body = to_dict(book)
     from_dict(body, f"{PROJECT} codebook")  # never store a version that cannot be read back
-    db.execute("insert into codebook_versions (created_at, author, note, body) values (?, ?, ?, ?)",
-               [at, user, note, json.dumps(body, ensure_ascii=False)])
+    db.execute(
+        "insert into codebook_versions (created_at, author, note, body) values (?, ?, ?, ?)",
+        [at, user, note, json.dumps(body, ensure_ascii=False)],
+    )
     if action:
         coding.log_event(db, at, user, action, code, book.version_tag, note=note, **detail)
     return at
@@ -97,15 +101,18 @@ def _code(book: Codebook, code_id: str) -> Code:
     for c in book.codes:
         if c.id == code_id:
             return c
-    raise NotFound(f"no code {code_id!r} in the codebook ({book.version_tag})")
+    raise NotFound(
+        f"no code {code_id!r} in the codebook ({book.version_tag})",
+        ja=f"コード「{code_id}」はコードブック（{book.version_tag}）にありません",
+    )
 
 
 def _check_name(book: Codebook, name: str, code_id: str | None = None) -> str:
     name = (name or "").strip()
     if not name:
-        raise CoderError("a code needs a name")
+        raise CoderError("a code needs a name", ja="コードの名前を入力してください")
     if any(c.name == name and c.id != code_id and c.status == "active" for c in book.codes):
-        raise CoderError(f"a code named {name!r} already exists")
+        raise CoderError(f"a code named {name!r} already exists", ja=f"「{name}」という名前のコードはすでにあります")
     return name
 
 
@@ -116,23 +123,38 @@ def _check_parent(book: Codebook, code_id: str, parent: str | None) -> str | Non
     walk = parent
     while walk:
         if walk == code_id:
-            raise CoderError(f"{code_id!r} cannot be nested under {parent!r}: that would make a loop")
+            raise CoderError(
+                f"{code_id!r} cannot be nested under {parent!r}: that would make a loop",
+                ja=f"「{code_id}」を「{parent}」の下には置けません（入れ子が循環します）",
+            )
         walk = _code(book, walk).parent
     return parent
 
 
-def add_code(db, user: str, code_id: str, name: str, parent: str | None = None, description: str = "",
-             group: str = "further") -> Codebook:
+def add_code(
+    db, user: str, code_id: str, name: str, parent: str | None = None, description: str = "", group: str = "further"
+) -> Codebook:
     """Add a code (``origin: project``); its definition is ``description`` (or the name until described)."""
 
     def change(book):
         if not ID.match(code_id or ""):
-            raise CoderError(f"code id {code_id!r}: use lower-case letters, digits and _ (e.g. job_coach)")
+            raise CoderError(
+                f"code id {code_id!r}: use lower-case letters, digits and _ (e.g. job_coach)",
+                ja=f"コード ID「{code_id}」には半角の小文字・数字・_ だけを使ってください（例：job_coach）",
+            )
         if code_id in book.ids:
-            raise CoderError(f"code {code_id!r} already exists")
+            raise CoderError(f"code {code_id!r} already exists", ja=f"コード ID「{code_id}」はすでに使われています")
         label = _check_name(book, name)
-        book.codes.append(Code(id=code_id, name=label, group=group, definition=(description or "").strip() or label,
-                               parent=_check_parent(book, code_id, parent), origin="project"))
+        book.codes.append(
+            Code(
+                id=code_id,
+                name=label,
+                group=group,
+                definition=(description or "").strip() or label,
+                parent=_check_parent(book, code_id, parent),
+                origin="project",
+            )
+        )
 
     return _edit(db, user, "code-added", code_id, change, f"added {code_id}", name=name, parent=parent)
 
@@ -153,7 +175,7 @@ def describe_code(db, user: str, code_id: str, description: str) -> Codebook:
 
     def change(book):
         if not (description or "").strip():
-            raise CoderError("a definition cannot be empty")
+            raise CoderError("a definition cannot be empty", ja="コードの定義を入力してください")
         _code(book, code_id).definition = description.strip()
 
     return _edit(db, user, "code-described", code_id, change, f"described {code_id}")
@@ -164,11 +186,15 @@ def recolour_code(db, user: str, code_id: str, color: str | None) -> Codebook:
 
     def change(book):
         if color and not COLOR.match(color):
-            raise CoderError(f"colour {color!r}: give #rrggbb (e.g. #3366cc)")
+            raise CoderError(
+                f"colour {color!r}: give #rrggbb (e.g. #3366cc)",
+                ja=f"色「{color}」は #rrggbb の形で指定してください（例：#3366cc）",
+            )
         _code(book, code_id).color = color.lower() if color else None
 
-    return _edit(db, user, "code-recoloured", code_id, change, f"recoloured {code_id}",
-                 color=color.lower() if color else None)
+    return _edit(
+        db, user, "code-recoloured", code_id, change, f"recoloured {code_id}", color=color.lower() if color else None
+    )
 
 
 def nest_code(db, user: str, code_id: str, parent: str | None) -> Codebook:
@@ -186,7 +212,7 @@ def retire_code(db, user: str, code_id: str) -> Codebook:
     def change(book):
         code = _code(book, code_id)
         if code.status == "retired":
-            raise CoderError(f"code {code_id!r} is retired already")
+            raise CoderError(f"code {code_id!r} is retired already", ja=f"コード「{code_id}」はすでに廃止されています")
         code.status = "retired"
 
     return _edit(db, user, "code-retired", code_id, change, f"retired {code_id}")
@@ -199,10 +225,13 @@ def merge_codes(db, user: str, source: str, into: str) -> Codebook:
 
     def change(book):
         if source == into:
-            raise CoderError("a code cannot be merged into itself")
+            raise CoderError("a code cannot be merged into itself", ja="コードを自分自身に統合することはできません")
         frm, to = _code(book, source), _code(book, into)
         if to.status != "active":
-            raise CoderError(f"code {into!r} is retired; merge into an active code")
+            raise CoderError(
+                f"code {into!r} is retired; merge into an active code",
+                ja=f"コード「{into}」は廃止されています。使用中のコードに統合してください",
+            )
         frm.status, frm.merged_into = "retired", into
         for c in book.codes:  # children of the merged code move under the code it became
             if c.parent == source:
@@ -213,40 +242,55 @@ def merge_codes(db, user: str, source: str, into: str) -> Codebook:
     return _edit(db, user, "code-merged", source, change, f"merged {source} into {into}", into=into)
 
 
-def promote_user_code(db, user: str, user_code: str, code_id: str, name: str | None = None,
-                      parent: str | None = None) -> Codebook:
+def promote_user_code(
+    db, user: str, user_code: str, code_id: str, name: str | None = None, parent: str | None = None
+) -> Codebook:
     """Make a user code (``user:<guid>``: a topic draft or a code imported from REFI-QDA) a codebook code
     ``code_id``: its name, description and (up to six) example segments come along, its codings move to
     the new id (one event each), and it leaves the list of user codes."""
     guid = user_code.removeprefix("user:")
     row = db.execute("select name, description, parent, examples from user_codes where guid = ?", [guid]).fetchone()
     if row is None:
-        raise NotFound(f"no user code {user_code!r}")
+        raise NotFound(f"no user code {user_code!r}", ja=f"ユーザーコード「{user_code}」は見つかりません")
     label, description, old_parent, examples = row
     texts = [e["text"] for e in json.loads(examples or "[]") if e.get("text")][:6]
 
     def change(book):
         if not ID.match(code_id or ""):
-            raise CoderError(f"code id {code_id!r}: use lower-case letters, digits and _ (e.g. job_coach)")
+            raise CoderError(
+                f"code id {code_id!r}: use lower-case letters, digits and _ (e.g. job_coach)",
+                ja=f"コード ID「{code_id}」には半角の小文字・数字・_ だけを使ってください（例：job_coach）",
+            )
         if code_id in book.ids:
-            raise CoderError(f"code {code_id!r} already exists")
+            raise CoderError(f"code {code_id!r} already exists", ja=f"コード ID「{code_id}」はすでに使われています")
         up = parent or (old_parent if old_parent in book.ids else None)
-        book.codes.append(Code(id=code_id, name=_check_name(book, name or label), definition=description or label,
-                               examples=texts, parent=_check_parent(book, code_id, up), origin="project"))
+        book.codes.append(
+            Code(
+                id=code_id,
+                name=_check_name(book, name or label),
+                definition=description or label,
+                examples=texts,
+                parent=_check_parent(book, code_id, up),
+                origin="project",
+            )
+        )
         version = f"{book.id}@p{(current_version(db) or 0) + 1}"
         moved = coding.repoint(db, store.now(), user, f"user:{guid}", code_id, version, action="promoted")
         db.execute("update user_codes set parent = ? where parent = ?", [code_id, f"user:{guid}"])
         db.execute("delete from user_codes where guid = ?", [guid])
         return {"codings": moved}
 
-    return _edit(db, user, "code-promoted", code_id, change, f"promoted {label} to {code_id}",
-                 **{"from": f"user:{guid}"})
+    return _edit(
+        db, user, "code-promoted", code_id, change, f"promoted {label} to {code_id}", **{"from": f"user:{guid}"}
+    )
 
 
 def last_change(db) -> dict | None:
     """The newest codebook change in the event log: action, code, detail (e.g. ``codings`` moved)."""
-    row = db.execute("select action, code, detail from events where action like 'code%' and segment_id is null "
-                     "order by id desc limit 1").fetchone()
+    row = db.execute(
+        "select action, code, detail from events where action like 'code%' and segment_id is null "
+        "order by id desc limit 1"
+    ).fetchone()
     return None if row is None else {"action": row[0], "code": row[1], "detail": json.loads(row[2] or "{}")}
 
 

@@ -45,6 +45,11 @@ _LEGACY = ["cp932", "euc_jp", "utf_16_le", "utf_16_be"]
 _ORDER = ["iso2022_jp", "utf-8", *_LEGACY]
 _NAMES = {"euc_jp": "euc-jp", "iso2022_jp": "iso-2022-jp", "utf_16_le": "utf-16-le", "utf_16_be": "utf-16-be"}
 _TRIED = "UTF-8, UTF-16, CP932/Shift_JIS, EUC-JP, ISO-2022-JP"
+EMPTY_JA = "ファイルが空です（文字が入っていません）"
+BINARY_JA = (
+    "テキストファイルではないようです（画像・PDF・Excel などは取り込めません）。"
+    "文字起こしはテキスト（.txt）、Word（.docx）、字幕（.vtt/.srt）で保存してください"
+)
 
 # Control characters that mark binary data: C0 and C1 controls and DEL, except tab, LF, CR and the
 # line-break controls editors put in text (VT, FF, NEL).
@@ -64,7 +69,8 @@ _MISPLACED_HALFWIDTH = re.compile(  # each branch starts with its kana, which le
     "|[ｧｨｩｪｫ](?<![ｲｳｸｼｽﾁﾂﾃﾄﾌﾞﾟ][ｧｨｩｪｫ])"
     "|ｯ(?<![ｦ-ｮｱ-ﾜﾞﾟ]ｯ)"
     "|ｰ(?<![ｦ-ﾟ0-9]ｰ)"
-    "|ﾝ(?<![ｦ-ﾟ]ﾝ)")
+    "|ﾝ(?<![ｦ-ﾟ]ﾝ)"
+)
 _KANJI_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 # Below this plausibility the best non-UTF-8 decoding is taken for binary data. Measured on generated
@@ -101,13 +107,18 @@ def decode(data: bytes, source: str) -> tuple[str, str]:
     detect the text encoding"), or when every decoding looks binary ("looks like a binary file").
     """
     if not data.strip(b" \t\r\n\x00") or data in {bom for bom, _ in _BOMS}:
-        raise IngestError(source, "the file is empty")
+        raise IngestError(source, "the file is empty", ja=EMPTY_JA)
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 text = data.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise IngestError(source, f"starts with a {encoding} byte-order mark but is not valid {encoding}: {exc}")
+                raise IngestError(
+                    source,
+                    f"starts with a {encoding} byte-order mark but is not valid {encoding}: {exc}",
+                    ja=f"先頭に {encoding} の印（BOM）がありますが、{encoding} として読めない"
+                    "部分があります。テキストエディタで UTF-8 として保存し直してください",
+                )
             return _accepted(_read(text.lstrip("\ufeff"), encoding), source)
     readings: list[_Reading | None] = []
     if b"\x1b$" in data or b"\x1b(" in data:  # ISO-2022-JP escapes are valid ASCII, so test before UTF-8
@@ -126,20 +137,33 @@ def decode(data: bytes, source: str) -> tuple[str, str]:
     readings += [_strict(data, encoding) for encoding in _LEGACY if not encoding.startswith("utf_16")]
     found = [r for r in readings if r is not None] + utf16
     if not found:
-        raise IngestError(source, f"cannot detect the text encoding (tried {_TRIED}); is it a binary file? "
-                                  "Save it as UTF-8 text and try again")
+        raise IngestError(
+            source,
+            f"cannot detect the text encoding (tried {_TRIED}); is it a binary file? "
+            "Save it as UTF-8 text and try again",
+            ja=f"文字コードを判別できません（試したもの：{_TRIED}）。テキストファイルでないか、"
+            "文字化けしている可能性があります。UTF-8 のテキストとして保存し直してください",
+        )
     clean = sorted((r for r in found if _clean(r)), key=lambda r: _ORDER.index(r.encoding))
     if not clean:
         fewest = min(found, key=lambda r: r.controls)
-        raise IngestError(source, f"looks like a binary file, not text ({fewest.controls} control characters "
-                                  f"when read as {_NAMES.get(fewest.encoding, fewest.encoding)})")
+        raise IngestError(
+            source,
+            f"looks like a binary file, not text ({fewest.controls} control characters "
+            f"when read as {_NAMES.get(fewest.encoding, fewest.encoding)})",
+            ja=BINARY_JA,
+        )
     best = max(clean, key=lambda r: r.score)
     tied = [r for r in clean if r.score == best.score]
     best = min(tied, key=lambda r: _longest_kanji_run(r.text))  # min() keeps the first of equals: by _ORDER
     best = _utf16_line(best, utf16) or best
     if best.score < MIN_PLAUSIBILITY and best.encoding != "utf-8":
-        raise IngestError(source, f"looks like a binary file, not text (read as {_NAMES.get(best.encoding, best.encoding)}"
-                                  f" it is mostly characters Japanese text does not use; plausibility {best.score:.2f})")
+        raise IngestError(
+            source,
+            f"looks like a binary file, not text (read as {_NAMES.get(best.encoding, best.encoding)}"
+            f" it is mostly characters Japanese text does not use; plausibility {best.score:.2f})",
+            ja=BINARY_JA,
+        )
     return _accepted(best, source)
 
 
@@ -277,8 +301,11 @@ def _clean(reading: _Reading) -> bool:
 def _accepted(reading: _Reading, source: str) -> tuple[str, str]:
     encoding = _NAMES.get(reading.encoding, reading.encoding)
     if not _clean(reading):
-        raise IngestError(source, f"looks like a binary file, not text ({reading.controls} control characters "
-                                  f"when read as {encoding})")
+        raise IngestError(
+            source,
+            f"looks like a binary file, not text ({reading.controls} control characters when read as {encoding})",
+            ja=BINARY_JA,
+        )
     if not reading.text.strip():
-        raise IngestError(source, "the file is empty")
+        raise IngestError(source, "the file is empty", ja=EMPTY_JA)
     return reading.text, encoding

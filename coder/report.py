@@ -8,8 +8,9 @@ segments, codes that rest only on unconfirmed suggestions). ``blocks()`` turns t
 list of headings, paragraphs, tables, charts and quotes, which ``write()`` renders as DOCX
 (python-docx), Markdown (charts as PNG files in ``NAME_files/``) or one self-contained HTML file.
 
-Quote references: transcript, speaker, offsets in code points (``start–end字``) and the start time
-(``hh:mm:ss.mmm``, subtitle sources only). The prose is Japanese in である調.
+Quote references: transcript, speaker, turn (``第N発言``, from 1) and the start time (``hh:mm:ss``,
+timed sources only); the offsets in code points stay in the data (``start``, ``end``).
+The prose is Japanese in である調.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from urllib.parse import quote as url_quote
 from . import agreement, attributes, layers, matrix, summaries, topics
 from .access import Policy
 from .codebook_edit import versions
-from .db import hhmmss
 from .errors import CoderError
 from .export import UNCONFIRMED, scope_text, xml_text
+from .export.quotes import location
 from .speakers import PERSPECTIVES
 
 FORMATS = ("docx", "md", "html")
@@ -44,11 +45,17 @@ SUGGESTED_ONLY = "提案のみ・未確認"
 VERDICTS = {"reliable": "十分", "tentative": "暫定的", "unreliable": "不十分", "undefined": "算出不可"}
 
 
-_HISTORY = ((r"seeded from (.+)", "{0} をもとに作成"), (r"added (\S+)", "コード「{n0}」を追加"),
-            (r"renamed (\S+)", "コード「{n0}」の名前を変更"), (r"described (\S+)", "コード「{n0}」の定義を変更"),
-            (r"recoloured (\S+)", "コード「{n0}」の色を変更"), (r"nested (\S+)", "コード「{n0}」の上位コードを変更"),
-            (r"retired (\S+)", "コード「{n0}」を廃止"), (r"merged (\S+) into (\S+)", "コード「{n0}」を「{n1}」に統合"),
-            (r"promoted (.+) to (\S+)", "候補「{0}」をコード「{n1}」として採用"))
+_HISTORY = (
+    (r"seeded from (.+)", "{0} をもとに作成"),
+    (r"added (\S+)", "コード「{n0}」を追加"),
+    (r"renamed (\S+)", "コード「{n0}」の名前を変更"),
+    (r"described (\S+)", "コード「{n0}」の定義を変更"),
+    (r"recoloured (\S+)", "コード「{n0}」の色を変更"),
+    (r"nested (\S+)", "コード「{n0}」の上位コードを変更"),
+    (r"retired (\S+)", "コード「{n0}」を廃止"),
+    (r"merged (\S+) into (\S+)", "コード「{n0}」を「{n1}」に統合"),
+    (r"promoted (.+) to (\S+)", "候補「{0}」をコード「{n1}」として採用"),
+)
 
 
 def history_note(note: str | None, codebook) -> str | None:
@@ -65,8 +72,15 @@ def history_note(note: str | None, codebook) -> str | None:
     return note
 
 
-def build(db, codebook, source: str = "consensus", by: str = "perspective", policy: Policy | None = None,
-          where: dict[str, str] | None = None, progress: Callable[[str], None] | None = None) -> dict:
+def build(
+    db,
+    codebook,
+    source: str = "consensus",
+    by: str = "perspective",
+    policy: Policy | None = None,
+    where: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Everything the report says, as data:
 
     - ``meta``: title, source, source_label, unconfirmed, by, row_noun, where, scope, project, codebook
@@ -107,19 +121,36 @@ def build(db, codebook, source: str = "consensus", by: str = "perspective", poli
         total = sum(m["cells"][k][code.id]["segments"] for k in m["rows"])
         if code.status == "retired" and not total:
             continue
-        codes.append(_code(m, code, codebook, total, suggested.get(code.id, 0), notes,
-                           [s for s in off if s["code"] == code.id]))
+        codes.append(
+            _code(m, code, codebook, total, suggested.get(code.id, 0), notes, [s for s in off if s["code"] == code.id])
+        )
     m = {**m, "codes": [c["id"] for c in codes]}  # the charts draw the codes the report shows
     step("computing agreement")
     methods = _methods(db, codebook, policy, units, scope, m, codes)
     step("reading the emergent themes")
-    meta = {"title": "インタビュー調査の所見", "subtitle": codebook.title, "source": m["source"],
-            "source_label": m["source_label"], "unconfirmed": m["unconfirmed"], "by": by,
-            "row_noun": matrix.row_noun(by), "where": dict(where or {}), "scope": scope_text({"where": where}),
-            "project": _project_name(db), "codebook": codebook.version_tag, "generated": date.today().isoformat(),
-            "warning": UNCONFIRMED if m["unconfirmed"] else None}
-    return {"meta": meta, "codes": codes, "themes": _themes(db, policy), "methods": methods, "matrix": m,
-            "coded": any(c["segments"] for c in codes)}
+    meta = {
+        "title": "インタビュー調査の所見",
+        "subtitle": codebook.title,
+        "source": m["source"],
+        "source_label": m["source_label"],
+        "unconfirmed": m["unconfirmed"],
+        "by": by,
+        "row_noun": matrix.row_noun(by),
+        "where": dict(where or {}),
+        "scope": scope_text({"where": where}),
+        "project": _project_name(db),
+        "codebook": codebook.version_tag,
+        "generated": date.today().isoformat(),
+        "warning": UNCONFIRMED if m["unconfirmed"] else None,
+    }
+    return {
+        "meta": meta,
+        "codes": codes,
+        "themes": _themes(db, policy),
+        "methods": methods,
+        "matrix": m,
+        "coded": any(c["segments"] for c in codes),
+    }
 
 
 def _suggested(db, scope: set[int]) -> dict[str, int]:
@@ -138,23 +169,63 @@ def _code(m: dict, code, codebook, total: int, suggested: int, notes: dict, off:
     rows = []
     for key in m["rows"]:
         cell, note = m["cells"][key][code.id], notes.get(key, {}).get(code.id)
-        rows.append({"key": key, "label": row_label(m["by"], key), "segments": cell["segments"],
-                     "interviewees": cell["interviewees"], "share": cell["share"],
-                     "summary": None if note is None else {
-                         "text": note["text"], "author": note["author"], "updated_at": note["updated_at"],
-                         "segments": note["segments"], "byline": summaries.byline(note)},
-                     "quotes": _quotes((note or {}).get("refs", []), cell["quotes"])})
+        rows.append(
+            {
+                "key": key,
+                "label": row_label(m["by"], key),
+                "segments": cell["segments"],
+                "interviewees": cell["interviewees"],
+                "share": cell["share"],
+                "summary": None
+                if note is None
+                else {
+                    "text": note["text"],
+                    "author": note["author"],
+                    "updated_at": note["updated_at"],
+                    "segments": note["segments"],
+                    "byline": summaries.byline(note),
+                },
+                "quotes": _quotes((note or {}).get("refs", []), cell["quotes"]),
+            }
+        )
     for note in off:  # a row the matrix does not show (nothing coded there in this source), with its summary
-        rows.append({"key": note["row"], "label": row_label(m["by"], note["row"]), "segments": 0, "interviewees": 0,
-                     "share": 0.0, "off_matrix": True,
-                     "summary": {"text": note["text"], "author": note["author"], "updated_at": note["updated_at"],
-                                 "segments": note["segments"], "byline": summaries.byline(note)},
-                     "quotes": _quotes(note["refs"], [])})
-    return {"id": code.id, "name": code.name, "name_en": code.name_en, "group": code.group, "parent": parent,
-            "definition": _joined(code.definition), "retired": code.status == "retired", "segments": total,
-            "suggested": suggested, "unconfirmed_only": unconfirmed_only, "rows": rows,
-            "test": {"test": test.get("test"), "p": test.get("p"), "residuals": test.get("residuals", {}),
-                     "text": _test_text(m, test)}}
+        rows.append(
+            {
+                "key": note["row"],
+                "label": row_label(m["by"], note["row"]),
+                "segments": 0,
+                "interviewees": 0,
+                "share": 0.0,
+                "off_matrix": True,
+                "summary": {
+                    "text": note["text"],
+                    "author": note["author"],
+                    "updated_at": note["updated_at"],
+                    "segments": note["segments"],
+                    "byline": summaries.byline(note),
+                },
+                "quotes": _quotes(note["refs"], []),
+            }
+        )
+    return {
+        "id": code.id,
+        "name": code.name,
+        "name_en": code.name_en,
+        "group": code.group,
+        "parent": parent,
+        "definition": _joined(code.definition),
+        "retired": code.status == "retired",
+        "segments": total,
+        "suggested": suggested,
+        "unconfirmed_only": unconfirmed_only,
+        "rows": rows,
+        "test": {
+            "test": test.get("test"),
+            "p": test.get("p"),
+            "residuals": test.get("residuals", {}),
+            "text": _test_text(m, test),
+        },
+    }
 
 
 def _quotes(linked: list[dict], ranked: list[dict]) -> list[dict]:
@@ -169,12 +240,18 @@ def _quotes(linked: list[dict], ranked: list[dict]) -> list[dict]:
 
 def quote(q: dict) -> dict:
     """A quote as the report shows it: text, segment id, transcript, speaker, start/end (code
-    points), start_time (seconds or None) and ``reference`` (``kaede・本人・0–12字・00:00:05.000``)."""
-    parts = [q["transcript"], q["speaker"], f"{q['start']}–{q['end']}字"]
-    if q.get("start_time") is not None:
-        parts.append(hhmmss(q["start_time"]))
-    return {"segment_id": q["segment_id"], "text": q["text"], "transcript": q["transcript"], "speaker": q["speaker"],
-            "start": q["start"], "end": q["end"], "start_time": q.get("start_time"), "reference": "・".join(parts)}
+    points), start_time (seconds or None) and ``reference`` (``kaede・本人・第3発言・00:00:05``: where a
+    reader finds it, ``coder.export.quotes.location``)."""
+    return {
+        "segment_id": q["segment_id"],
+        "text": q["text"],
+        "transcript": q["transcript"],
+        "speaker": q["speaker"],
+        "start": q["start"],
+        "end": q["end"],
+        "start_time": q.get("start_time"),
+        "reference": location(q),
+    }
 
 
 def row_label(by: str, key: str) -> str:
@@ -190,8 +267,10 @@ def _joined(text: str) -> str:
 def _test_text(m: dict, test: dict) -> str:
     noun = matrix.row_noun(m["by"])
     if test.get("p") is None:
-        return (f"{noun}による差の検定は行っていない（該当する発言がない、またはすべて該当する、あるいは{noun}が"
-                "一つのみのため）。")
+        return (
+            f"{noun}による差の検定は行っていない（該当する発言がない、またはすべて該当する、あるいは{noun}が"
+            "一つのみのため）。"
+        )
     name = "χ²検定" if test["test"] == "chi2" else "Fisher の正確確率検定"
     residuals = "、".join(f"{row_label(m['by'], k)} {r:+.2f}" for k, r in test["residuals"].items())
     return f"{noun}による偏りの探索的な検定：{name}、p = {test['p']:.3f}（調整済み標準化残差：{residuals}）。"
@@ -204,53 +283,88 @@ def _project_name(db) -> str:
 
 # --- methods ---------------------------------------------------------------------------------------
 
+
 def _methods(db, codebook, policy: Policy, units: list[dict], scope: set[int], m: dict, codes: list[dict]) -> dict:
     people = policy.analysts(db)
     seen = {name: set() for name in people}
     confirmed = dict.fromkeys(people, 0)
     marks = ",".join("?" * len(people)) or "null"
-    for sid, who in db.execute(f"select segment_id, coder from reviews where coder in ({marks}) union "
-                               f"select segment_id, coder from codings where coder in ({marks})",
-                               [*people, *people]).fetchall():
+    for sid, who in db.execute(
+        f"select segment_id, coder from reviews where coder in ({marks}) union "
+        f"select segment_id, coder from codings where coder in ({marks})",
+        [*people, *people],
+    ).fetchall():
         if sid in scope:
             seen[who].add(sid)
-    for sid, who in db.execute(f"select segment_id, coder from codings where status = 'confirmed' "
-                               f"and coder in ({marks})", people).fetchall():
+    for sid, who in db.execute(
+        f"select segment_id, coder from codings where status = 'confirmed' and coder in ({marks})", people
+    ).fetchall():
         confirmed[who] += sid in scope
     looked = matrix.looked_at(db, m["source"], policy) & scope  # what the counts of section 2 rest on
-    out = {"interviews": {"perspective": _spread(units, "perspective", looked),
-                          "case": _spread(units, "case_name", looked), "total": _spread(units, None, looked)[0]},
-           "blind": not policy.sees_others,
-           "analysts": [{"name": n, "segments": len(seen[n]), "codings": confirmed[n]} for n in people],
-           "source": m["source"], "source_label": m["source_label"],
-           "codebook": {"tag": codebook.version_tag, "title": codebook.title,
-                        "history": [{"date": (v["created_at"] or "")[:10], "author": v["author"],
-                                     "note": history_note(v["note"], codebook),
-                                     "tag": v["tag"]} for v in reversed(versions(db))]},
-           "agreement": None, "agreement_note": None, "adjudicated": None,
-           "unconfirmed_only": [{"code": c["id"], "name": c["name"], "suggested": c["suggested"]}
-                                for c in codes if c["unconfirmed_only"]]}
+    out = {
+        "interviews": {
+            "perspective": _spread(units, "perspective", looked),
+            "case": _spread(units, "case_name", looked),
+            "total": _spread(units, None, looked)[0],
+        },
+        "blind": not policy.sees_others,
+        "analysts": [{"name": n, "segments": len(seen[n]), "codings": confirmed[n]} for n in people],
+        "source": m["source"],
+        "source_label": m["source_label"],
+        "codebook": {
+            "tag": codebook.version_tag,
+            "title": codebook.title,
+            "history": [
+                {
+                    "date": (v["created_at"] or "")[:10],
+                    "author": v["author"],
+                    "note": history_note(v["note"], codebook),
+                    "tag": v["tag"],
+                }
+                for v in reversed(versions(db))
+            ],
+        },
+        "agreement": None,
+        "agreement_note": None,
+        "adjudicated": None,
+        "unconfirmed_only": [
+            {"code": c["id"], "name": c["name"], "suggested": c["suggested"]} for c in codes if c["unconfirmed_only"]
+        ],
+    }
     if not policy.sees_others:
-        out["agreement_note"] = ("ブラインドモードのため、ほかの分析者のコーディングを含む一致の指標と裁定の件数は"
-                                 "示さない。")
+        out["agreement_note"] = (
+            "ブラインドモードのため、ほかの分析者のコーディングを含む一致の指標と裁定の件数は示さない。"
+        )
         return out
     if len(layers.analysts(db)) < 2:
         out["agreement_note"] = "コーディングした分析者が2人未満のため、コーダー間の一致は算出していない。"
     else:
         result = agreement.project_agreement(db, codebook)  # exactly what `coder agreement` prints
         names = {c.id: c.name for c in codebook.codes}
-        out["agreement"] = {"coders": result["coders"], "reps": agreement.BOOTSTRAP, "overall": _figures(
-            result["overall"]), "rows": [{"code": r["key"], "name": names.get(r["key"], r["key"]), **_figures(r)}
-                                         for r in result["rows"]]}
-    adjudicated = {sid for (sid,) in db.execute(
-        "select distinct segment_id from events where action = 'adjudicated' and segment_id is not null").fetchall()}
+        out["agreement"] = {
+            "coders": result["coders"],
+            "reps": agreement.BOOTSTRAP,
+            "overall": _figures(result["overall"]),
+            "rows": [{"code": r["key"], "name": names.get(r["key"], r["key"]), **_figures(r)} for r in result["rows"]],
+        }
+    adjudicated = {
+        sid
+        for (sid,) in db.execute(
+            "select distinct segment_id from events where action = 'adjudicated' and segment_id is not null"
+        ).fetchall()
+    }
     out["adjudicated"] = len(adjudicated & scope)
     return out
 
 
 def _figures(row: dict) -> dict:
-    return {"alpha": row["alpha"], "alpha_ci": row["alpha_ci"], "n": row["n_segments"], "percent": row["percent"],
-            "verdict": row["verdict"]}
+    return {
+        "alpha": row["alpha"],
+        "alpha_ci": row["alpha_ci"],
+        "n": row["n_segments"],
+        "percent": row["percent"],
+        "verdict": row["verdict"],
+    }
 
 
 def _spread(units: list[dict], field: str | None, looked: set[int] = frozenset()) -> list[dict]:
@@ -259,25 +373,45 @@ def _spread(units: list[dict], field: str | None, looked: set[int] = frozenset()
     groups: dict = {}
     for u in units:
         key = u[field] if field else None
-        g = groups.setdefault(key, {"interviews": set(), "interviewees": set(), "segments": 0,
-                                    "coded_interviews": set(), "coded": 0})
+        g = groups.setdefault(
+            key, {"interviews": set(), "interviewees": set(), "segments": 0, "coded_interviews": set(), "coded": 0}
+        )
         g["interviews"].add(u["transcript_id"])
         g["interviewees"].add((u["transcript_id"], u["speaker"]))
         g["segments"] += 1
         if u["id"] in looked:
             g["coded"] += 1
             g["coded_interviews"].add(u["transcript_id"])
-    order = sorted(groups, key=lambda k: (k not in matrix.ROWS, matrix.ROWS.index(k) if k in matrix.ROWS else 0,
-                                          str(k or "")))
-    rows = [{"key": k, "label": (PERSPECTIVES.get(k, k) if field == "perspective" else k or "―"),
-             "interviews": len(groups[k]["interviews"]), "interviewees": len(groups[k]["interviewees"]),
-             "segments": groups[k]["segments"], "coded": groups[k]["coded"],
-             "coded_interviews": len(groups[k]["coded_interviews"])} for k in order]
-    return rows or [{"key": None, "label": "―", "interviews": 0, "interviewees": 0, "segments": 0, "coded": 0,
-                     "coded_interviews": 0}]
+    order = sorted(
+        groups, key=lambda k: (k not in matrix.ROWS, matrix.ROWS.index(k) if k in matrix.ROWS else 0, str(k or ""))
+    )
+    rows = [
+        {
+            "key": k,
+            "label": (PERSPECTIVES.get(k, k) if field == "perspective" else k or "―"),
+            "interviews": len(groups[k]["interviews"]),
+            "interviewees": len(groups[k]["interviewees"]),
+            "segments": groups[k]["segments"],
+            "coded": groups[k]["coded"],
+            "coded_interviews": len(groups[k]["coded_interviews"]),
+        }
+        for k in order
+    ]
+    return rows or [
+        {
+            "key": None,
+            "label": "―",
+            "interviews": 0,
+            "interviewees": 0,
+            "segments": 0,
+            "coded": 0,
+            "coded_interviews": 0,
+        }
+    ]
 
 
 # --- emergent themes -------------------------------------------------------------------------------
+
 
 def _themes(db, policy: Policy) -> dict:
     """Topics of the last ``coder topics`` run the codebook does not cover: every topic of a run over
@@ -291,13 +425,23 @@ def _themes(db, policy: Policy) -> dict:
             continue
         chosen = result["topics"] if source == "uncoded" else [t for t in result["topics"] if t["uncoded_theme"]]
         found = _segments(db, [e["id"] for t in chosen for e in t["examples"][:THEME_QUOTES]])
-        return {"source": source, "created_at": (result.get("created_at") or "")[:10], "n_topics": result["n_topics"],
-                "n_segments": result["n_segments"], "topics": [{
-                    "id": t["id"], "words": t["words"][:THEME_WORDS], "size": t["size"],
+        return {
+            "source": source,
+            "created_at": (result.get("created_at") or "")[:10],
+            "n_topics": result["n_topics"],
+            "n_segments": result["n_segments"],
+            "topics": [
+                {
+                    "id": t["id"],
+                    "words": t["words"][:THEME_WORDS],
+                    "size": t["size"],
                     "uncoded_share": t["uncoded_share"],
                     "perspectives": {PERSPECTIVES.get(k, k): v for k, v in t["perspectives"].items()},
-                    "quotes": [quote(found[e["id"]]) for e in t["examples"][:THEME_QUOTES] if e["id"] in found]}
-                    for t in chosen]}
+                    "quotes": [quote(found[e["id"]]) for e in t["examples"][:THEME_QUOTES] if e["id"] in found],
+                }
+                for t in chosen
+            ],
+        }
     return {"source": None, "created_at": None, "n_topics": 0, "n_segments": 0, "topics": []}
 
 
@@ -307,26 +451,38 @@ def _segments(db, ids: list[int]) -> dict[int, dict]:
 
 # --- the report as blocks --------------------------------------------------------------------------
 
+
 def blocks(report: dict) -> list[tuple]:
     """The report as a flat list of blocks, in reading order: ("title", text), ("h1"|"h2"|"h3", text),
     ("p"|"note"|"warning"|"placeholder"|"summary", text), ("definition", text), ("table", header,
     rows), ("chart", kind "heatmap"|"bars", code or None, caption), ("quote", text, reference)."""
     meta, methods, noun = report["meta"], report["methods"], report["meta"]["row_noun"]
-    out = [("title", meta["title"]), ("p", meta["subtitle"]),
-           ("note", f"本章は、プロジェクト {meta['project'] or '―'} のコーディング結果から自動で作成した。"
-                    f"集計の出典は「{meta['source_label']}」、対象は{meta['scope'] or 'すべてのインタビュー'}、"
-                    f"コードブックは {meta['codebook']}、作成日は {meta['generated']} である。")]
+    out = [
+        ("title", meta["title"]),
+        ("p", meta["subtitle"]),
+        (
+            "note",
+            f"本章は、プロジェクト {meta['project'] or '―'} のコーディング結果から自動で作成した。"
+            f"集計の出典は「{meta['source_label']}」、対象は{meta['scope'] or 'すべてのインタビュー'}、"
+            f"コードブックは {meta['codebook']}、作成日は {meta['generated']} である。",
+        ),
+    ]
     if meta["warning"]:
         out.append(("warning", meta["warning"]))
     if not report["coded"]:
         out.append(("warning", "この出典にはまだコーディングがないため、各コードの件数はすべて 0 である。"))
     out += _method_blocks(methods, meta)
-    out += [("h1", "2. 連携の要素ごとの結果"),
-            ("p", f"コードごとに、{noun}別の該当セグメント数・話者数・割合、分析者による要約、代表的な発言を示す。"
-                  f"割合の分母は、その{noun}のセグメントのうち出典のコーディングが及んだものである。各コードの末尾には"
-                  f"{noun}による偏りの検定を添えるが、同じインタビューの発言は互いに独立ではないため、差の証拠ではなく"
-                  "読み解く際の手がかりとして扱う。"),
-            ("chart", "heatmap", None, f"図　{noun} × コードの該当セグメント数（括弧内は話者数）")]
+    out += [
+        ("h1", "2. 連携の要素ごとの結果"),
+        (
+            "p",
+            f"コードごとに、{noun}別の該当セグメント数・話者数・割合、分析者による要約、代表的な発言を示す。"
+            f"割合の分母は、その{noun}のセグメントのうち出典のコーディングが及んだものである。各コードの末尾には"
+            f"{noun}による偏りの検定を添えるが、同じインタビューの発言は互いに独立ではないため、差の証拠ではなく"
+            "読み解く際の手がかりとして扱う。",
+        ),
+        ("chart", "heatmap", None, f"図　{noun} × コードの該当セグメント数（括弧内は話者数）"),
+    ]
     further = False
     for n, code in enumerate(report["codes"], 1):
         if code["group"] != "core" and not further:
@@ -339,73 +495,143 @@ def blocks(report: dict) -> list[tuple]:
 
 def _method_blocks(methods: dict, meta: dict) -> list[tuple]:
     total, people = methods["interviews"]["total"], methods["analysts"]
-    out = [("h1", "1. 調査の概要と方法"), ("h2", "1.1 対象としたインタビュー"),
-           ("p", f"プロジェクトには、インタビュー {total['interviews']} 件に含まれる話者 {total['interviewees']} 人"
-                 f"の発言 {total['segments']} セグメントがある（聞き手の発言は含まない）。このうち、本章の出典で"
-                 f"確認済みのものはインタビュー {total['coded_interviews']} 件の {total['coded']} セグメントで、"
-                 "第2節の集計はこれに基づく"
-                 + ("。" if total["coded"] == total["segments"] else "（確認されていない発言は集計に含まれない）。")
-                 + "立場別と事例別の内訳は次のとおりである。"),
-           ("table", ["立場", "インタビュー", "話者", "セグメント", "うち確認済み"], [
-               [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
-               for r in methods["interviews"]["perspective"]]),
-           ("table", ["事例", "インタビュー", "話者", "セグメント", "うち確認済み"], [
-               [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
-               for r in methods["interviews"]["case"]]),
-           ("h2", "1.2 コーディングの手順")]
+    out = [
+        ("h1", "1. 調査の概要と方法"),
+        ("h2", "1.1 対象としたインタビュー"),
+        (
+            "p",
+            f"プロジェクトには、インタビュー {total['interviews']} 件に含まれる話者 {total['interviewees']} 人"
+            f"の発言 {total['segments']} セグメントがある（聞き手の発言は含まない）。このうち、本章の出典で"
+            f"確認済みのものはインタビュー {total['coded_interviews']} 件の {total['coded']} セグメントで、"
+            "第2節の集計はこれに基づく"
+            + ("。" if total["coded"] == total["segments"] else "（確認されていない発言は集計に含まれない）。")
+            + "立場別と事例別の内訳は次のとおりである。",
+        ),
+        (
+            "table",
+            ["立場", "インタビュー", "話者", "セグメント", "うち確認済み"],
+            [
+                [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
+                for r in methods["interviews"]["perspective"]
+            ],
+        ),
+        (
+            "table",
+            ["事例", "インタビュー", "話者", "セグメント", "うち確認済み"],
+            [
+                [r["label"], r["interviews"], r["interviewees"], r["segments"], r["coded"]]
+                for r in methods["interviews"]["case"]
+            ],
+        ),
+        ("h2", "1.2 コーディングの手順"),
+    ]
     if people:
-        out += [("p", f"発言は一文を単位（セグメント）とし、{len(people)} 人の分析者がそれぞれ独立にコードを付けた。"
-                      "分析者ごとの作業量は次のとおりである。"),
-                ("table", ["分析者", "確認したセグメント", "付けたコード（確認済み）"],
-                 [[p["name"], p["segments"], p["codings"]] for p in people])]
+        out += [
+            (
+                "p",
+                f"発言は一文を単位（セグメント）とし、{len(people)} 人の分析者がそれぞれ独立にコードを付けた。"
+                "分析者ごとの作業量は次のとおりである。",
+            ),
+            (
+                "table",
+                ["分析者", "確認したセグメント", "付けたコード（確認済み）"],
+                [[p["name"], p["segments"], p["codings"]] for p in people],
+            ),
+        ]
     elif methods.get("blind"):
-        out.append(("p", "ブラインドモードのため、ほかの分析者のコーディングの状況は示さない（この報告書を作成した"
-                         "分析者自身は、まだコーディングしていない）。"))
+        out.append(
+            (
+                "p",
+                "ブラインドモードのため、ほかの分析者のコーディングの状況は示さない（この報告書を作成した"
+                "分析者自身は、まだコーディングしていない）。",
+            )
+        )
     else:
         out.append(("p", "分析者によるコーディングはまだ行われていない。"))
-    basis = {"consensus": "スーパーバイザーが裁定したセグメントではその裁定を、それ以外のセグメントでは確認した分析者"
-                          "全員が一致して付けたコードを採る。",
-             "all": "いずれかの分析者が付けたコードをすべて採る。",
-             "model": "モデルの提案のみを採り、分析者による確認を経ていない。"}.get(methods["source"], "")
+    basis = {
+        "consensus": "スーパーバイザーが裁定したセグメントではその裁定を、それ以外のセグメントでは確認した分析者"
+        "全員が一致して付けたコードを採る。",
+        "all": "いずれかの分析者が付けたコードをすべて採る。",
+        "model": "モデルの提案のみを採り、分析者による確認を経ていない。",
+    }.get(methods["source"], "")
     out.append(("p", f"本章の集計は「{methods['source_label']}」に基づく。{basis}"))
     book = methods["codebook"]
-    out.append(("p", f"コードブックは「{book['title']}」（{book['tag']}）を用いた。プロジェクト内での版の履歴は"
-                     "次のとおりである。"))
+    out.append(
+        (
+            "p",
+            f"コードブックは「{book['title']}」（{book['tag']}）を用いた。プロジェクト内での版の履歴は"
+            "次のとおりである。",
+        )
+    )
     if book["history"]:
-        out.append(("table", ["日付", "担当", "内容", "版"],
-                    [[h["date"], "（自動）" if h["author"] == "system" else h["author"] or "―", h["note"] or "―",
-                      h["tag"]] for h in book["history"]]))
+        out.append(
+            (
+                "table",
+                ["日付", "担当", "内容", "版"],
+                [
+                    [
+                        h["date"],
+                        "（自動）" if h["author"] == "system" else h["author"] or "―",
+                        h["note"] or "―",
+                        h["tag"],
+                    ]
+                    for h in book["history"]
+                ],
+            )
+        )
     else:
         out.append(("p", "（版の履歴はない）"))
     if methods["unconfirmed_only"] and methods["source"] != layers.MODEL:  # else the whole report says so
         names = "、".join(f"{c['name']}（提案 {c['suggested']} セグメント）" for c in methods["unconfirmed_only"])
-        out.append(("warning", "次のコードには確認済みのコーディングがなく、モデルの提案のみに基づく"
-                               f"（{SUGGESTED_ONLY}）：{names}。"))
+        out.append(
+            (
+                "warning",
+                f"次のコードには確認済みのコーディングがなく、モデルの提案のみに基づく（{SUGGESTED_ONLY}）：{names}。",
+            )
+        )
     out.append(("h2", "1.3 コーダー間の一致と裁定"))
     figures = methods["agreement"]
     if figures is None:
         out.append(("p", methods["agreement_note"]))
     else:
-        out += [("p", f"分析者 {'、'.join(figures['coders'])} のコーディングについて、コードごとにクリッペンドルフの α"
-                      "（名義尺度）を求めた。95% 信頼区間はセグメントを単位とするブートストラップ"
-                      f"（{figures['reps']:,} 回）による。n は2人以上が確認したセグメントの数である。α が "
-                      f"{agreement.RELIABLE:.3f} 以上を十分、{agreement.TENTATIVE:.3f} 以上を暫定的な一致とみなす。"),
-                ("table", ["コード", "n", "α", "95% 信頼区間", "判定"],
-                 [_agreement_row(r["name"], r) for r in figures["rows"]]
-                 + [_agreement_row("全体（すべてのコード）", figures["overall"])])]
+        out += [
+            (
+                "p",
+                f"分析者 {'、'.join(figures['coders'])} のコーディングについて、コードごとにクリッペンドルフの α"
+                "（名義尺度）を求めた。95% 信頼区間はセグメントを単位とするブートストラップ"
+                f"（{figures['reps']:,} 回）による。n は2人以上が確認したセグメントの数である。α が "
+                f"{agreement.RELIABLE:.3f} 以上を十分、{agreement.TENTATIVE:.3f} 以上を暫定的な一致とみなす。",
+            ),
+            (
+                "table",
+                ["コード", "n", "α", "95% 信頼区間", "判定"],
+                [_agreement_row(r["name"], r) for r in figures["rows"]]
+                + [_agreement_row("全体（すべてのコード）", figures["overall"])],
+            ),
+        ]
         if meta["where"]:
             out.append(("note", "一致の指標は、対象の絞り込みによらずプロジェクト全体について算出した。"))
     if methods["adjudicated"] is not None:
-        out.append(("p", f"分析者の判断が分かれたセグメントのうち {methods['adjudicated']} 件を、スーパーバイザーが"
-                         "裁定した。"
-                    if methods["adjudicated"] else "スーパーバイザーが裁定したセグメントはまだない。"))
+        out.append(
+            (
+                "p",
+                f"分析者の判断が分かれたセグメントのうち {methods['adjudicated']} 件を、スーパーバイザーが裁定した。"
+                if methods["adjudicated"]
+                else "スーパーバイザーが裁定したセグメントはまだない。",
+            )
+        )
     return out
 
 
 def _agreement_row(name: str, r: dict) -> list:
     ci = r["alpha_ci"]
-    return [name, r["n"], _num(r["alpha"]), f"{_num(ci[0])}–{_num(ci[1])}" if ci else "―",
-            VERDICTS.get(r["verdict"], r["verdict"])]
+    return [
+        name,
+        r["n"],
+        _num(r["alpha"]),
+        f"{_num(ci[0])}–{_num(ci[1])}" if ci else "―",
+        VERDICTS.get(r["verdict"], r["verdict"]),
+    ]
 
 
 def _num(value) -> str:
@@ -418,22 +644,40 @@ def _code_blocks(n: int, code: dict, noun: str, unconfirmed: bool) -> list[tuple
         title += f"（{SUGGESTED_ONLY}）"
     out = [("h2", title)]
     if code["name_en"] or code["parent"] or code["retired"]:
-        extra = [code["name_en"], code["parent"] and f"上位コード：{code['parent']}",
-                 code["retired"] and "廃止されたコード"]
+        extra = [
+            code["name_en"],
+            code["parent"] and f"上位コード：{code['parent']}",
+            code["retired"] and "廃止されたコード",
+        ]
         out.append(("note", "　".join(e for e in extra if e)))
     out.append(("definition", code["definition"]))
     if code["unconfirmed_only"] and not unconfirmed:
-        out.append(("warning", "このコードには確認済みのコーディングがなく、モデルの提案が "
-                               f"{code['suggested']} セグメントにあるのみである（{SUGGESTED_ONLY}）。"
-                               "分析者が確認するまで所見としては扱わない。"))
-    out += [("table", [noun, "セグメント", "話者", "割合"],
-             [[r["label"], r["segments"], r["interviewees"], f"{r['share']:.0%}"] for r in code["rows"]
-              if not r.get("off_matrix")]),
-            ("chart", "bars", code["id"], f"図　{code['name']}：{noun}ごとのセグメント数と話者数")]
+        out.append(
+            (
+                "warning",
+                "このコードには確認済みのコーディングがなく、モデルの提案が "
+                f"{code['suggested']} セグメントにあるのみである（{SUGGESTED_ONLY}）。"
+                "分析者が確認するまで所見としては扱わない。",
+            )
+        )
+    out += [
+        (
+            "table",
+            [noun, "セグメント", "話者", "割合"],
+            [
+                [r["label"], r["segments"], r["interviewees"], f"{r['share']:.0%}"]
+                for r in code["rows"]
+                if not r.get("off_matrix")
+            ],
+        ),
+        ("chart", "bars", code["id"], f"図　{code['name']}：{noun}ごとのセグメント数と話者数"),
+    ]
     for r in code["rows"]:
         if r.get("off_matrix"):
-            out += [("h3", f"{r['label']}（この出典ではコーディングされていない）"),
-                    ("note", "この出典の集計には含まれないが、分析者の要約があるため示す。")]
+            out += [
+                ("h3", f"{r['label']}（この出典ではコーディングされていない）"),
+                ("note", "この出典の集計には含まれないが、分析者の要約があるため示す。"),
+            ]
         else:
             out.append(("h3", f"{r['label']}（{r['segments']} セグメント、{r['interviewees']} 人）"))
         if r["summary"]:
@@ -450,30 +694,51 @@ def _code_blocks(n: int, code: dict, noun: str, unconfirmed: bool) -> list[tuple
 def _theme_blocks(themes: dict, meta: dict) -> list[tuple]:
     out = [("h1", "3. コードブックにない新たなテーマ")]
     if themes["source"] is None:
-        return out + [("p", "トピック抽出はまだ実行されていない。コマンドラインで「coder topics --source uncoded --db "
-                            f"{meta['project'] or 'PROJECT.db'}」（または Web の「トピック」ページ）を実行してから"
-                            "報告書を作り直すと、コードの付いていない発言から現れたテーマがここに示される。")]
+        return out + [
+            (
+                "p",
+                "トピック抽出はまだ実行されていない。コマンドラインで「coder topics --source uncoded --db "
+                f"{meta['project'] or 'PROJECT.db'}」（または Web の「トピック」ページ）を実行してから"
+                "報告書を作り直すと、コードの付いていない発言から現れたテーマがここに示される。",
+            )
+        ]
     which = "コードの付いていない発言" if themes["source"] == "uncoded" else "すべての発言"
     if not themes["topics"]:
-        return out + [("p", f"{themes['created_at']} に{which}を対象としてトピック抽出を行った（{themes['n_topics']} "
-                            "トピック）が、コードブックのコードで捉えられていないテーマは見つからなかった。")]
-    out.append(("p", f"{themes['created_at']} に{which}（{themes['n_segments']} セグメント）を対象として"
-                     f"トピック抽出を行った。{themes['n_topics']} トピックのうち、コードブックのコードがほとんど付いて"
-                     f"いない {len(themes['topics'])} 件を新しいコードの候補として示す。トピックの名前は主な語を"
-                     "並べたもので、解釈は分析者に委ねる。"))
+        return out + [
+            (
+                "p",
+                f"{themes['created_at']} に{which}を対象としてトピック抽出を行った（{themes['n_topics']} "
+                "トピック）が、コードブックのコードで捉えられていないテーマは見つからなかった。",
+            )
+        ]
+    out.append(
+        (
+            "p",
+            f"{themes['created_at']} に{which}（{themes['n_segments']} セグメント）を対象として"
+            f"トピック抽出を行った。{themes['n_topics']} トピックのうち、コードブックのコードがほとんど付いて"
+            f"いない {len(themes['topics'])} 件を新しいコードの候補として示す。トピックの名前は主な語を"
+            "並べたもので、解釈は分析者に委ねる。",
+        )
+    )
     if meta["where"]:
         out.append(("note", "トピック抽出は、対象の絞り込みによらずプロジェクト全体について行ったものである。"))
     for n, t in enumerate(themes["topics"], 1):
         spread = "、".join(f"{k} {v}" for k, v in t["perspectives"].items())
         name = "・".join(t["words"][:3]) or f"トピック {t['id']}"
-        out += [("h2", f"3.{n} {name}"),
-                ("p", f"{t['size']} セグメント（うちコードの付いていないもの {t['uncoded_share']:.0%}）。"
-                      f"主な語：{'、'.join(t['words'])}。立場別：{spread or '―'}。")]
+        out += [
+            ("h2", f"3.{n} {name}"),
+            (
+                "p",
+                f"{t['size']} セグメント（うちコードの付いていないもの {t['uncoded_share']:.0%}）。"
+                f"主な語：{'、'.join(t['words'])}。立場別：{spread or '―'}。",
+            ),
+        ]
         out += [("quote", f"「{q['text']}」", q["reference"]) for q in t["quotes"]]
     return out
 
 
 # --- writers ---------------------------------------------------------------------------------------
+
 
 def file_name(fmt: str, source: str = "consensus") -> str:
     """A default file name such as ``coder-report-consensus.docx``."""
@@ -616,24 +881,33 @@ def _html(report: dict, out: Path, charts: _Charts) -> None:
             body.append(f"<{tags[kind]}>{e(text)}</{tags[kind]}>")
         elif kind == "table":
             head = "".join(f"<th>{e(str(h))}</th>" for h in block[1])
-            rows = "".join("<tr>" + "".join(f'<td class="n">{v}</td>' if isinstance(v, int) else f"<td>{e(str(v))}</td>"
-                                            for v in row) + "</tr>" for row in block[2])
+            rows = "".join(
+                "<tr>"
+                + "".join(f'<td class="n">{v}</td>' if isinstance(v, int) else f"<td>{e(str(v))}</td>" for v in row)
+                + "</tr>"
+                for row in block[2]
+            )
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif kind == "chart":
             data = base64.b64encode(charts.png(block[1], block[2])).decode("ascii")
-            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[3])}">'
-                        f"<figcaption>{e(block[3])}</figcaption></figure>")
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[3])}">'
+                f"<figcaption>{e(block[3])}</figcaption></figure>"
+            )
         elif kind == "quote":
             body.append(f"<blockquote><p>{e(text)}</p><footer>{e(block[2])}</footer></blockquote>")
         elif kind == "summary":
-            body.append(f'<p class="summary"><strong>要約</strong>：{e(text)}'
-                        f'<span class="note">（{e(block[2])}）</span></p>')
+            body.append(
+                f'<p class="summary"><strong>要約</strong>：{e(text)}<span class="note">（{e(block[2])}）</span></p>'
+            )
         elif kind == "definition":
             body.append(f"<p><strong>定義</strong>：{e(text)}</p>")
         else:
             body.append(f'<p class="{kind}">{e(text)}</p>')
-    page = (f'<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n<title>{e(report["meta"]["title"])}'
-            f"</title>\n<style>{CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+    page = (
+        f'<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n<title>{e(report["meta"]["title"])}'
+        f"</title>\n<style>{CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
     out.write_bytes(page.encode("utf-8"))
 
 

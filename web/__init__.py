@@ -14,10 +14,14 @@ from flask import Flask, request
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
-        DATABASE=os.environ.get("CODER_DB", "coder.db"), CODEBOOK=None, EMBEDDING_MODEL=None,
+        DATABASE=os.environ.get("CODER_DB", "coder.db"),
+        CODEBOOK=None,
+        EMBEDDING_MODEL=None,
         RETRAIN=True,  # confirmations retrain the learner in a background thread
-        MAX_CONTENT_LENGTH=100 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None,
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=100 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if test_config:
         app.config.update(test_config)
@@ -51,8 +55,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     policy.init_app(app)
     auth.init_app(app)
     tasks.init_app(app)
-    for module in (auth, transcripts, importer, coding, codes, matrix, search, topics, exports, supervision, names,
-                   users, attributes, memos, charts, report, api):
+    for module in (
+        auth,
+        transcripts,
+        importer,
+        coding,
+        codes,
+        matrix,
+        search,
+        topics,
+        exports,
+        supervision,
+        names,
+        users,
+        attributes,
+        memos,
+        charts,
+        report,
+        api,
+    ):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
     from coder.db import hhmmss
@@ -63,8 +84,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 # Scripts and styles only from our own static files: even if some text slipped past escaping,
 # the browser would not run it. Nothing is loaded from other hosts.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def security_headers(response):

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from coder import attributes
-from coder.errors import CoderError
+from coder.errors import CoderError, japanese
 
 from .auth import supervisor_required
 from .database import get_db
@@ -32,11 +32,22 @@ def index():
 @supervisor_required
 def set_value():
     form = request.form
-    old = attributes.set_value(get_db(), form.get("scope", ""), form.get("ref", ""), form.get("name", ""),
-                               form.get("value", ""), user=current_user.name)  # unknown target: 404, bad input: 400
+    old = attributes.set_value(
+        get_db(),
+        form.get("scope", ""),
+        form.get("ref", ""),
+        form.get("name", ""),
+        form.get("value", ""),
+        user=current_user.name,
+    )  # unknown target: 404, bad input: 400
     value = form.get("value", "").strip()
-    flash(f"{form.get('name', '').strip()} を「{value}」にしました。" if value else
-          f"{form.get('name', '').strip()} の値を削除しました。" if old else "変更はありません。")
+    flash(
+        f"{form.get('name', '').strip()} を「{value}」にしました。"
+        if value
+        else f"{form.get('name', '').strip()} の値を削除しました。"
+        if old
+        else "変更はありません。"
+    )
     return redirect(url_for("attributes.index"))
 
 
@@ -54,8 +65,10 @@ def upload():
         try:
             report = attributes.import_table(get_db(), path, user=current_user.name, name=file.filename)
         except CoderError as exc:
-            flash(f"取り込めませんでした（何も変更していません）：{exc}", "error")
+            flash(f"取り込めませんでした（何も変更していません）：{japanese(exc)}", "error")
             return _page(400)
-    flash(f"{file.filename}：{len(report.set)} 件を設定、{len(report.changed)} 件を変更、"
-          f"{len(report.unchanged)} 件は変更なし、空欄 {len(report.left_out)} 件は取り込みませんでした。")
+    flash(
+        f"{file.filename}：{len(report.set)} 件を設定、{len(report.changed)} 件を変更、"
+        f"{len(report.unchanged)} 件は変更なし、空欄 {len(report.left_out)} 件は取り込みませんでした。"
+    )
     return redirect(url_for("attributes.index"))

@@ -89,6 +89,7 @@ def supervisor_required(view):
         if not current_user.is_supervisor:
             abort(403)
         return view(*args, **kwargs)
+
     return wrapped
 
 
@@ -102,8 +103,13 @@ def safe_next(target):
     """``target`` if it is a path on this site, else the dashboard (open-redirect guard). Refused: any
     control or whitespace character (browsers drop tabs and newlines, so "/\t/evil" becomes "//evil"),
     backslashes (read as "/"), a leading "//", and anything with a scheme or a host."""
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(unicodedata.category(c)[0] in "CZ" for c in target)):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(unicodedata.category(c)[0] in "CZ" for c in target)
+    ):
         return url_for("transcripts.index")
     parts = urlsplit(target)
     return url_for("transcripts.index") if parts.scheme or parts.netloc else target

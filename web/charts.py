@@ -24,8 +24,12 @@ def _image(draw, name: str, fmt: str, data: dict, **options):
     buffer = io.BytesIO()
     draw(data, get_codebook(), buffer, fmt, **options)
     buffer.seek(0)
-    return send_file(buffer, mimetype=MIMETYPES[fmt], as_attachment=request.args.get("download") == "1",
-                     download_name=f"{name}.{fmt}")
+    return send_file(
+        buffer,
+        mimetype=MIMETYPES[fmt],
+        as_attachment=request.args.get("download") == "1",
+        download_name=f"{name}.{fmt}",
+    )
 
 
 @bp.route("/heatmap.<any(png, svg):fmt>")
@@ -36,8 +40,9 @@ def heatmap(fmt):
 
 @bp.route("/bars.<any(png, svg):fmt>")
 def bars(fmt):
-    return _image(charts.bars, "bars", fmt, _build(get_db(), _params(), quotes=0),
-                  code=request.args.get("code") or None)  # an unknown code → 404
+    return _image(
+        charts.bars, "bars", fmt, _build(get_db(), _params(), quotes=0), code=request.args.get("code") or None
+    )  # an unknown code → 404
 
 
 def _cooccurrence():
@@ -45,10 +50,18 @@ def _cooccurrence():
     and attribute filter (one ``NAME=VALUE``), with the parameters to carry on."""
     a = request.args
     level = a.get("level") if a.get("level") in cooccurrence.LEVELS else "segment"
-    params = {"source": a.get("source") or policy().default_source(), "level": level,
-              "attribute": a.get("attribute") or None}
-    result = cooccurrence.compute(get_db(), get_codebook(), params["source"], policy=policy(),
-                                  where=attributes.parse_filters(params["attribute"] or []))  # or 400/403/404
+    params = {
+        "source": a.get("source") or policy().default_source(),
+        "level": level,
+        "attribute": a.get("attribute") or None,
+    }
+    result = cooccurrence.compute(
+        get_db(),
+        get_codebook(),
+        params["source"],
+        policy=policy(),
+        where=attributes.parse_filters(params["attribute"] or []),
+    )  # or 400/403/404
     return result, params
 
 
@@ -62,6 +75,13 @@ def network(fmt):
 def cooccurrence_page():
     result, params = _cooccurrence()
     db = get_db()
-    return render_template("charts/cooccurrence.html", co=result, params=params, codebook=get_codebook(),
-                           sources=policy().sources(db), attribute_pairs=attributes.pairs(db),
-                           edges=charts.EDGES, level_labels=cooccurrence.LEVEL_LABELS)
+    return render_template(
+        "charts/cooccurrence.html",
+        co=result,
+        params=params,
+        codebook=get_codebook(),
+        sources=policy().sources(db),
+        attribute_pairs=attributes.pairs(db),
+        edges=charts.EDGES,
+        level_labels=cooccurrence.LEVEL_LABELS,
+    )

@@ -7,7 +7,7 @@ from flask_login import current_user
 from coder import codebook_edit as edit
 from coder import db as store
 from coder.coding import code_counts
-from coder.errors import CoderError, NotFound
+from coder.errors import CoderError, NotFound, japanese
 from coder.memos import list_memos
 
 from .database import get_codebook, get_db
@@ -17,14 +17,23 @@ bp = Blueprint("codes", __name__)
 
 # form "op" → the library edit and the form fields it takes after the code id
 OPS = {
-    "rename": (edit.rename_code, ["name"]), "describe": (edit.describe_code, ["description"]),
-    "color": (edit.recolour_code, ["color"]), "nest": (edit.nest_code, ["parent"]),
-    "merge": (edit.merge_codes, ["into"]), "retire": (edit.retire_code, []),
+    "rename": (edit.rename_code, ["name"]),
+    "describe": (edit.describe_code, ["description"]),
+    "color": (edit.recolour_code, ["color"]),
+    "nest": (edit.nest_code, ["parent"]),
+    "merge": (edit.merge_codes, ["into"]),
+    "retire": (edit.retire_code, []),
 }
-DONE = {"add": "コードを追加しました", "rename": "名前を変更しました", "describe": "定義を更新しました",
-        "color": "色を変更しました", "nest": "上位コードを変更しました",
-        "merge": "コードを統合しました", "retire": "コードを廃止しました",
-        "promote": "コードブックに昇格しました"}
+DONE = {
+    "add": "コードを追加しました",
+    "rename": "名前を変更しました",
+    "describe": "定義を更新しました",
+    "color": "色を変更しました",
+    "nest": "上位コードを変更しました",
+    "merge": "コードを統合しました",
+    "retire": "コードを廃止しました",
+    "promote": "コードブックに昇格しました",
+}
 
 
 @bp.route("/codebook")
@@ -41,10 +50,18 @@ def index():
         if c.parent:
             children.setdefault(c.parent, []).append(c)
     keys = {c.id: i + 1 for i, c in enumerate(book.active[:8])}  # the coding view's number keys
-    return render_template("codes/index.html", codebook=book, counts=counts, memos=memos, editor=editor,
-                           tree=edit.tree(book.active), children=children, keys=keys,
-                           user_codes=store.user_codes(db) if editor else [],
-                           versions=edit.versions(db)[:10] if editor else [])
+    return render_template(
+        "codes/index.html",
+        codebook=book,
+        counts=counts,
+        memos=memos,
+        editor=editor,
+        tree=edit.tree(book.active),
+        children=children,
+        keys=keys,
+        user_codes=store.user_codes(db) if editor else [],
+        versions=edit.versions(db)[:10] if editor else [],
+    )
 
 
 @bp.route("/codebook/edit", methods=["POST"])
@@ -63,8 +80,9 @@ def change():
     try:
         if op == "add":
             code = form.get("id", "")
-            book = edit.add_code(db, who, code, form.get("name", ""), form.get("parent") or None,
-                                 form.get("description", ""))
+            book = edit.add_code(
+                db, who, code, form.get("name", ""), form.get("parent") or None, form.get("description", "")
+            )
         elif op == "promote":
             code = form.get("id", "")
             book = edit.promote_user_code(db, who, form.get("user_code", ""), code, form.get("name") or None)
@@ -74,7 +92,7 @@ def change():
     except NotFound:
         raise
     except CoderError as exc:  # a refused edit (duplicate id, empty name, a loop of parents …)
-        flash(f"変更できませんでした：{exc}", "error")
+        flash(f"変更できませんでした：{japanese(exc)}", "error")
         return redirect(url_for("codes.index"))
     flash(f"{DONE[op]}（{book.version_tag}）")
     return redirect(url_for("codes.index", _anchor=code or None))

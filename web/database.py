@@ -64,8 +64,10 @@ def secret_key(database) -> str:
 
 def _read_key(path: Path) -> str:
     if os.name == "posix" and path.stat().st_mode & 0o077:
-        raise CoderError(f"{path}: the session key file is open to other users (group or world permissions); "
-                         f"run `chmod 600 {path}` (or delete it to make a new key) and start again")
+        raise CoderError(
+            f"{path}: the session key file is open to other users (group or world permissions); "
+            f"run `chmod 600 {path}` (or delete it to make a new key) and start again"
+        )
     for _ in range(50):  # another process may have just created it and not yet written the key
         key = path.read_text(encoding="ascii").strip()
         if key:

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from coder import ingest as importing
 from coder import safezip
-from coder.errors import CoderError
+from coder.errors import CoderError, japanese
 from coder.formats import LAYOUTS
 from coder.segment import load_nlp
 from coder.speakers import PERSPECTIVES, SpeakerMapError, parse_pairs, perspective_id
@@ -112,10 +112,13 @@ def _options(form) -> dict:
     """The import settings of the form; SpeakerMapError for a bad speaker line or perspective."""
     speakers = form.get("speakers", "")
     perspective = form.get("perspective", "").strip()
-    return {"case": form.get("case", "").strip() or None, "speakers": speakers,
-            "mapping": parse_pairs([line.strip() for line in speakers.splitlines() if line.strip()]),
-            "document": form.get("document") == "1",
-            "perspective": perspective_id(perspective) if perspective else None}
+    return {
+        "case": form.get("case", "").strip() or None,
+        "speakers": speakers,
+        "mapping": parse_pairs([line.strip() for line in speakers.splitlines() if line.strip()]),
+        "document": form.get("document") == "1",
+        "perspective": perspective_id(perspective) if perspective else None,
+    }
 
 
 def _files(folder: Path) -> list[Path]:
@@ -124,17 +127,37 @@ def _files(folder: Path) -> list[Path]:
 
 def _preview(folder: Path, options: dict, status: int = 200):
     """The preview page; 400 when a file cannot be imported (the page names it and why)."""
-    report = importing.prepare(get_db(), _files(folder), case=options["case"], speaker_map=options["mapping"],
-                               document=options["document"], perspective=options["perspective"])
+    report = importing.prepare(
+        get_db(),
+        _files(folder),
+        case=options["case"],
+        speaker_map=options["mapping"],
+        document=options["document"],
+        perspective=options["perspective"],
+    )
     files = []
     for t in report.imported:
-        files.append({"t": t, "layout": LAYOUTS_JA.get(t.layout, LAYOUTS.get(t.layout, t.layout)),
-                      "speakers": importing.speaker_summary(t, 40),
-                      "notes": t.notes, "warnings": importing.warnings(t)})
-    errors = [error_ja(_unlink(e, folder)) for e in report.errors]
+        files.append(
+            {
+                "t": t,
+                "layout": LAYOUTS_JA.get(t.layout, LAYOUTS.get(t.layout, t.layout)),
+                "speakers": importing.speaker_summary(t, 40),
+                "notes": t.notes,
+                "warnings": importing.warnings(t),
+            }
+        )
+    errors = [error_ja(_unlink(e, folder)) for e in report.errors_ja]
     skipped = [(Path(path).name, name) for path, name in report.skipped]
-    return render_template("importer/preview.html", token=folder.name, files=files, errors=errors, skipped=skipped,
-                           options=options, perspectives=PERSPECTIVES, note_ja=note_ja), 400 if errors else status
+    return render_template(
+        "importer/preview.html",
+        token=folder.name,
+        files=files,
+        errors=errors,
+        skipped=skipped,
+        options=options,
+        perspectives=PERSPECTIVES,
+        note_ja=note_ja,
+    ), 400 if errors else status
 
 
 def error_ja(message: str) -> str:
@@ -144,7 +167,9 @@ def error_ja(message: str) -> str:
     if not problem.endswith(safezip.BOMB):
         return message
     detail = problem.removesuffix(safezip.BOMB).rstrip(" —")
-    return f"{name}：展開すると非常に大きくなるため、ZIP爆弾のおそれがあるファイルとして読み込みませんでした（{detail}）。"
+    return (
+        f"{name}：展開すると非常に大きくなるため、ZIP爆弾のおそれがあるファイルとして読み込みませんでした（{detail}）。"
+    )
 
 
 def _unlink(message: str, folder: Path) -> str:
@@ -161,12 +186,15 @@ def upload():
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
         if not files:
-            raise CoderError("ファイルが選択されていません。")
+            raise CoderError("no file chosen", ja="ファイルが選択されていません。")
         options = _options(request.form)
     except (CoderError, SpeakerMapError) as exc:
-        flash(f"取り込めませんでした（何も変更していません）：{exc}", "error")
-        return render_template("importer/upload.html", perspectives=PERSPECTIVES,
-                               options={"case": request.form.get("case"), "speakers": request.form.get("speakers")}), 400
+        flash(f"取り込めませんでした（何も変更していません）：{japanese(exc)}", "error")
+        return render_template(
+            "importer/upload.html",
+            perspectives=PERSPECTIVES,
+            options={"case": request.form.get("case"), "speakers": request.form.get("speakers")},
+        ), 400
     folder = _pending_root() / secrets.token_hex(16)
     folder.mkdir(mode=0o700)
     for n, f in enumerate(files):
@@ -189,25 +217,42 @@ def confirm(token):
     try:
         options = _options(request.form)
     except SpeakerMapError as exc:
-        flash(f"設定を読めませんでした：{exc}", "error")
-        return _preview(folder, {"case": None, "speakers": request.form.get("speakers", ""), "mapping": {},
-                                 "document": False, "perspective": None}, 400)
+        flash(f"設定を読めませんでした：{japanese(exc)}", "error")
+        return _preview(
+            folder,
+            {
+                "case": None,
+                "speakers": request.form.get("speakers", ""),
+                "mapping": {},
+                "document": False,
+                "perspective": None,
+            },
+            400,
+        )
     if action != "import":
         return _preview(folder, options)
     try:
-        report = importing.ingest(get_db(), _files(folder), nlp=load_nlp(), case=options["case"],
-                                  speaker_map=options["mapping"], document=options["document"],
-                                  perspective=options["perspective"])
+        report = importing.ingest(
+            get_db(),
+            _files(folder),
+            nlp=load_nlp(),
+            case=options["case"],
+            speaker_map=options["mapping"],
+            document=options["document"],
+            perspective=options["perspective"],
+        )
     except CoderError as exc:
-        flash(f"取り込めませんでした（何も変更していません）：{_unlink(str(exc), folder)}", "error")
+        flash(f"取り込めませんでした（何も変更していません）：{_unlink(japanese(exc), folder)}", "error")
         return _preview(folder, options, 400)
     shutil.rmtree(folder, ignore_errors=True)
     for path, name in report.skipped:
         flash(f"{Path(path).name} は取り込み済みです（{name}）。変更はありません。")
     for t in report.imported:
         left = sum(1 for n in t.notes if "left out" in n.what)
-        flash(f"{t.source_file} を「{t.name}」として取り込みました：{len(t.turns)} 発言、{len(t.segments)} セグメント"
-              + (f"（取り込まなかった箇所 {left} 件は取り込み記録にあります）。" if left else "。"))
+        flash(
+            f"{t.source_file} を「{t.name}」として取り込みました：{len(t.turns)} 発言、{len(t.segments)} セグメント"
+            + (f"（取り込まなかった箇所 {left} 件は取り込み記録にあります）。" if left else "。")
+        )
         schedule(t.id)
     unknown = report.unknown_speakers()
     if len(report.imported) == 1 and unknown:

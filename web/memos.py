@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from coder import attributes, memos
 from coder import db as store
-from coder.errors import CoderError, Forbidden, NotFound
+from coder.errors import CoderError, Forbidden, NotFound, japanese
 
 from .database import get_codebook, get_db
 from .policy import policy, row_id
@@ -34,11 +34,20 @@ def index():
     where = attributes.parse_filters(chosen["attribute"] or [])  # not NAME=VALUE → 400, unknown name → 404
     rows = memos.visible(db, policy(), where=where, **{k: v for k, v in chosen.items() if k != "attribute"})
     everyone = memos.visible(db, policy())
-    return render_template("memos/index.html", memos=rows, chosen=chosen, kinds=memos.KIND_LABELS, query=_query(),
-                           sees_others=policy().sees_others,
-                           authors=sorted({m["author"] for m in everyone}), codebook=get_codebook(),
-                           transcripts=store.list_transcripts(db), cases=store.list_cases(db), me=current_user.name,
-                           attribute_pairs=attributes.pairs(db))
+    return render_template(
+        "memos/index.html",
+        memos=rows,
+        chosen=chosen,
+        kinds=memos.KIND_LABELS,
+        query=_query(),
+        sees_others=policy().sees_others,
+        authors=sorted({m["author"] for m in everyone}),
+        codebook=get_codebook(),
+        transcripts=store.list_transcripts(db),
+        cases=store.list_cases(db),
+        me=current_user.name,
+        attribute_pairs=attributes.pairs(db),
+    )
 
 
 def _query() -> dict:
@@ -51,14 +60,19 @@ def add():
     """A memo on a transcript, a case or the project (segment memos are written in the coding view)."""
     form, target = request.form, request.form.get("target")
     try:
-        memos.add(get_db(), current_user.name, form.get("text", ""),
-                  transcript=row_id(form.get("transcript", "")) if target == "transcript" else None,
-                  case=form.get("case") if target == "case" else None, project=target == "project")
+        memos.add(
+            get_db(),
+            current_user.name,
+            form.get("text", ""),
+            transcript=row_id(form.get("transcript", "")) if target == "transcript" else None,
+            case=form.get("case") if target == "case" else None,
+            project=target == "project",
+        )
         flash("メモを保存しました。")
     except (NotFound, Forbidden):
         raise
     except CoderError as exc:
-        flash(f"メモを保存できませんでした：{exc}", "error")
+        flash(f"メモを保存できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("memos.index"))
 
 
@@ -70,7 +84,7 @@ def edit(memo_id):
     except (NotFound, Forbidden):
         raise
     except CoderError as exc:
-        flash(f"メモを更新できませんでした：{exc}", "error")
+        flash(f"メモを更新できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("memos.index", **_query()))
 
 

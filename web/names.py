@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 
 from coder import pseudonymise
-from coder.errors import CoderError
+from coder.errors import CoderError, japanese
 
 from .auth import supervisor_required
 from .database import get_db
@@ -26,30 +26,38 @@ def only_supervisors():
 @bp.route("/")
 def index():
     rows = pseudonymise.list_names(get_db(), request.args.get("show") or None)
-    return render_template("names/index.html", rows=rows, kinds=pseudonymise.KIND_LABELS, origins=ORIGINS,
-                           statuses=STATUSES, show=request.args.get("show"),
-                           waiting=len(pseudonymise.list_names(get_db(), "candidate")))
+    return render_template(
+        "names/index.html",
+        rows=rows,
+        kinds=pseudonymise.KIND_LABELS,
+        origins=ORIGINS,
+        statuses=STATUSES,
+        show=request.args.get("show"),
+        waiting=len(pseudonymise.list_names(get_db(), "candidate")),
+    )
 
 
 @bp.route("/add", methods=["POST"])
 def add():
     try:
-        row = pseudonymise.add_name(get_db(), request.form.get("name", ""), request.form.get("kind", ""),
-                                    current_user.name)
+        row = pseudonymise.add_name(
+            get_db(), request.form.get("name", ""), request.form.get("kind", ""), current_user.name
+        )
         flash(f"「{row['name']}」を {row['placeholder']} に置き換えます。")
     except CoderError as exc:
-        flash(f"追加できませんでした：{exc}", "error")
+        flash(f"追加できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("names.index"))
 
 
 @bp.route("/review", methods=["POST"])
 def review():
     try:
-        row = pseudonymise.review(get_db(), request.form.get("name", ""), request.form.get("status", ""),
-                                  current_user.name)
+        row = pseudonymise.review(
+            get_db(), request.form.get("name", ""), request.form.get("status", ""), current_user.name
+        )
         flash(f"「{row['name']}」：{STATUSES[row['status']]}")
     except CoderError as exc:
-        flash(f"変更できませんでした：{exc}", "error")
+        flash(f"変更できませんでした：{japanese(exc)}", "error")
     return redirect(url_for("names.index", show=request.args.get("show")))
 
 

@@ -15,8 +15,11 @@ from .database import get_codebook, get_db
 from .policy import policy
 
 bp = Blueprint("report", __name__, url_prefix="/report")
-MIMETYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-             "html": "text/html", "md": "application/zip"}  # Flask adds the charset to text/*
+MIMETYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+    "md": "application/zip",
+}  # Flask adds the charset to text/*
 
 
 @bp.route("/")
@@ -26,8 +29,14 @@ def index():
     if fmt not in findings.FORMATS:
         raise CoderError(f"形式は {'、'.join(findings.FORMATS)} のいずれかです（{fmt!r} は使えません）")
     book, source = get_codebook(), a.get("source") or policy().default_source()
-    result = findings.build(get_db(), book, source, a.get("by") or "perspective", policy=policy(),  # or 403/404
-                            where=attributes.parse_filters(a.getlist("attribute")))
+    result = findings.build(
+        get_db(),
+        book,
+        source,
+        a.get("by") or "perspective",
+        policy=policy(),  # or 403/404
+        where=attributes.parse_filters(a.getlist("attribute")),
+    )
     with tempfile.TemporaryDirectory(prefix="coder-report-") as folder:
         path = findings.write(result, Path(folder) / findings.file_name(fmt, result["meta"]["source"]), fmt, book)
         data = findings.markdown_zip(path) if fmt == "md" else path.read_bytes()

@@ -24,8 +24,11 @@ PROXY_HEADERS = {"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host", "x-
 
 def secure_config(tls: bool) -> dict:
     """App config for cookies that only travel over HTTPS (when ``tls``)."""
-    return {"SESSION_COOKIE_SECURE": tls, "REMEMBER_COOKIE_SECURE": tls,
-            "PREFERRED_URL_SCHEME": "https" if tls else "http"}
+    return {
+        "SESSION_COOKIE_SECURE": tls,
+        "REMEMBER_COOKIE_SECURE": tls,
+        "PREFERRED_URL_SCHEME": "https" if tls else "http",
+    }
 
 
 def is_loopback(host: str) -> bool:
@@ -38,15 +41,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(app, host: str, port: int, threads: int = THREADS, certfile: str | None = None,
-          keyfile: str | None = None, behind_proxy: str | None = None, debug: bool = False) -> None:
+def serve(
+    app,
+    host: str,
+    port: int,
+    threads: int = THREADS,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    behind_proxy: str | None = None,
+    debug: bool = False,
+) -> None:
     """Serve ``app`` until interrupted. Raises ``CoderError`` for a certificate or key that cannot
     be loaded, or for ``certfile`` without ``keyfile`` (and the other way round)."""
     if bool(certfile) != bool(keyfile):
         raise CoderError("--certfile and --keyfile go together (a PEM certificate and its private key)")
     if debug:
-        app.run(host=host, port=port, threaded=True, debug=True, use_reloader=False,
-                ssl_context=(certfile, keyfile) if certfile else None)
+        app.run(
+            host=host,
+            port=port,
+            threaded=True,
+            debug=True,
+            use_reloader=False,
+            ssl_context=(certfile, keyfile) if certfile else None,
+        )
         return
     max_body = app.config.get("MAX_CONTENT_LENGTH") or 100 * 1024 * 1024
     if certfile:
@@ -71,8 +88,12 @@ def serve(app, host: str, port: int, threads: int = THREADS, certfile: str | Non
     # log without saying anything actionable (requests still wait their turn and are answered)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-    options = {"threads": threads, "ident": "coder", "max_request_body_size": max_body + 1024 * 1024,
-               "clear_untrusted_proxy_headers": True}
+    options = {
+        "threads": threads,
+        "ident": "coder",
+        "max_request_body_size": max_body + 1024 * 1024,
+        "clear_untrusted_proxy_headers": True,
+    }
     if behind_proxy:
         options.update(trusted_proxy=behind_proxy, trusted_proxy_headers=PROXY_HEADERS)
     waitress_serve(app, host=host, port=port, **options)

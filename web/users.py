@@ -17,25 +17,39 @@ from .database import get_db
 
 bp = Blueprint("users", __name__)
 STATUS = {"active": "有効", "locked": "ロック中", "disabled": "無効"}
-ACTIONS = {"unlock": (users.unlock, "{} のロックを解除しました。"),
-           "disable": (users.disable, "{} を無効にしました。ログイン中のセッションも終了しました。"),
-           "enable": (users.enable, "{} を有効に戻しました。")}
+ACTIONS = {
+    "unlock": (users.unlock, "{} のロックを解除しました。"),
+    "disable": (users.disable, "{} を無効にしました。ログイン中のセッションも終了しました。"),
+    "enable": (users.enable, "{} を有効に戻しました。"),
+}
 
 
 class PasswordForm(FlaskForm):
     current = PasswordField("現在のパスワード", validators=[DataRequired()])
-    new = PasswordField("新しいパスワード", validators=[
-        DataRequired(), Length(min=users.MIN_PASSWORD, message=f"{users.MIN_PASSWORD}文字以上にしてください。")])
-    confirm = PasswordField("新しいパスワード（確認）", validators=[
-        DataRequired(), EqualTo("new", message="新しいパスワードが一致しません。")])
+    new = PasswordField(
+        "新しいパスワード",
+        validators=[
+            DataRequired(),
+            Length(min=users.MIN_PASSWORD, message=f"{users.MIN_PASSWORD}文字以上にしてください。"),
+        ],
+    )
+    confirm = PasswordField(
+        "新しいパスワード（確認）",
+        validators=[DataRequired(), EqualTo("new", message="新しいパスワードが一致しません。")],
+    )
 
 
 def _page(status=200):
-    accounts = [{**row, "status": users.status(row), "until": row["locked_until"] and
-                 datetime.fromisoformat(row["locked_until"]).astimezone().strftime("%m/%d %H:%M")}
-                for row in users.list_users(get_db())]
-    return render_template("users/index.html", accounts=accounts, labels=STATUS,
-                           lockout=users.LOCKOUT_FAILURES), status
+    accounts = [
+        {
+            **row,
+            "status": users.status(row),
+            "until": row["locked_until"]
+            and datetime.fromisoformat(row["locked_until"]).astimezone().strftime("%m/%d %H:%M"),
+        }
+        for row in users.list_users(get_db())
+    ]
+    return render_template("users/index.html", accounts=accounts, labels=STATUS, lockout=users.LOCKOUT_FAILURES), status
 
 
 @bp.route("/users")
@@ -61,8 +75,12 @@ def act(user_id, action):
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=lambda: f"password:{current_user.name}", methods=["POST"],
-               deduct_when=lambda response: response.status_code == 400)
+@limiter.limit(
+    LOGIN_LIMIT_PER_ACCOUNT,
+    key_func=lambda: f"password:{current_user.name}",
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+)
 def password():
     form = PasswordForm()
     if form.validate_on_submit():

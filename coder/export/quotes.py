@@ -13,19 +13,44 @@ from . import PERSPECTIVE_ORDER, UNCONFIRMED, exporter, scope_text, sheets, xml_
 from .cells import spreadsheet_row
 
 COLUMNS = (  # (CSV header, XLSX header, XLSX column width)
-    ("code", "コードID", 20), ("code_name", "コード", 30), ("perspective", "立場", 8), ("case", "事例", 10),
-    ("transcript", "トランスクリプト", 18), ("speaker", "話者", 10), ("text", "発言", 60),
-    ("start", "開始（字）", 10), ("end", "終了（字）", 10), ("start_time", "開始時刻", 13), ("end_time", "終了時刻", 13),
-    ("coder", "コーダー", 18), ("score", "提案スコア", 9), ("segment_id", "セグメントID", 13), ("memo", "メモ", 40))
+    ("code", "コードID", 20),
+    ("code_name", "コード", 30),
+    ("perspective", "立場", 8),
+    ("case", "事例", 10),
+    ("transcript", "トランスクリプト", 18),
+    ("speaker", "話者", 10),
+    ("text", "発言", 60),
+    ("start", "開始（字）", 10),
+    ("end", "終了（字）", 10),
+    ("start_time", "開始時刻", 13),
+    ("end_time", "終了時刻", 13),
+    ("coder", "コーダー", 18),
+    ("score", "提案スコア", 9),
+    ("segment_id", "セグメントID", 13),
+    ("memo", "メモ", 40),
+)
 
 
 def records(rows, codebook):
     """The table's rows: one list of values per coded segment × code × coder, as in ``COLUMNS``."""
     for r in rows:
-        yield [r["code"], codebook.code(r["code"]).name, PERSPECTIVES.get(r["perspective"], r["perspective"]),
-               r["case_name"], r["transcript"], r["speaker"], r["text"], r["start"], r["end"],
-               hhmmss(r["start_time"]), hhmmss(r["end_time"]), r["coder"],
-               None if r["score"] is None else round(r["score"], 3), r["segment_id"], memo_text(r.get("memos", []))]
+        yield [
+            r["code"],
+            codebook.code(r["code"]).name,
+            PERSPECTIVES.get(r["perspective"], r["perspective"]),
+            r["case_name"],
+            r["transcript"],
+            r["speaker"],
+            r["text"],
+            r["start"],
+            r["end"],
+            hhmmss(r["start_time"]),
+            hhmmss(r["end_time"]),
+            r["coder"],
+            None if r["score"] is None else round(r["score"], 3),
+            r["segment_id"],
+            memo_text(r.get("memos", [])),
+        ]
 
 
 def memo_text(memos: list[dict]) -> str:
@@ -47,8 +72,15 @@ def quotes_xlsx(rows, out, codebook, meta):
 
     wb = Workbook()
     wb.active.title = "引用"
-    sheets.table(wb.active, [c[1] for c in COLUMNS], records(rows, codebook), [c[2] for c in COLUMNS],
-                 wrap={"発言", "メモ"}, formats={12: "0.000"}, note=UNCONFIRMED if meta["unconfirmed"] else None)
+    sheets.table(
+        wb.active,
+        [c[1] for c in COLUMNS],
+        records(rows, codebook),
+        [c[2] for c in COLUMNS],
+        wrap={"発言", "メモ"},
+        formats={12: "0.000"},
+        note=UNCONFIRMED if meta["unconfirmed"] else None,
+    )
     sheets.info(wb, meta, "コード別の引用一覧")
     wb.save(out)
 
@@ -58,10 +90,16 @@ def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
     perspective, quote, memo (under its quote; reference = its author). A section per code in
     codebook order, a sub-section per perspective."""
     scope = scope_text(meta)
-    blocks = [("title", "コード別引用集", ""),
-              ("p", f"出典：{meta['source_label']}。対象：{scope or 'すべてのインタビュー'}。"
-                    f"プロジェクト {meta.get('project') or '―'}、コードブック {meta.get('codebook')}、"
-                    f"{meta.get('generated')} 作成。", "")]
+    blocks = [
+        ("title", "コード別引用集", ""),
+        (
+            "p",
+            f"出典：{meta['source_label']}。対象：{scope or 'すべてのインタビュー'}。"
+            f"プロジェクト {meta.get('project') or '―'}、コードブック {meta.get('codebook')}、"
+            f"{meta.get('generated')} 作成。",
+            "",
+        ),
+    ]
     if meta["unconfirmed"]:
         blocks.append(("warning", UNCONFIRMED, ""))
     quotes = defaultdict(dict)  # code -> segment id -> row, with every coder who applied it there
@@ -79,8 +117,9 @@ def report(rows, codebook, meta) -> list[tuple[str, str, str]]:
             blocks.append(("p", "このコードが付いた発言はありません。", ""))
         perspectives = [*PERSPECTIVE_ORDER, *sorted({q["perspective"] for q in found} - set(PERSPECTIVE_ORDER))]
         for perspective in perspectives:
-            mine = sorted((q for q in found if q["perspective"] == perspective),
-                          key=lambda q: (q["transcript"], q["start"]))
+            mine = sorted(
+                (q for q in found if q["perspective"] == perspective), key=lambda q: (q["transcript"], q["start"])
+            )
             if mine:
                 blocks.append(("perspective", f"{PERSPECTIVES.get(perspective, perspective)}（{len(mine)} 件）", ""))
                 for q in mine:
@@ -94,10 +133,22 @@ def _joined(text: str) -> str:
     return re.sub(r"(?<=[。、」）])\s+", "", text.strip())
 
 
+def location(q: dict) -> str:
+    """Where a quote is, as a reader finds it in the transcript or the recording:
+    ``kaede_person・本人・第12発言・00:01:34`` — transcript, speaker, its turn (``q["turn"]``: the turn's
+    position among the transcript's turns, from 1) and its start time (hh:mm:ss, when the source has times).
+    A row without ``turn`` names its character offsets instead (``468–531字``, code points)."""
+    parts = [q["transcript"], q["speaker"]]
+    parts.append(f"第{q['turn']}発言" if q.get("turn") else f"{q['start']}–{q['end']}字")
+    if q.get("start_time") is not None:
+        parts.append(hhmmss(q["start_time"])[:8])  # to the second: where to start listening
+    return "・".join(parts)
+
+
 def _reference(q: dict, meta: dict) -> str:
-    parts = [q["transcript"], q["speaker"], f"{q['start']}–{q['end']}字"]
-    if q["start_time"] is not None:
-        parts.append(hhmmss(q["start_time"]))
+    """A quote's reference in the DOCX/MD report: its ``location``, then its coders (source ``all``) and,
+    for unconfirmed suggestions, the score. (The exact offsets are columns of the CSV/XLSX table.)"""
+    parts = [location(q)]
     if meta["source"] == "all":
         parts.append("コーダー " + "、".join(q["coders"]))
     if meta["unconfirmed"] and q["score"] is not None:
@@ -105,8 +156,16 @@ def _reference(q: dict, meta: dict) -> str:
     return "・".join(parts)
 
 
-MARKDOWN = {"title": "# {}", "p": "{}", "warning": "> **{}**", "code": "## {}", "definition": "**定義**：{}",
-            "perspective": "### {}", "quote": "- {}（{}）", "memo": "  - メモ（{1}）：{0}"}
+MARKDOWN = {
+    "title": "# {}",
+    "p": "{}",
+    "warning": "> **{}**",
+    "code": "## {}",
+    "definition": "**定義**：{}",
+    "perspective": "### {}",
+    "quote": "- {}（{}）",
+    "memo": "  - メモ（{1}）：{0}",
+}
 
 
 @exporter("quotes-md", ".md", "quotes", "コード別の引用集（Markdown）")

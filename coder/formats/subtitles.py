@@ -38,8 +38,9 @@ _CLOCK = re.compile(r"\s*\d{1,2}:\d")
 _VOICE_START = re.compile(r"(?=<v[\s.])")  # two voices on one line: <v A>…</v><v B>…
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*?)\s*>")
 _RUBY_TEXT = re.compile(r"<rt\b[^>]*>.*?(?:</rt>|$)", re.IGNORECASE)
-_TAG = re.compile(r"</?(?:v|c|i|b|u|lang|ruby|rt|font|span)(?:[.\s][^>]*)?>|<\d{1,2}:\d{2}[:.\d]*>|\{\\[^}]*\}",
-                  re.IGNORECASE)
+_TAG = re.compile(
+    r"</?(?:v|c|i|b|u|lang|ruby|rt|font|span)(?:[.\s][^>]*)?>|<\d{1,2}:\d{2}[:.\d]*>|\{\\[^}]*\}", re.IGNORECASE
+)
 _INVISIBLE = {"\u200e": "", "\u200f": "", "\u00a0": " "}
 
 
@@ -80,7 +81,7 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
             if label is None:
                 line = classify(words)
                 if line.kind == "label":
-                    label, words = line.name, words[line.content:].strip()
+                    label, words = line.name, words[line.content :].strip()
             if not words:
                 continue
             words_seen = True
@@ -104,7 +105,11 @@ def parse_subtitles(text: str, source: str, fmt: str) -> tuple[str, list[Turn], 
         if not words_seen:
             notes.append(Note(f"cue {number}", "cue without text left out"))
     if not turns:
-        raise IngestError(source, f"the {fmt.upper()} file has cues but no text")
+        raise IngestError(
+            source,
+            f"the {fmt.upper()} file has cues but no text",
+            ja=f"{fmt.upper()} ファイルに字幕のキューはありますが、文字がありません",
+        )
     return "".join(out) + "\n", turns, notes
 
 
@@ -121,8 +126,12 @@ def _name_lines(cues) -> set[str]:
     for _, _, _, body in cues:
         if len(body) > 1:
             voice, words = _cue_text(body[0])
-            if voice is None and 0 < len(words) <= 30 and not re.search(r"[。、，,．！？!?「」]", words) \
-                    and classify(words).kind != "label":
+            if (
+                voice is None
+                and 0 < len(words) <= 30
+                and not re.search(r"[。、，,．！？!?「」]", words)
+                and classify(words).kind != "label"
+            ):
                 firsts[words] += 1
     recurring = sum(n for n in firsts.values() if n >= 2)
     return set(firsts) if recurring * 2 >= len(cues) else set()
@@ -130,19 +139,42 @@ def _name_lines(cues) -> set[str]:
 
 def _cues(lines: list[str], source: str, fmt: str, notes: list[Note]) -> list[tuple[str, float, float, list[str]]]:
     """(cue number or id, start s, end s, text lines) of every cue; header and NOTE blocks skipped."""
-    timings = [n for n, line in enumerate(lines) if "-->" in line or _ALMOST.match(line) or (
-        fmt == "srt" and n > 0 and lines[n - 1].strip().isdigit() and _CLOCK.match(line)
-        and (n < 2 or not lines[n - 2].strip()))]  # a cue number, then something like a time: a timing
+    timings = [
+        n
+        for n, line in enumerate(lines)
+        if "-->" in line
+        or _ALMOST.match(line)
+        or (
+            fmt == "srt"
+            and n > 0
+            and lines[n - 1].strip().isdigit()
+            and _CLOCK.match(line)
+            and (n < 2 or not lines[n - 2].strip())
+        )
+    ]  # a cue number, then something like a time: a timing
     for n in timings:
         m = _TIMING.match(lines[n])
         if not m:
-            raise IngestError(source, f"malformed {fmt.upper()} file: line {n + 1}: cannot read the cue timing "
-                                      f"{lines[n].strip()[:60]!r} (expected e.g. 00:00:01,000 --> 00:00:04,000)")
+            raise IngestError(
+                source,
+                f"malformed {fmt.upper()} file: line {n + 1}: cannot read the cue timing "
+                f"{lines[n].strip()[:60]!r} (expected e.g. 00:00:01,000 --> 00:00:04,000)",
+                ja=f"{fmt.upper()} ファイルの {n + 1} 行目：字幕の時刻"
+                f"「{lines[n].strip()[:60]}」を読めません（例：00:00:01,000 --> 00:00:04,000）",
+            )
         if seconds(m["b"]) < seconds(m["a"]):
-            raise IngestError(source, f"malformed {fmt.upper()} file: line {n + 1}: the cue ends before it starts "
-                                      f"({m['a']} --> {m['b']})")
+            raise IngestError(
+                source,
+                f"malformed {fmt.upper()} file: line {n + 1}: the cue ends before it starts ({m['a']} --> {m['b']})",
+                ja=f"{fmt.upper()} ファイルの {n + 1} 行目：字幕の終わりの時刻が始まりより前です"
+                f"（{m['a']} --> {m['b']}）",
+            )
     if not timings:
-        raise IngestError(source, f"malformed {fmt.upper()} file: no cues with valid timings found")
+        raise IngestError(
+            source,
+            f"malformed {fmt.upper()} file: no cues with valid timings found",
+            ja=f"{fmt.upper()} ファイルとして読めません：正しい時刻の付いた字幕のキューがありません",
+        )
     first = timings[0]
     # the cue id: the non-blank line right before a timing
     ids = {n - 1 for n in timings if n > 0 and lines[n - 1].strip()}
@@ -158,17 +190,28 @@ def _cues(lines: list[str], source: str, fmt: str, notes: list[Note]) -> list[tu
             if word in ("NOTE", "STYLE", "REGION"):
                 notes.append(Note(_where(start, end), f"{word} block left out", _short(lines, start, end)))
             elif not all(n in ids for n in range(start, end + 1)):
-                raise IngestError(source, f"malformed VTT file: line {start + 1}: text before the first cue "
-                                          f"{lines[start].strip()[:40]!r} (only WEBVTT, NOTE, STYLE and REGION blocks "
-                                          "may come before it)")
+                raise IngestError(
+                    source,
+                    f"malformed VTT file: line {start + 1}: text before the first cue "
+                    f"{lines[start].strip()[:40]!r} (only WEBVTT, NOTE, STYLE and REGION blocks "
+                    "may come before it)",
+                    ja=f"VTT ファイルの {start + 1} 行目：最初の字幕より前に文字"
+                    f"「{lines[start].strip()[:40]}」があります"
+                    "（その前に置けるのは WEBVTT・NOTE・STYLE・REGION のブロックだけです）",
+                )
     elif head:
-        raise IngestError(source, f"malformed SRT file: line {head[0] + 1}: text before the first cue "
-                                  f"{lines[head[0]].strip()[:40]!r} (expected a cue number, then a timing line)")
+        raise IngestError(
+            source,
+            f"malformed SRT file: line {head[0] + 1}: text before the first cue "
+            f"{lines[head[0]].strip()[:40]!r} (expected a cue number, then a timing line)",
+            ja=f"SRT ファイルの {head[0] + 1} 行目：最初の字幕より前に文字"
+            f"「{lines[head[0]].strip()[:40]}」があります（字幕の番号、次に時刻の行が来るはずです）",
+        )
     cues = []
     for k, n in enumerate(timings):
         m = _TIMING.match(lines[n])
         stop = timings[k + 1] - (1 if timings[k + 1] - 1 in ids else 0) if k + 1 < len(timings) else len(lines)
-        body = [line for line in lines[n + 1:stop]]
+        body = [line for line in lines[n + 1 : stop]]
         if fmt == "vtt":  # a NOTE block between cues is not cue text
             body = _without_notes(body, notes, n + 1)
         while body and not body[-1].strip():
@@ -209,5 +252,5 @@ def _where(start: int, end: int) -> str:
 
 
 def _short(lines: list[str], start: int, end: int) -> str:
-    words = " / ".join(line.strip() for line in lines[start:end + 1] if line.strip())
+    words = " / ".join(line.strip() for line in lines[start : end + 1] if line.strip())
     return words if len(words) <= 60 else words[:59] + "…"

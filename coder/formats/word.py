@@ -39,8 +39,14 @@ _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customX
 _TXBX = qn("w:txbxContent")
 # Inline wrappers whose runs Word shows as they are
 _WRAPPERS = {qn(f"w:{t}") for t in ("hyperlink", "smartTag", "sdtContent", "fldSimple", "customXml", "dir", "bdo")}
-_RUN_TEXT = {qn("w:tab"): "\t", qn("w:ptab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n",
-             qn("w:noBreakHyphen"): "-", qn("w:softHyphen"): ""}
+_RUN_TEXT = {
+    qn("w:tab"): "\t",
+    qn("w:ptab"): "\t",
+    qn("w:br"): "\n",
+    qn("w:cr"): "\n",
+    qn("w:noBreakHyphen"): "-",
+    qn("w:softHyphen"): "",
+}
 _COMMENT_ANCHORS = {qn("w:commentRangeStart"), qn("w:commentReference")}
 _NOTE_REFERENCES = {qn("w:footnoteReference"): "footnote", qn("w:endnoteReference"): "endnote"}
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -78,18 +84,26 @@ def read_word(data: bytes, source: str) -> WordText:
         safezip.verify(z, source)
     try:
         document = docx.Document(io.BytesIO(data))
-        reader = _Reader(_notes_of(document, "comments"), _notes_of(document, "footnotes"),
-                         _notes_of(document, "endnotes"))
-        reader.heading_styles = {style.style_id for style in document.styles
-                                 if (style.name or "").lower().startswith(("heading", "title", "見出し", "表題"))}
+        reader = _Reader(
+            _notes_of(document, "comments"), _notes_of(document, "footnotes"), _notes_of(document, "endnotes")
+        )
+        reader.heading_styles = {
+            style.style_id
+            for style in document.styles
+            if (style.name or "").lower().startswith(("heading", "title", "見出し", "表題"))
+        }
         reader.read_blocks(document.element.body, reader.emit)
         notes = reader.finish() + _header_footer_notes(document)
     except IngestError:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx raise many kinds
-        raise IngestError(source, f"{UNREADABLE}: {exc}") from exc
+        raise IngestError(
+            source,
+            f"{UNREADABLE}: {exc}",
+            ja="Word ファイル（.docx）として読めません（壊れているか、途中で切れている可能性があります）",
+        ) from exc
     if not reader.blocks:
-        raise IngestError(source, "the .docx file has no text")
+        raise IngestError(source, "the .docx file has no text", ja="Word ファイル（.docx）の本文に文字がありません")
     starts, pos = [], 0
     for block in reader.blocks:
         starts.append(pos)
@@ -182,8 +196,14 @@ class _Reader:
             for author, text in items.values():  # never anchored in the body
                 self.notes.append(Note("", f"{kind} left out" + (f" ({author})" if author else ""), _quote(text)))
         if self.changed:
-            self.notes.insert(0, Note("", f"tracked changes read as accepted (Word's final view): {self.inserted} "
-                                          f"insertion(s) kept, {self.deleted} deletion(s) left out"))
+            self.notes.insert(
+                0,
+                Note(
+                    "",
+                    f"tracked changes read as accepted (Word's final view): {self.inserted} "
+                    f"insertion(s) kept, {self.deleted} deletion(s) left out",
+                ),
+            )
         return self.notes
 
     # blocks
@@ -195,7 +215,8 @@ class _Reader:
             return False
         style = ppr.find(qn("w:pStyle"))
         return ppr.find(qn("w:outlineLvl")) is not None or (
-            style is not None and style.get(qn("w:val")) in self.heading_styles)
+            style is not None and style.get(qn("w:val")) in self.heading_styles
+        )
 
     def read_blocks(self, container, emit) -> None:
         """Send each non-empty paragraph or table row of ``container`` to ``emit``."""
@@ -262,8 +283,12 @@ class _Reader:
                 removed = "".join(self.removed_text(child))
                 if removed.strip():
                     self.deleted += 1
-                    self.note("deleted text left out (tracked change)" if tag == _DEL
-                              else "moved text left out at its old place (tracked move)", removed)
+                    self.note(
+                        "deleted text left out (tracked change)"
+                        if tag == _DEL
+                        else "moved text left out at its old place (tracked move)",
+                        removed,
+                    )
             elif tag in _WRAPPERS or tag == _SDT:
                 self.inline(_content(child), out)
             elif tag == _ALTERNATE:

@@ -38,9 +38,17 @@ def _content(tokens_json: str) -> list[str]:
     return [t[3] for t in json.loads(tokens_json or "[]") if t[4].startswith(keep) and not t[4].startswith("名詞-数詞")]
 
 
-def build(db, codebook, by: str = "perspective", source: str = "consensus", quotes: int = QUOTES,
-          case: str | None = None, transcript: str | int | None = None, policy: Policy | None = None,
-          where: dict[str, str] | None = None) -> dict:
+def build(
+    db,
+    codebook,
+    by: str = "perspective",
+    source: str = "consensus",
+    quotes: int = QUOTES,
+    case: str | None = None,
+    transcript: str | int | None = None,
+    policy: Policy | None = None,
+    where: dict[str, str] | None = None,
+) -> dict:
     """The matrix as the documented JSON shape (plus totals, labels and the exploratory tests).
 
     ``policy`` (default: the project owner, ``Policy.owner()``) decides which sources may be read and
@@ -62,8 +70,11 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
     people = policy.analysts(db)
     scope = _scope(db, units, people, source, case, transcript)
     field = FIELD.get(by, by)
-    keys = [p for p in ROWS if any(s[field] == p for s in scope.values())] if by == "perspective" else \
-        sorted({s[field] or "―" for s in scope.values()}, key=lambda k: (by not in BY and k == "―", k))
+    keys = (
+        [p for p in ROWS if any(s[field] == p for s in scope.values())]
+        if by == "perspective"
+        else sorted({s[field] or "―" for s in scope.values()}, key=lambda k: (by not in BY and k == "―", k))
+    )
     totals = {k: sum((s[field] or "―") == k for s in scope.values()) for k in keys}
     support = defaultdict(int)  # (segment, code) -> analysts who confirmed it (quote confidence)
     if source in ("consensus", "all") or source in people:
@@ -80,12 +91,24 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
         unit = scope.get(sid)
         if unit is not None and (unit[field] or "―", code) in members:
             members[(unit[field] or "―", code)].setdefault(sid, who)
-    scores = {(sid, code): score for sid, code, score in  # the suggester's score where it suggested the code
-              db.execute("select segment_id, code, score from suggestions where selected = 1").fetchall()}
+    scores = {
+        (sid, code): score
+        for sid, code, score in db.execute(  # the suggester's score where it suggested the code
+            "select segment_id, code, score from suggestions where selected = 1"
+        ).fetchall()
+    }
     rank = _Ranker(db, scope, support, scores)
-    out = {"by": by, "source": source, "source_label": layers.source_label(source),
-           "unconfirmed": source == "model", "rows": keys, "codes": codes, "totals": totals, "cells": {},
-           "where": dict(where or {})}
+    out = {
+        "by": by,
+        "source": source,
+        "source_label": layers.source_label(source),
+        "unconfirmed": source == "model",
+        "rows": keys,
+        "codes": codes,
+        "totals": totals,
+        "cells": {},
+        "where": dict(where or {}),
+    }
     for key in keys:
         out["cells"][key] = {}
         for code in codes:
@@ -94,10 +117,12 @@ def build(db, codebook, by: str = "perspective", source: str = "consensus", quot
                 "segments": len(hits),
                 "interviewees": len({(scope[s]["transcript_id"], scope[s]["speaker"]) for s in hits}),
                 "share": len(hits) / totals[key] if totals[key] else 0.0,
-                "quotes": rank.quotes(hits, code, quotes)}
+                "quotes": rank.quotes(hits, code, quotes),
+            }
     # a retired (or merged) code stays a column only while some cell still counts it
-    out["codes"] = [c for c in codes if codebook.code(c).status == "active"
-                    or any(out["cells"][k][c]["segments"] for k in keys)]
+    out["codes"] = [
+        c for c in codes if codebook.code(c).status == "active" or any(out["cells"][k][c]["segments"] for k in keys)
+    ]
     out["tests"] = tests(out)
     return out
 
@@ -121,9 +146,14 @@ def _scope(db, units, people, source, case, transcript) -> dict[int, dict]:
         names = list(people) if source in ("all", "consensus") else [source]
         names += ["consensus"] if source == "consensus" else []
         marks = ",".join("?" * len(names)) or "null"
-        seen = {sid for (sid,) in db.execute(f"select segment_id from reviews where coder in ({marks}) union "
-                                             f"select segment_id from codings where coder in ({marks})",
-                                             [*names, *names]).fetchall()}
+        seen = {
+            sid
+            for (sid,) in db.execute(
+                f"select segment_id from reviews where coder in ({marks}) union "
+                f"select segment_id from codings where coder in ({marks})",
+                [*names, *names],
+            ).fetchall()
+        }
     return {i: u for i, u in units.items() if i in seen}
 
 
@@ -144,19 +174,25 @@ class _Ranker:
         self.words, self.texts = {}, {}
 
     def _load(self, ids):
-        missing = sorted(set(ids) - self.words.keys())
-        for part in (missing[i:i + 500] for i in range(0, len(missing), 500)):
+        from . import db as store
+
+        for part in store.chunked(sorted(set(ids) - self.words.keys())):
             for sid, tokens, text in self.db.execute(
-                    f"select id, tokens, text from segments where id in ({','.join('?' * len(part))})", part).fetchall():
+                f"select id, tokens, text from segments where id in ({store.marks(part)})", part
+            ).fetchall():
                 self.words[sid], self.texts[sid] = _content(tokens), text
 
     def quotes(self, hits: dict[int, str], code: str, n: int) -> list[dict]:
         """The top ``n``: most confident first; among the CANDIDATES most confident, the most central;
-        no near-duplicates; segments under MIN_QUOTE_CHARS only when nothing else is left."""
+        no near-duplicates; segments under MIN_QUOTE_CHARS only when nothing else is left. Each quote:
+        text, transcript (name), speaker, start, end (code points), segment_id, transcript_id, index (the
+        segment's position, from 0), case, start_time (seconds), turn (its turn's position, from 1)."""
         if not hits or n <= 0:
             return []
-        confidence = {s: round((who == "consensus") + self.support[(s, code)] + (self.scores.get((s, code)) or 0), 1)
-                      for s, who in hits.items()}
+        confidence = {
+            s: round((who == "consensus") + self.support[(s, code)] + (self.scores.get((s, code)) or 0), 1)
+            for s, who in hits.items()
+        }
         short = {s: self.scope[s]["chars"] < MIN_QUOTE_CHARS for s in hits}
         pool = sorted(hits, key=lambda s: (short[s], -confidence[s], s))[:CANDIDATES]
         self._load(pool)
@@ -165,16 +201,29 @@ class _Ranker:
         chosen = []
         for s in pool:
             mine = set(self.words[s])
-            if any(self.texts[c] == self.texts[s] or _jaccard(mine, set(self.words[c])) >= NEAR_DUPLICATE
-                   for c in chosen):
+            if any(
+                self.texts[c] == self.texts[s] or _jaccard(mine, set(self.words[c])) >= NEAR_DUPLICATE for c in chosen
+            ):
                 continue
             chosen.append(s)
             if len(chosen) == n:
                 break
-        return [{"text": self.texts[s], "transcript": self.scope[s]["transcript"], "speaker": self.scope[s]["speaker"],
-                 "start": self.scope[s]["start"], "end": self.scope[s]["end"], "segment_id": s,
-                 "transcript_id": self.scope[s]["transcript_id"], "index": self.scope[s]["idx"],
-                 "case": self.scope[s]["case_name"], "start_time": self.scope[s]["start_time"]} for s in chosen]
+        return [
+            {
+                "text": self.texts[s],
+                "transcript": self.scope[s]["transcript"],
+                "speaker": self.scope[s]["speaker"],
+                "start": self.scope[s]["start"],
+                "end": self.scope[s]["end"],
+                "segment_id": s,
+                "transcript_id": self.scope[s]["transcript_id"],
+                "index": self.scope[s]["idx"],
+                "case": self.scope[s]["case_name"],
+                "start_time": self.scope[s]["start_time"],
+                "turn": self.scope[s]["turn"],
+            }
+            for s in chosen
+        ]
 
 
 def _centrality(words: list[list[str]]) -> np.ndarray:
@@ -212,8 +261,12 @@ def tests(matrix: dict) -> dict:
         test = "chi2"
         if (expected < 5).any():
             p, test = float(fisher_exact(table.astype(int)).pvalue), "fisher"
-        out[code] = {"test": test, "chi2": float(chi2), "p": float(p),
-                     "residuals": {k: float(r) for k, r in zip(keys, residuals[:, 0])}}
+        out[code] = {
+            "test": test,
+            "chi2": float(chi2),
+            "p": float(p),
+            "residuals": {k: float(r) for k, r in zip(keys, residuals[:, 0])},
+        }
     return out
 
 
@@ -240,16 +293,23 @@ def empty_reason(db, matrix: dict, codebook) -> str | None:
     if not rows:
         if source == layers.MODEL:
             return "no suggestions are stored yet: run `coder suggest --db …` first"
-        return (f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
-                "suggestions with --source model")
+        return (
+            f"no segment is coded in source {source!r} yet: code in the web UI, or see the unconfirmed "
+            "suggestions with --source model"
+        )
     if matrix["by"] == "perspective":
         units = {u["id"]: u for u in layers.segments(db, text=False)}
-        unmapped = {units[r["segment_id"]]["speaker"] for r in rows
-                    if r["segment_id"] in units and units[r["segment_id"]]["perspective"] not in ROWS}
+        unmapped = {
+            units[r["segment_id"]]["speaker"]
+            for r in rows
+            if r["segment_id"] in units and units[r["segment_id"]]["perspective"] not in ROWS
+        }
         if unmapped:
-            return (f"the coded segments are by speakers without a perspective ({', '.join(sorted(unmapped)[:5])}): "
-                    "map them with `coder speakers set NAME person|supporter|employer`, or see them with "
-                    "--by transcript")
+            return (
+                f"the coded segments are by speakers without a perspective ({', '.join(sorted(unmapped)[:5])}): "
+                "map them with `coder speakers set NAME person|supporter|employer`, or see them with "
+                "--by transcript"
+            )
     return f"source {source!r} has codings, but none in this selection (case, transcript or attribute filter)"
 
 
@@ -269,8 +329,11 @@ def to_markdown(matrix: dict, codebook) -> str:
     lines.append("|---|" + "---|" * len(rows))
     for code in matrix["codes"]:
         cells = [matrix["cells"][k][code] for k in rows]
-        lines.append(f"| {codebook.code(code).name} | " + " | ".join(
-            f"{c['segments']}（{c['interviewees']}人、{c['share']:.0%}）" for c in cells) + " |")
+        lines.append(
+            f"| {codebook.code(code).name} | "
+            + " | ".join(f"{c['segments']}（{c['interviewees']}人、{c['share']:.0%}）" for c in cells)
+            + " |"
+        )
     lines.append(f"\n各セルは「セグメント数（話者数、その{noun}のセグメントに占める割合）」。\n")
     for code in matrix["codes"]:
         c = codebook.code(code)
@@ -319,14 +382,26 @@ def to_csv(matrix: dict, codebook) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([matrix["by"], "code", "code_name", "segments", "interviewees", "share", "row_segments",
-                     "residual", "quotes"])
+    writer.writerow(
+        [matrix["by"], "code", "code_name", "segments", "interviewees", "share", "row_segments", "residual", "quotes"]
+    )
     for key in matrix["rows"]:
         for code in matrix["codes"]:
             cell = matrix["cells"][key][code]
             residual = matrix["tests"].get(code, {}).get("residuals", {}).get(key)
-            writer.writerow(spreadsheet_row([
-                key, code, codebook.code(code).name, cell["segments"], cell["interviewees"], round(cell["share"], 4),
-                matrix["totals"][key], "" if residual is None else round(residual, 3),
-                " / ".join(q["text"] for q in cell["quotes"])]))
+            writer.writerow(
+                spreadsheet_row(
+                    [
+                        key,
+                        code,
+                        codebook.code(code).name,
+                        cell["segments"],
+                        cell["interviewees"],
+                        round(cell["share"], 4),
+                        matrix["totals"][key],
+                        "" if residual is None else round(residual, 3),
+                        " / ".join(q["text"] for q in cell["quotes"]),
+                    ]
+                )
+            )
     return buffer.getvalue()

@@ -47,7 +47,8 @@ def keys_for(suggested: set[str], gold: set[str], digit, previous: set[str] | No
     options += [
         [digit(c) for c in sorted(gold)] + ["ENTER"],
         ["a"] + [digit(c) for c in sorted(suggested ^ gold)] + ["ENTER"],
-        [digit(c) for c in sorted(gold - suggested)] + [digit(c) for c in sorted(suggested - gold) for _ in (1, 2)]
+        [digit(c) for c in sorted(gold - suggested)]
+        + [digit(c) for c in sorted(suggested - gold) for _ in (1, 2)]
         + ["SPACE"],
     ]
     return min(options, key=len)
@@ -99,32 +100,42 @@ def main() -> None:
         # one analyst coding on their own (after any agreement phase): blind mode off, so their
         # confirmations train the suggestions (in blind mode only a supervisor's consensus does)
         set_blind(db, False)
-        ingest(db, sorted((args.eval_dir / "dev_transcripts").iterdir()),
-               speaker_map=dict(s.split("=", 1) for s in args.speaker))
+        ingest(
+            db,
+            sorted((args.eval_dir / "dev_transcripts").iterdir()),
+            speaker_map=dict(s.split("=", 1) for s in args.speaker),
+        )
         t0 = time.perf_counter()
         suggest_project(db, book)
         print(f"cold-start suggestions: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         gold = gold_by_segment(db, statements)
-        segments = list(db.query("""select s.id, s.transcript_id from segments s join turns u on u.id = s.turn_id
+        segments = list(
+            db.query("""select s.id, s.transcript_id from segments s join turns u on u.id = s.turn_id
                                     join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer'
-                                    order by s.transcript_id, s.idx"""))
+                                    order by s.transcript_id, s.idx""")
+        )
         cold = {}
         for r in db.query("select segment_id, code from suggestions where selected = 1"):
             cold.setdefault(r["segment_id"], set()).add(r["code"])
         add_user(db, "effort", "analyst", "effort-password")
         db.close()
+
         def digit(code):
             return str(book.ids.index(code) + 1)
 
-        cold_keys = [len(keys_for(cold.get(s["id"], set()), gold.get(s["id"], set()), digit, _previous(segments, i, gold)))
-                     for i, s in enumerate(segments)]
+        cold_keys = [
+            len(keys_for(cold.get(s["id"], set()), gold.get(s["id"], set()), digit, _previous(segments, i, gold)))
+            for i, s in enumerate(segments)
+        ]
         pressed, exact, stored = drive(path, segments, gold, digit)
     coded = sum(bool(gold.get(s["id"])) for s in segments)
     print(f"{args.eval_dir}: {len(segments)} interviewee segments, {coded} with gold codes")
     print(f"{'':34}{'keys':>8}{'per segment':>14}{'per coded segment':>20}{'suggestions exact':>20}")
     cold_exact = sum(cold.get(s["id"], set()) == gold.get(s["id"], set()) for s in segments)
-    for name, keys, ok in (("cold-start suggestions only", sum(cold_keys), cold_exact),
-                           ("coding page, retraining as it goes", pressed, exact)):
+    for name, keys, ok in (
+        ("cold-start suggestions only", sum(cold_keys), cold_exact),
+        ("coding page, retraining as it goes", pressed, exact),
+    ):
         print(f"{name:34}{keys:8}{keys / len(segments):14.2f}{keys / max(coded, 1):20.2f}{ok:>14}/{len(segments)}")
     wrong = sum(stored.get(s["id"], set()) != gold.get(s["id"], set()) for s in segments)
     print(f"stored codings different from gold: {wrong} segments (must be 0)")
@@ -158,8 +169,16 @@ def drive(path, segments, gold, digit):
     base = f"http://127.0.0.1:{httpd.server_port}"
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
     wait = WebDriverWait(driver, 120, poll_frequency=0.1)
@@ -178,15 +197,21 @@ def drive(path, segments, gold, digit):
             mine = [s for s in segments if s["transcript_id"] == transcript]
             for i, seg in enumerate(mine):
                 article = driver.find_element(By.CSS_SELECTOR, "article.seg.current")
-                suggested = {b.get_attribute("data-code") for b in article.find_elements(By.CSS_SELECTOR, ".chip.suggested")}
-                keys = keys_for(suggested, gold.get(seg["id"], set()), digit, gold.get(mine[i - 1]["id"], set()) if i else None)
+                suggested = {
+                    b.get_attribute("data-code") for b in article.find_elements(By.CSS_SELECTOR, ".chip.suggested")
+                }
+                keys = keys_for(
+                    suggested, gold.get(seg["id"], set()), digit, gold.get(mine[i - 1]["id"], set()) if i else None
+                )
                 exact += suggested == gold.get(seg["id"], set())
                 pressed += len(keys)
                 for key in keys:
                     ActionChains(driver).send_keys(special.get(key, key)).perform()
                 # the segment is finished and the next one selected; then the retraining has run and been drawn
                 done = f"article.seg[data-id='{seg['id']}']"
-                wait.until(lambda d, done=done: "reviewed" in d.find_element(By.CSS_SELECTOR, done).get_attribute("class"))
+                wait.until(
+                    lambda d, done=done: "reviewed" in d.find_element(By.CSS_SELECTOR, done).get_attribute("class")
+                )
                 time.sleep(0.05)
                 while retrainer.status()["running"] or retrainer.status()["queued"]:
                     time.sleep(0.1)
@@ -197,8 +222,11 @@ def drive(path, segments, gold, digit):
                     for _ in range(i + 1):
                         ActionChains(driver).send_keys("j").perform()
                     following = str(mine[i + 1]["id"])
-                    wait.until(lambda d, following=following: d.find_element(
-                        By.CSS_SELECTOR, "article.seg.current").get_attribute("data-id") == following)
+                    wait.until(
+                        lambda d, following=following: (
+                            d.find_element(By.CSS_SELECTOR, "article.seg.current").get_attribute("data-id") == following
+                        )
+                    )
                     assert retrainer.status()["generation"] == generation
             print(f"  transcript {n + 1}: {len(mine)} segments coded", file=sys.stderr)
     finally:

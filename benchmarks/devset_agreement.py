@@ -39,8 +39,10 @@ def main() -> None:
             k, al = cohen(a, b), alpha(np.vstack([a, b]))
             kappas.append(k)
             split = a != b
-            print(f"{code:20}{int(a.sum()):8}{int(b.sum()):8}{int(f.sum()):7}{_fmt(k):>8}{_fmt(al):>8}"
-                  f"{int((f[split] == a[split]).sum()):5}{int((f[split] == b[split]).sum()):5}")
+            print(
+                f"{code:20}{int(a.sum()):8}{int(b.sum()):8}{int(f.sum()):7}{_fmt(k):>8}{_fmt(al):>8}"
+                f"{int((f[split] == a[split]).sum()):5}{int((f[split] == b[split]).sum()):5}"
+            )
         disputed = sum(set(r["coder1"]) != set(r["coder2"]) for r in rows)
         print(f"statements coded differently: {disputed}; κ range {min(kappas):.3f}–{max(kappas):.3f}\n")
 

@@ -37,7 +37,7 @@ def find_run(turns, text: str):
             for j in range(i, len(segs)):
                 joined += segs[j]["text"].replace("\n", "")
                 if joined == text:
-                    return segs[i:j + 1]
+                    return segs[i : j + 1]
                 if not text.startswith(joined):
                     break
     return None
@@ -54,8 +54,11 @@ def main() -> None:
     statements = [json.loads(line) for _, line in read_lines(args.eval_dir / "dev_statements.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "eval.db")
-        ingest(db, sorted((args.eval_dir / "dev_transcripts").iterdir()),
-               speaker_map={"支援員": "supporter", "利用者": "person"})
+        ingest(
+            db,
+            sorted((args.eval_dir / "dev_transcripts").iterdir()),
+            speaker_map={"支援員": "supporter", "利用者": "person"},
+        )
         segs = list(iter_segments(db))
         texts = {t["id"]: t["text"] for t in db["transcripts"].rows}
     turns = defaultdict(list)
@@ -71,17 +74,23 @@ def main() -> None:
         if len(run) == sentence_count(st["text"]):
             exact += 1
         else:
-            print(f"  {st['id']}: {len(run)} segments for {sentence_count(st['text'])} sentences: "
-                  + " | ".join(s["text"][:25] for s in run))
-    offsets = sum(texts[s["transcript"]][s["start"]:s["end"]] == s["text"] for s in segs)
+            print(
+                f"  {st['id']}: {len(run)} segments for {sentence_count(st['text'])} sentences: "
+                + " | ".join(s["text"][:25] for s in run)
+            )
+    offsets = sum(texts[s["transcript"]][s["start"] : s["end"]] == s["text"] for s in segs)
     vtt = [s for s in segs if s["transcript_name"].endswith("member")]
     interviewer = [s for s in segs if s["speaker"] == "インタビュアー"]
-    print(f"statements: {len(statements)}; found as whole segments of one turn: {found}; "
-          f"one segment per sentence: {exact}")
+    print(
+        f"statements: {len(statements)}; found as whole segments of one turn: {found}; "
+        f"one segment per sentence: {exact}"
+    )
     print(f"segments: {len(segs)}; offset invariant holds: {offsets}/{len(segs)}")
     print(f"VTT segments with times: {sum(bool(s['start_time']) for s in vtt)}/{len(vtt)}")
-    print(f"interviewer segments marked interviewer: "
-          f"{sum(s['perspective'] == 'interviewer' for s in interviewer)}/{len(interviewer)}")
+    print(
+        f"interviewer segments marked interviewer: "
+        f"{sum(s['perspective'] == 'interviewer' for s in interviewer)}/{len(interviewer)}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ from pathlib import Path
 
 
 def merged(speakers: list[str], firsts: list[str], times: list) -> tuple[list, list, list]:
-    out = [(s, f, t) for s, grp in groupby(zip(speakers, firsts, times), key=lambda x: x[0])
-           for _, f, t in [next(grp)]]
+    out = [(s, f, t) for s, grp in groupby(zip(speakers, firsts, times), key=lambda x: x[0]) for _, f, t in [next(grp)]]
     return [s for s, _, _ in out], [f for _, f, _ in out], [t for _, _, t in out]
 
 
@@ -43,9 +42,9 @@ def main() -> None:
         except CoderError as exc:
             print(f"{item['file']:40} REFUSED {exc}")
             continue
-        words = [t.text[turn.start:turn.end] for turn in t.turns]
+        words = [t.text[turn.start : turn.end] for turn in t.turns]
         got_speakers = [turn.speaker for turn in t.turns]
-        got_firsts = [w[: len(f)] for w, f in zip(words, item["first_words"])] + words[len(item["first_words"]):]
+        got_firsts = [w[: len(f)] for w, f in zip(words, item["first_words"])] + words[len(item["first_words"]) :]
         got_times = [turn.start_time for turn in t.turns]
         want = (item["speakers"], item["first_words"], item["times"])
         if t.layout == "cues":
@@ -56,7 +55,8 @@ def main() -> None:
             "layout": t.layout == item["layout"],
             "speakers": document or got_speakers == want[0],
             "first words": document or [f[:8] for f in got_firsts] == [f[:8] for f in want[1]],
-            "times": document or [None if x is None else round(x, 2) for x in got_times]
+            "times": document
+            or [None if x is None else round(x, 2) for x in got_times]
             == [None if x is None else round(x, 2) for x in want[2]],
             "left out": document or not any(s in w for s in item.get("left_out_contains", []) for w in words),
         }

@@ -55,7 +55,7 @@ def turn_texts(paths: list[Path]) -> list[str]:
     texts = []
     for p in paths:
         t = read_transcript(p, p.stem)
-        texts.extend(t.text[turn.start:turn.end] for turn in t.turns)
+        texts.extend(t.text[turn.start : turn.end] for turn in t.turns)
     return texts
 
 
@@ -87,10 +87,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import yaml
+
     from coder.segment import BATCH_SIZE, load_nlp
 
-    files = args.files or [ROOT / "corpus" / e["file"] for e in
-                           yaml.safe_load((ROOT / "corpus" / "metadata.yaml").read_text(encoding="utf-8"))["files"]]
+    files = args.files or [
+        ROOT / "corpus" / e["file"]
+        for e in yaml.safe_load((ROOT / "corpus" / "metadata.yaml").read_text(encoding="utf-8"))["files"]
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         paths = copies(files, args.min_chars, workdir)
@@ -98,8 +101,7 @@ def main() -> None:
         chars = sum(map(len, texts))
         nlp = load_nlp()
         list(nlp.pipe(texts[:20]))  # warm up
-        print(f"{len(paths)} files, {len(texts)} turns, {chars:,} characters of speech; "
-              f"pipeline {nlp.pipe_names}")
+        print(f"{len(paths)} files, {len(texts)} turns, {chars:,} characters of speech; pipeline {nlp.pipe_names}")
         print(f"{'n_process':>9} {'bare GiNZA chars/s':>19} {'coder ingest chars/s':>21} {'ratio':>6}")
         for n in args.n_process:
             b = t = float("inf")

@@ -47,8 +47,10 @@ def main() -> None:
     core = [book.ids.index(c) for c in CORE_IDS]
     n_test = len(items) // 3
     ks = [k for k in ks if k <= len(items) - n_test]
-    print(f"{args.labelled}{' ' + ','.join(args.org) if args.org else ''}: {len(items)} statements; "
-          f"test = the last {n_test} of each order")
+    print(
+        f"{args.labelled}{' ' + ','.join(args.org) if args.org else ''}: {len(items)} statements; "
+        f"test = the last {n_test} of each order"
+    )
     table = np.zeros((args.orders, len(ks), 2))
     for o in range(args.orders):
         order = np.random.default_rng(o).permutation(len(items))
@@ -68,8 +70,11 @@ def main() -> None:
     for j, k in enumerate(ks):
         mean = table[:, j, 0].mean()
         change = "" if j == 0 else f"{mean - table[:, j - 1, 0].mean():+.3f}"
-        print(f"{k:5}" + "".join(f"{table[o, j, 0]:15.3f}" for o in range(args.orders))
-              + f"{mean:12.3f}{change:>8}{table[:, j, 1].mean():11.3f}")
+        print(
+            f"{k:5}"
+            + "".join(f"{table[o, j, 0]:15.3f}" for o in range(args.orders))
+            + f"{mean:12.3f}{change:>8}{table[:, j, 1].mean():11.3f}"
+        )
     worst = min((table[:, j, 0] - table[:, j - 1, 0]).min() for j in range(1, len(ks))) if len(ks) > 1 else 0
     print(f"largest drop of one order from one k to the next: {worst:+.3f}")
 

@@ -68,26 +68,30 @@ def main() -> None:
     from coder.codebook import load_codebook
 
     book = load_codebook()
-    names = ["hanako", "taro", "jiro", "saburo", "shiro"][:args.coders]
+    names = ["hanako", "taro", "jiro", "saburo", "shiro"][: args.coders]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "matrix.db"
         start = time.perf_counter()
         sim = simulate(args.segments, book.ids, args.coders, 0.10, 0.05, seed=7)
         counts = build_project(path, sim, book.ids, names, 40, book.version_tag)
         real_tokens(path)
-        print(f"project: {args.segments:,} interviewee segments, {args.coders} analysts, {counts['codings']:,} codings, "
-              f"{counts['suggestions']:,} suggestions ({len(TEXTS)} distinct sentences, suggester {SUGGESTERS}); "
-              f"set-up {time.perf_counter() - start:.1f} s")
+        print(
+            f"project: {args.segments:,} interviewee segments, {args.coders} analysts, {counts['codings']:,} codings, "
+            f"{counts['suggestions']:,} suggestions ({len(TEXTS)} distinct sentences, suggester {SUGGESTERS}); "
+            f"set-up {time.perf_counter() - start:.1f} s"
+        )
         best(path, lambda db: matrix.build(db, book), 1)  # imports (scikit-learn, scipy) outside the timings
         base, _, rows = best(path, lambda db: layers.codings_for(db, "all"), args.repeat)
         print(f"\nbest of {args.repeat} (first run); ratio = best / baseline")
         print(f"{'baseline: read all confirmed codings':44} {base:7.3f} s            1.0   ({len(rows):,} rows)")
-        cases = [("by perspective, source consensus", dict(source="consensus")),
-                 ("by perspective, source all", dict(source="all")),
-                 ("by perspective, source hanako", dict(source="hanako")),
-                 ("by perspective, source model", dict(source="model")),
-                 ("by case, source consensus", dict(by="case", source="consensus")),
-                 ("by transcript, source consensus", dict(by="transcript", source="consensus"))]
+        cases = [
+            ("by perspective, source consensus", dict(source="consensus")),
+            ("by perspective, source all", dict(source="all")),
+            ("by perspective, source hanako", dict(source="hanako")),
+            ("by perspective, source model", dict(source="model")),
+            ("by case, source consensus", dict(by="case", source="consensus")),
+            ("by transcript, source consensus", dict(by="transcript", source="consensus")),
+        ]
         headline = None
         for label, kw in cases:
             t, first, result = best(path, lambda db: matrix.build(db, book, **kw), args.repeat)
@@ -95,10 +99,14 @@ def main() -> None:
             print(f"{label:44} {t:7.3f} s ({first:6.3f})  {t / base:6.1f}")
         t, first, result = headline
         cell = result["cells"]["person"][book.ids[0]]
-        print(f"\nHEADLINE: matrix by perspective from the consensus of {args.segments:,} segments: {t:.3f} s best, "
-              f"{first:.3f} s first run — {'under' if max(t, first) < 1 else 'OVER'} the 1 s target")
-        print(f"sanity: rows {result['rows']}, totals {result['totals']}; person × {book.ids[0]}: "
-              f"{cell['segments']} segments, {cell['interviewees']} interviewees, quotes {[q['text'] for q in cell['quotes']]}")
+        print(
+            f"\nHEADLINE: matrix by perspective from the consensus of {args.segments:,} segments: {t:.3f} s best, "
+            f"{first:.3f} s first run — {'under' if max(t, first) < 1 else 'OVER'} the 1 s target"
+        )
+        print(
+            f"sanity: rows {result['rows']}, totals {result['totals']}; person × {book.ids[0]}: "
+            f"{cell['segments']} segments, {cell['interviewees']} interviewees, quotes {[q['text'] for q in cell['quotes']]}"
+        )
 
 
 if __name__ == "__main__":

@@ -59,20 +59,45 @@ def settle_and_summarise(path: Path, codebook, names: list[str]) -> dict:
     for d in disputed:
         chosen = sorted(d["codes"][names[0]] if d["codes"].get(names[0]) is not None else [])
         reviews.append({"segment_id": d["id"], "coder": layers.CONSENSUS, "reviewed_at": STAMP})
-        codings += [{"segment_id": d["id"], "code": c, "coder": layers.CONSENSUS, "status": "confirmed",
-                     "codebook_version": codebook.version_tag, "created_at": STAMP, "updated_at": STAMP}
-                    for c in chosen]
-        events.append({"at": STAMP, "user": "sato", "action": "adjudicated", "segment_id": d["id"], "code": None,
-                       "detail": json.dumps({"layer": layers.CONSENSUS, "codes": chosen, "coders": d["codes"]})})
+        codings += [
+            {
+                "segment_id": d["id"],
+                "code": c,
+                "coder": layers.CONSENSUS,
+                "status": "confirmed",
+                "codebook_version": codebook.version_tag,
+                "created_at": STAMP,
+                "updated_at": STAMP,
+            }
+            for c in chosen
+        ]
+        events.append(
+            {
+                "at": STAMP,
+                "user": "sato",
+                "action": "adjudicated",
+                "segment_id": d["id"],
+                "code": None,
+                "detail": json.dumps({"layer": layers.CONSENSUS, "codes": chosen, "coders": d["codes"]}),
+            }
+        )
     summaries = []
     for perspective in ("person", "supporter", "employer"):
         pool = [i for i, u in units.items() if u["perspective"] == perspective]
         for code in (c for c in codebook.codes if c.group == "core"):
             linked = sorted(int(i) for i in rng.choice(pool, 2, replace=False))
-            summaries.append({"grouping": "perspective", "row": perspective, "code": code.id,
-                              "text": f"{code.name}について、この立場の語りに共通するのは支援の継続である。",
-                              "segments": json.dumps(linked), "author": names[0], "created_at": STAMP,
-                              "updated_at": STAMP})
+            summaries.append(
+                {
+                    "grouping": "perspective",
+                    "row": perspective,
+                    "code": code.id,
+                    "text": f"{code.name}について、この立場の語りに共通するのは支援の継続である。",
+                    "segments": json.dumps(linked),
+                    "author": names[0],
+                    "created_at": STAMP,
+                    "updated_at": STAMP,
+                }
+            )
     with db.atomic():
         db["reviews"].insert_all(reviews, batch_size=1000)
         db["codings"].insert_all(codings, batch_size=1000)
@@ -116,10 +141,11 @@ def main() -> None:
 
     from coder import matrix, report
     from coder.codebook import load_codebook
+
     imports = time.perf_counter() - start
 
     book = load_codebook()
-    names = sorted(ANALYSTS[:args.coders])
+    names = sorted(ANALYSTS[: args.coders])
     with tempfile.TemporaryDirectory() as tmp:
         path, out = Path(tmp) / "report.db", Path(tmp) / "out"
         out.mkdir()
@@ -127,36 +153,46 @@ def main() -> None:
         sim = simulate(args.segments, book.ids, len(names), 0.10, 0.05, seed=7)
         counts = build_project(path, sim, book.ids, names, 40, book.version_tag)
         extra = settle_and_summarise(path, book, names)
-        print(f"project: {args.segments:,} interviewee segments, {len(names)} analysts ({', '.join(names)}), "
-              f"{counts['codings']:,} codings, {counts['suggestions']:,} suggestions, {extra['adjudicated']} "
-              f"adjudicated segments, {extra['summaries']} summaries; set-up {time.perf_counter() - start:.1f} s; "
-              f"imports {imports:.1f} s (once per process, not timed below)")
+        print(
+            f"project: {args.segments:,} interviewee segments, {len(names)} analysts ({', '.join(names)}), "
+            f"{counts['codings']:,} codings, {counts['suggestions']:,} suggestions, {extra['adjudicated']} "
+            f"adjudicated segments, {extra['summaries']} summaries; set-up {time.perf_counter() - start:.1f} s; "
+            f"imports {imports:.1f} s (once per process, not timed below)"
+        )
         timed(path, lambda db: report.write(report.build(db, book), out / "warm.docx", "docx", book), 1)  # fonts etc.
 
         base, base_first, _ = timed(path, lambda db: matrix.build(db, book), args.repeat)
         built, built_first, result = timed(path, lambda db: report.build(db, book), args.repeat)
-        rows = [("baseline: matrix.build (perspective, consensus)", base, base_first),
-                ("report.build (matrix, agreement, methods, themes)", built, built_first)]
+        rows = [
+            ("baseline: matrix.build (perspective, consensus)", base, base_first),
+            ("report.build (matrix, agreement, methods, themes)", built, built_first),
+        ]
         for fmt in report.FORMATS:
-            best, first, _ = timed(path, lambda db, fmt=fmt: report.write(result, out / f"r.{fmt}", fmt, book),
-                                   args.repeat)
+            best, first, _ = timed(
+                path, lambda db, fmt=fmt: report.write(result, out / f"r.{fmt}", fmt, book), args.repeat
+            )
             rows.append((f"report.write {fmt} (9 charts)", best, first))
         head, head_first, path_out = timed(
-            path, lambda db: report.write(report.build(db, book), out / "headline.docx", "docx", book), args.repeat)
+            path, lambda db: report.write(report.build(db, book), out / "headline.docx", "docx", book), args.repeat
+        )
         rows.append(("HEADLINE report.build + write docx", head, head_first))
         print(f"\nbest of {args.repeat} (first run); ratio = best / baseline")
         for label, best, first in rows:
             print(f"{label:52} {best:7.3f} s ({first:6.3f})  {best / base:6.1f}")
         verdict = "UNDER" if max(head, head_first) < TARGET_S else "OVER"
-        print(f"\nHEADLINE: the report of {args.segments:,} segments × {len(names)} analysts as Word with charts: "
-              f"{head:.2f} s best, {head_first:.2f} s first run ({head / base:.1f} × the matrix alone) — {verdict} "
-              f"the {TARGET_S:.0f} s target")
+        print(
+            f"\nHEADLINE: the report of {args.segments:,} segments × {len(names)} analysts as Word with charts: "
+            f"{head:.2f} s best, {head_first:.2f} s first run ({head / base:.1f} × the matrix alone) — {verdict} "
+            f"the {TARGET_S:.0f} s target"
+        )
         overall = result["methods"]["agreement"]["overall"]
         shown = sum(r["summary"] is not None for c in result["codes"] for r in c["rows"])
-        print(f"sanity: {len(result['codes'])} codes, rows {result['matrix']['rows']}, overall α "
-              f"{overall['alpha']:.3f} (95% CI {overall['alpha_ci'][0]:.3f}–{overall['alpha_ci'][1]:.3f}), "
-              f"adjudicated {result['methods']['adjudicated']}, {shown} summaries shown; docx "
-              f"{path_out.stat().st_size / 2**10:.0f} KiB")
+        print(
+            f"sanity: {len(result['codes'])} codes, rows {result['matrix']['rows']}, overall α "
+            f"{overall['alpha']:.3f} (95% CI {overall['alpha_ci'][0]:.3f}–{overall['alpha_ci'][1]:.3f}), "
+            f"adjudicated {result['methods']['adjudicated']}, {shown} summaries shown; docx "
+            f"{path_out.stat().st_size / 2**10:.0f} KiB"
+        )
         if args.profile:
             from coder.db import open_db
 

@@ -74,8 +74,9 @@ def main() -> None:
             out = np.zeros(Y.shape, dtype=bool)
             for org in sorted(set(orgs)):
                 mine = np.flatnonzero(orgs == org)
-                out[mine] = _labels([items[i] for i in mine], book, embedder,
-                                    [items[i] for i in np.flatnonzero(orgs != org)])
+                out[mine] = _labels(
+                    [items[i] for i in mine], book, embedder, [items[i] for i in np.flatnonzero(orgs != org)]
+                )
             return out
 
         timed("looo", looo)
@@ -89,13 +90,19 @@ def main() -> None:
     for c, code in enumerate(book.ids):
         print(f"{code:20}{int(Y[:, c].sum()):4}" + "".join(f"{f1[n][c]:8.3f}{_fmt(alpha[n][c]):>8}" for n in preds))
     for group, idx in (("macro core", core), ("macro all", list(range(len(book.ids))))):
-        print(f"{group:24}" + "".join(f"{np.mean([f1[n][c] for c in idx]):8.3f}"
-                                       f"{_fmt(_mean([alpha[n][c] for c in idx])):>8}" for n in preds))
+        print(
+            f"{group:24}"
+            + "".join(
+                f"{np.mean([f1[n][c] for c in idx]):8.3f}{_fmt(_mean([alpha[n][c] for c in idx])):>8}" for n in preds
+            )
+        )
     for voice in ("person", "supporter", "employer"):
         rows = np.array([i.get("perspective") == voice for i in items])
         if rows.any():
-            print(f"{'core, ' + voice:19}{int(rows.sum()):5}" + "".join(
-                f"{np.mean([_f1(p[rows, c], Y[rows, c]) for c in core]):8.3f}{'':8}" for p in preds.values()))
+            print(
+                f"{'core, ' + voice:19}{int(rows.sum()):5}"
+                + "".join(f"{np.mean([_f1(p[rows, c], Y[rows, c]) for c in core]):8.3f}{'':8}" for p in preds.values())
+            )
     print(f"{'seconds':24}" + "".join(f"{seconds[n]:8.1f}{'':8}" for n in preds))
 
 
@@ -105,9 +112,14 @@ def _labels(items, book, embedder, train) -> np.ndarray:
     from coder.suggest.service import score_texts
 
     scores, _, thresholds = score_texts(
-        [i["text"] for i in items], book, embedder, [i["text"] for i in train] if train else None,
+        [i["text"] for i in items],
+        book,
+        embedder,
+        [i["text"] for i in train] if train else None,
         label_matrix(train, book, "train") if train else None,
-        [i.get("perspective") for i in items], [i.get("perspective") for i in train] if train else None)
+        [i.get("perspective") for i in items],
+        [i.get("perspective") for i in train] if train else None,
+    )
     return scores >= thresholds
 
 

@@ -36,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build_demo(Path(tmp) / "demo.db", ROOT / "corpus", nlp=nlp)
         base = [s["text"] for s in segments_to_code(open_db(Path(tmp) / "demo.db"))]
-    texts = (base * (args.segments // len(base) + 1))[:args.segments]
+    texts = (base * (args.segments // len(base) + 1))[: args.segments]
 
     t0 = time.perf_counter()
     for _ in nlp.pipe(texts, batch_size=BATCH_SIZE):

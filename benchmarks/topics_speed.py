@@ -52,8 +52,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path, _, info = build_project(Path(tmp), args.segments)
-        print(f"project: {info['coded']} interviewee segments ({info['chars']:,} chars); set-up "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in info["timing"].items()))
+        print(
+            f"project: {info['coded']} interviewee segments ({info['chars']:,} chars); set-up "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in info["timing"].items())
+        )
 
         def run(source="all"):
             topics._piece_words.cache_clear()
@@ -80,16 +82,21 @@ def main() -> None:
         from sklearn.cluster import KMeans
 
         k = result["n_topics"]
-        kmeans = min(timed(lambda: KMeans(n_clusters=k, random_state=topics.SEED, n_init=10).fit(vectors))[0]
-                     for _ in range(3))
+        kmeans = min(
+            timed(lambda: KMeans(n_clusters=k, random_state=topics.SEED, n_init=10).fit(vectors))[0] for _ in range(3)
+        )
 
-    print(f"topics over {result['n_segments']} segments, {k} topics "
-          f"({sum(t['uncoded_theme'] for t in result['topics'])} flagged uncoded): "
-          f"first run {first:.1f} s, best of {args.repeat} {best:.2f} s — "
-          f"target < {TARGET_S:.0f} s: {'met' if max(first, best, cold) < TARGET_S else 'MISSED'}")
+    print(
+        f"topics over {result['n_segments']} segments, {k} topics "
+        f"({sum(t['uncoded_theme'] for t in result['topics'])} flagged uncoded): "
+        f"first run {first:.1f} s, best of {args.repeat} {best:.2f} s — "
+        f"target < {TARGET_S:.0f} s: {'met' if max(first, best, cold) < TARGET_S else 'MISSED'}"
+    )
     print(f"`coder topics --db … --json` in a fresh process, end to end: {cold:.1f} s")
-    print(f"--source uncoded: {uncoded_result['n_segments']} segments, {uncoded_result['n_topics']} topics, "
-          f"{uncoded:.2f} s")
+    print(
+        f"--source uncoded: {uncoded_result['n_segments']} segments, {uncoded_result['n_topics']} topics, "
+        f"{uncoded:.2f} s"
+    )
     print(f"reruns identical: {identical}")
     print("baselines (same vectors):")
     print(f"  read cached embeddings   {cached:7.2f} s")

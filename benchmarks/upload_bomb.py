@@ -129,11 +129,17 @@ def start(workdir: Path) -> tuple[subprocess.Popen, str]:
     password.write_text("bench-password-1234\n", encoding="utf-8")
     coder = str(BIN / "coder")
     subprocess.run([coder, "init", "--db", str(db)], check=True, capture_output=True)
-    subprocess.run([coder, "user", "add", "bench", "--role", "analyst", "--password-file", str(password),
-                    "--db", str(db)], check=True, capture_output=True)
+    subprocess.run(
+        [coder, "user", "add", "bench", "--role", "analyst", "--password-file", str(password), "--db", str(db)],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    server = subprocess.Popen([coder, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [coder, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -162,15 +168,21 @@ def main() -> None:
         write_bomb(bomb, args.inflated * 10**6)
         with zipfile.ZipFile(bomb) as z:
             inflated = sum(i.file_size for i in z.infolist())
-        print(f"bomb.docx: {bomb.stat().st_size / 1e6:.1f} MB on disk, inflates to {inflated / 1e9:.2f} GB "
-              f"(built in {time.perf_counter() - began:.0f} s)")
+        print(
+            f"bomb.docx: {bomb.stat().st_size / 1e6:.1f} MB on disk, inflates to {inflated / 1e9:.2f} GB "
+            f"(built in {time.perf_counter() - began:.0f} s)"
+        )
         server, url = start(workdir)
         try:
             baseline, baseline_hwm = rss(server.pid), high_water(server.pid)
             session = requests.Session()
             csrf = token(session.get(url + "/login").text)
-            login = session.post(url + "/login", allow_redirects=False, timeout=60,
-                                 data={"name": "bench", "password": "bench-password-1234", "csrf_token": csrf})
+            login = session.post(
+                url + "/login",
+                allow_redirects=False,
+                timeout=60,
+                data={"name": "bench", "password": "bench-password-1234", "csrf_token": csrf},
+            )
             if login.status_code != 302:
                 raise SystemExit(f"login failed: HTTP {login.status_code}")
             sampler = Sampler(server.pid)
@@ -185,12 +197,17 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     peak = max(sampled, hwm)
-    print(f"server RSS right after start (baseline):  {baseline / 1e6:,.0f} MB (high-water mark so far "
-          f"{baseline_hwm / 1e6:,.0f} MB)")
-    print(f"server peak RSS while refusing the bomb:  {peak / 1e6:,.0f} MB = {peak / baseline:.2f}× baseline "
-          f"(sampled every 10 ms: {sampled / 1e6:,.0f} MB; VmHWM: {hwm / 1e6:,.0f} MB); goal: under 1,000 MB")
-    print(f"HTTP {response.status_code} in {took:.2f} s; page says: "
-          f"{shown.group(0) if shown else '(no refusal shown)'}")
+    print(
+        f"server RSS right after start (baseline):  {baseline / 1e6:,.0f} MB (high-water mark so far "
+        f"{baseline_hwm / 1e6:,.0f} MB)"
+    )
+    print(
+        f"server peak RSS while refusing the bomb:  {peak / 1e6:,.0f} MB = {peak / baseline:.2f}× baseline "
+        f"(sampled every 10 ms: {sampled / 1e6:,.0f} MB; VmHWM: {hwm / 1e6:,.0f} MB); goal: under 1,000 MB"
+    )
+    print(
+        f"HTTP {response.status_code} in {took:.2f} s; page says: {shown.group(0) if shown else '(no refusal shown)'}"
+    )
     print(f"an ordinary .docx uploaded afterwards: HTTP {ok}")
 
 

@@ -128,8 +128,11 @@ def free_port() -> int:
 
 
 def start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
-    server = subprocess.Popen([str(CODER), "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=log.open("w", encoding="utf-8"))
+    server = subprocess.Popen(
+        [str(CODER), "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w", encoding="utf-8"),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -155,8 +158,9 @@ class Client:
         return self.stats.request(kind, self.session, "GET", self.base + path)
 
     def post(self, kind: str, path: str, **kwargs):
-        return self.stats.request(kind, self.session, "POST", self.base + path,
-                                  headers={"X-CSRFToken": self.csrf}, **kwargs)
+        return self.stats.request(
+            kind, self.session, "POST", self.base + path, headers={"X-CSRFToken": self.csrf}, **kwargs
+        )
 
     def login(self) -> bool:
         page = self.get("login", "/login")
@@ -164,8 +168,7 @@ class Client:
         if not token:
             return False
         self.csrf = token.group(1)
-        response = self.post("login", "/login", data={"name": self.name, "password": PASSWORD,
-                                                      "csrf_token": self.csrf})
+        response = self.post("login", "/login", data={"name": self.name, "password": PASSWORD, "csrf_token": self.csrf})
         return response is not None and response.status_code == 302
 
 
@@ -308,10 +311,15 @@ def verify(db: Path, told: dict[tuple[str, int], dict], uploads: list[str], logg
         events = dict(con.execute("select user, count(*) from events group by user").fetchall())
         out["unlogged"] = sorted(name for name, n in logged.items() if events.get(name, 0) < n)
         for (coder, segment), state in told.items():
-            rows = dict(con.execute("select code, status from codings where coder = ? and segment_id = ?",
-                                    [coder, segment]).fetchall())
-            reviewed = con.execute("select 1 from reviews where coder = ? and segment_id = ?",
-                                   [coder, segment]).fetchone() is not None
+            rows = dict(
+                con.execute(
+                    "select code, status from codings where coder = ? and segment_id = ?", [coder, segment]
+                ).fetchall()
+            )
+            reviewed = (
+                con.execute("select 1 from reviews where coder = ? and segment_id = ?", [coder, segment]).fetchone()
+                is not None
+            )
             out["codings"] += len(state["mine"])
             out["codings_stored"] += sum(rows.get(code) == status for code, status in state["mine"].items())
             out["reviews"] += state["reviewed"]
@@ -336,14 +344,18 @@ def warnings(log: Path) -> dict[str, int]:
 
 
 def report(load: Stats, base: Stats) -> None:
-    print(f"{'request':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'4xx':>5} {'5xx':>5}   "
-          f"{'baseline n':>10} {'p50 ms':>8} {'p50 ratio':>9}")
+    print(
+        f"{'request':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'4xx':>5} {'5xx':>5}   "
+        f"{'baseline n':>10} {'p50 ms':>8} {'p50 ratio':>9}"
+    )
     for kind in TYPES:
         ms, codes, b = load.ms[kind], load.codes[kind], base.ms[kind]
         ratio = pct(ms, 50) / pct(b, 50) if ms and b else float("nan")
-        print(f"{kind:10} {len(ms):>6} {pct(ms, 50):>8.0f} {pct(ms, 95):>8.0f} {max(ms, default=float('nan')):>8.0f} "
-              f"{sum(400 <= c < 500 for c in codes):>5} {sum(c >= 500 for c in codes):>5}   "
-              f"{len(b):>10} {pct(b, 50):>8.0f} {ratio:>9.1f}")
+        print(
+            f"{kind:10} {len(ms):>6} {pct(ms, 50):>8.0f} {pct(ms, 95):>8.0f} {max(ms, default=float('nan')):>8.0f} "
+            f"{sum(400 <= c < 500 for c in codes):>5} {sum(c >= 500 for c in codes):>5}   "
+            f"{len(b):>10} {pct(b, 50):>8.0f} {ratio:>9.1f}"
+        )
 
 
 def tracebacks(log: Path) -> list[str]:
@@ -355,8 +367,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60, help="length of the load")
     parser.add_argument("--analysts", type=int, default=10, help="analysts coding at once")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="pause (s) after each segment (0: as fast as answered)")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="pause (s) after each segment (0: as fast as answered)"
+    )
     parser.add_argument("--db", help="a project to copy instead of building the demo")
     args = parser.parse_args()
     run_id = uuid.uuid4().hex[:8]
@@ -366,8 +379,10 @@ def main() -> None:
         t0 = time.perf_counter()
         db = prepare(workdir, args.db, [*names, "load-uploader", "load-baseline"])
         ids = transcripts(db)
-        print(f"project: {len(ids)} transcripts, {'copy of ' + args.db if args.db else 'coder demo'}; "
-              f"set-up {time.perf_counter() - t0:.0f} s (not timed below)")
+        print(
+            f"project: {len(ids)} transcripts, {'copy of ' + args.db if args.db else 'coder demo'}; "
+            f"set-up {time.perf_counter() - t0:.0f} s (not timed below)"
+        )
         port, log = free_port(), workdir / "server.log"
         server = start_server(db, port, log)
         base = f"http://127.0.0.1:{port}"
@@ -383,8 +398,10 @@ def main() -> None:
             poller.login()
             until = time.monotonic() + args.seconds
             threads = [threading.Thread(target=a.run, args=(until, args.think)) for a in analysts]
-            threads += [threading.Thread(target=uploader.run, args=(until,)),
-                        threading.Thread(target=poll_status, args=(poller, until, seen))]
+            threads += [
+                threading.Thread(target=uploader.run, args=(until,)),
+                threading.Thread(target=poll_status, args=(poller, until, seen)),
+            ]
             t0 = time.perf_counter()
             for t in threads:
                 t.start()
@@ -394,8 +411,10 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=60)
-        print(f"load: {args.analysts} analysts (think {args.think} s), 1 uploader, status poll 1/s; "
-              f"{elapsed:.0f} s (asked {args.seconds:.0f} s; requests in flight at the end finish)")
+        print(
+            f"load: {args.analysts} analysts (think {args.think} s), 1 uploader, status poll 1/s; "
+            f"{elapsed:.0f} s (asked {args.seconds:.0f} s; requests in flight at the end finish)"
+        )
         ok = summarize(load, base_stats, base_analyst, base_uploader, analysts, uploader, seen, db, log, elapsed)
     if not ok:
         sys.exit(1)
@@ -407,22 +426,29 @@ def summarize(load, base_stats, base_analyst, base_uploader, analysts, uploader,
     running = sum(s["running"] for s in seen)
     generations = [s["generation"] for s in seen]
     errors = {s["error"] for s in seen if s["error"]}
-    print(f"retraining: running in {running} of {len(seen)} status polls; runs finished during the load "
-          f"{generations[-1] - generations[0] if generations else 0}; errors seen by the poller: "
-          f"{sorted(errors) or 'none'}; errors after the baseline's runs: "
-          f"{[e for e in base_stats.retrain_errors if e] or 'none'}")
+    print(
+        f"retraining: running in {running} of {len(seen)} status polls; runs finished during the load "
+        f"{generations[-1] - generations[0] if generations else 0}; errors seen by the poller: "
+        f"{sorted(errors) or 'none'}; errors after the baseline's runs: "
+        f"{[e for e in base_stats.retrain_errors if e] or 'none'}"
+    )
     told = {(a.name, seg): state for a in analysts for seg, state in a.told.items() if seg not in a.unknown}
-    told |= {("load-baseline", seg): state for seg, state in base_analyst.told.items()
-             if seg not in base_analyst.unknown}
+    told |= {
+        ("load-baseline", seg): state for seg, state in base_analyst.told.items() if seg not in base_analyst.unknown
+    }
     uploads = uploader.confirmed + base_uploader.confirmed
     v = verify(db, told, uploads, {a.name: a.logged for a in [*analysts, base_analyst]})
     unknown = sum(len(a.unknown) for a in analysts)
-    print(f"codings sent {v['codings']}, stored {v['codings_stored']}; finished marks sent {v['reviews']}, "
-          f"stored {v['reviews_stored']}; rows nobody was told of {v['extra']}; "
-          f"segments left unverified after a failed request {unknown}; "
-          f"coders with fewer audit events than acknowledged actions: {v['unlogged'] or 'none'}")
-    print(f"{sum(a.actions for a in analysts)} actions by the analysts during the load "
-          f"({sum(a.actions for a in analysts) / elapsed:.0f}/s)")
+    print(
+        f"codings sent {v['codings']}, stored {v['codings_stored']}; finished marks sent {v['reviews']}, "
+        f"stored {v['reviews_stored']}; rows nobody was told of {v['extra']}; "
+        f"segments left unverified after a failed request {unknown}; "
+        f"coders with fewer audit events than acknowledged actions: {v['unlogged'] or 'none'}"
+    )
+    print(
+        f"{sum(a.actions for a in analysts)} actions by the analysts during the load "
+        f"({sum(a.actions for a in analysts) / elapsed:.0f}/s)"
+    )
     print(f"uploads confirmed {len(uploads)}, stored {len(uploads) - v['missing']}")
     failures = load.failures + base_stats.failures
     for line in failures[:20]:

@@ -59,7 +59,7 @@ def corpus_turns() -> list[tuple[str, str]]:
         path = ROOT / "corpus" / name
         t = read_transcript(path, path.stem, set(meta["speakers"]))
         for turn in t.turns:
-            text = re.sub(r"\s*\n\s*", "", t.text[turn.start:turn.end])
+            text = re.sub(r"\s*\n\s*", "", t.text[turn.start : turn.end])
             out.append((speakers.resolve(turn.speaker, meta["speakers"], {}), text))
     return out
 
@@ -89,9 +89,11 @@ def build_project(workdir: Path, min_segments: int) -> tuple[Path, int, dict]:
     t0 = time.perf_counter()
     probe = open_db(workdir / "probe.db")
     ingest(probe, [write_transcript(workdir / "probe.txt", turns)], nlp=nlp, speaker_map=speaker_map)
-    per_turn = dict(probe.execute("""select u.idx, count(*) from segments s join turns u on u.id = s.turn_id
+    per_turn = dict(
+        probe.execute("""select u.idx, count(*) from segments s join turns u on u.id = s.turn_id
                                      join speakers sp on sp.id = u.speaker_id where sp.perspective != 'interviewer'
-                                     group by u.idx""").fetchall())
+                                     group by u.idx""").fetchall()
+    )
     probe.close()
     chosen, n = [], 0
     while n < min_segments:
@@ -110,9 +112,16 @@ def build_project(workdir: Path, min_segments: int) -> tuple[Path, int, dict]:
     timing["suggest"] = time.perf_counter() - t0
     for name in ANALYSTS:
         users.add_user(db, name, "analyst", PASSWORD)
-    info = {"id": transcript.id, "segments": len(transcript.segments), "coded": summary["segments"],
-            "turns": len(chosen), "corpus_turns": len(turns), "chars": len(transcript.text), "timing": timing,
-            "suggested": sum(1 for r in db.query("select distinct segment_id from suggestions where selected = 1"))}
+    info = {
+        "id": transcript.id,
+        "segments": len(transcript.segments),
+        "coded": summary["segments"],
+        "turns": len(chosen),
+        "corpus_turns": len(turns),
+        "chars": len(transcript.text),
+        "timing": timing,
+        "suggested": sum(1 for r in db.query("select distinct segment_id from suggestions where selected = 1")),
+    }
     if info["coded"] != len(segments_to_code(db)) or info["coded"] < min_segments:
         raise SystemExit(f"expected >= {min_segments} interviewee segments, got {info['coded']}")
     db.close()
@@ -183,12 +192,17 @@ def main() -> None:
         t_setup = time.perf_counter()
         db_path, tid, info = build_project(Path(tmp), args.segments)
         t_setup = time.perf_counter() - t_setup
-        print(f"transcript: {info['segments']} segments, {info['coded']} interviewee (coded) segments, "
-              f"{info['chars']:,} characters, {info['turns']} turns (the sample corpus's {info['corpus_turns']}, "
-              f"repeated); "
-              f"{info['suggested']} segments with a suggested code")
-        print("set-up (not timed below): " + ", ".join(f"{k} {v:.1f} s" for k, v in info["timing"].items())
-              + f"; total {t_setup:.1f} s")
+        print(
+            f"transcript: {info['segments']} segments, {info['coded']} interviewee (coded) segments, "
+            f"{info['chars']:,} characters, {info['turns']} turns (the sample corpus's {info['corpus_turns']}, "
+            f"repeated); "
+            f"{info['suggested']} segments with a suggested code"
+        )
+        print(
+            "set-up (not timed below): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in info["timing"].items())
+            + f"; total {t_setup:.1f} s"
+        )
 
         app = create_app({"DATABASE": str(db_path), "RETRAIN": args.retrain, "SECRET_KEY": "bench"})
         client = login(app, ANALYSTS[0])
@@ -199,24 +213,30 @@ def main() -> None:
             raise SystemExit(f"segments API lists {len(seg_ids)} segments, the project has {info['coded']}")
         need = 2 * (args.repeat + 1) + args.writes
         if len(seg_ids) < need:
-            raise SystemExit(f"{len(seg_ids)} segments; --repeat {args.repeat} and --writes {args.writes} "
-                             f"need {need} (raise --segments)")
-        toggle_ids = seg_ids[:args.repeat + 1]
-        review_ids = seg_ids[args.repeat + 1:2 * (args.repeat + 1)]
-        write_ids = seg_ids[-args.writes:]
+            raise SystemExit(
+                f"{len(seg_ids)} segments; --repeat {args.repeat} and --writes {args.writes} "
+                f"need {need} (raise --segments)"
+            )
+        toggle_ids = seg_ids[: args.repeat + 1]
+        review_ids = seg_ids[args.repeat + 1 : 2 * (args.repeat + 1)]
+        write_ids = seg_ids[-args.writes :]
 
         def get(url):
             def run(_):
                 return check(client.get(url), url)
+
             return run
 
         def post(ids, body):
             def run(i):
-                r = check(client.post(f"/api/segments/{ids[i]}/actions", json=body, headers=headers),
-                          f"{body} on segment {ids[i]}")
+                r = check(
+                    client.post(f"/api/segments/{ids[i]}/actions", json=body, headers=headers),
+                    f"{body} on segment {ids[i]}",
+                )
                 if r.get_json()["segment"]["id"] != ids[i]:
                     raise SystemExit(f"{body} on segment {ids[i]}: wrong segment in the answer")
                 return r
+
             return run
 
         db = open_db(db_path, create=False)
@@ -251,23 +271,31 @@ def main() -> None:
             retrain = (time.perf_counter() - t0, app.extensions["coder_retrainer"].status())
 
         base = pct(results["codebook page (baseline)"][0], 50)
-        print(f"\n{args.repeat} requests each, {ANALYSTS[0]} logged in, retraining "
-              f"{'on' if args.retrain else 'off'}; ratio = p50 / codebook page p50")
+        print(
+            f"\n{args.repeat} requests each, {ANALYSTS[0]} logged in, retraining "
+            f"{'on' if args.retrain else 'off'}; ratio = p50 / codebook page p50"
+        )
         print(f"{'':30s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'first ms':>9s} {'ratio':>7s} {'size':>10s}")
         for name, (samples, first, size) in results.items():
-            print(f"{name:30s} {pct(samples, 50):8.1f} {pct(samples, 95):8.1f} {max(samples):8.1f} {first:9.1f} "
-                  f"{pct(samples, 50) / base:7.1f} {f'{size / 1024:,.0f} KiB' if size else '':>10s}")
+            print(
+                f"{name:30s} {pct(samples, 50):8.1f} {pct(samples, 95):8.1f} {max(samples):8.1f} {first:9.1f} "
+                f"{pct(samples, 50) / base:7.1f} {f'{size / 1024:,.0f} KiB' if size else '':>10s}"
+            )
         page, api = pct(results["transcript page, reading"][0], 50), pct(results["segments JSON (page's JS)"][0], 50)
         print(f"{'page + its JSON (p50 sum)':30s} {page + api:8.1f}")
         print(f"segments JSON p50 / bare states() p50: {api / pct(results['states() query, bare'][0], 50):.2f}")
-        print(f"full (gen-2) garbage collections during the above: {len(pauses)}"
-              + (f", {max(pauses):.0f} ms the longest" if pauses else "")
-              + f" ({len(gc.get_objects()):,} objects tracked: GiNZA and the embedding model are loaded, "
-                "as in a server after an upload or a retraining)")
+        print(
+            f"full (gen-2) garbage collections during the above: {len(pauses)}"
+            + (f", {max(pauses):.0f} ms the longest" if pauses else "")
+            + f" ({len(gc.get_objects()):,} objects tracked: GiNZA and the embedding model are loaded, "
+            "as in a server after an upload or a retraining)"
+        )
         if retrain:
             waited, status = retrain
-            print(f"background retraining: {status['generation']} runs, error {status['error']}; "
-                  f"waited {waited:.1f} s after the last request for it to finish")
+            print(
+                f"background retraining: {status['generation']} runs, error {status['error']}; "
+                f"waited {waited:.1f} s after the last request for it to finish"
+            )
             if status["error"]:
                 raise SystemExit(f"retraining failed: {status['error']}")
 
@@ -281,8 +309,12 @@ def concurrency(app, db, tid: int, segment_ids: list[int]) -> None:
     """Both analysts confirm the same segments at the same time, one thread each."""
     code = "handover"
     clients = {name: login(app, name) for name in ANALYSTS}
-    before = {r["user"]: r["n"] for r in db.query(
-        "select user, count(*) n from events where action = 'confirmed' and code = ? group by user", [code])}
+    before = {
+        r["user"]: r["n"]
+        for r in db.query(
+            "select user, count(*) n from events where action = 'confirmed' and code = ? group by user", [code]
+        )
+    }
     failures, times = [], {name: [] for name in ANALYSTS}
     start = threading.Barrier(len(ANALYSTS))
 
@@ -291,8 +323,11 @@ def concurrency(app, db, tid: int, segment_ids: list[int]) -> None:
         start.wait()
         for sid in segment_ids:
             t0 = time.perf_counter()
-            r = client.post(f"/api/segments/{sid}/actions", json={"action": "confirm", "code": code},
-                            headers={"X-CSRFToken": client.csrf})
+            r = client.post(
+                f"/api/segments/{sid}/actions",
+                json={"action": "confirm", "code": code},
+                headers={"X-CSRFToken": client.csrf},
+            )
             times[name].append((time.perf_counter() - t0) * 1000)
             if r.status_code != 200:
                 failures.append(f"{name} segment {sid}: HTTP {r.status_code} {r.get_data(as_text=True)[:200]}")
@@ -306,20 +341,35 @@ def concurrency(app, db, tid: int, segment_ids: list[int]) -> None:
     elapsed = time.perf_counter() - t0
     n = len(ANALYSTS) * len(segment_ids)
     all_times = [x for v in times.values() for x in v]
-    print(f"\nconcurrency: {len(ANALYSTS)} analysts x {len(segment_ids)} confirms of the same segments, "
-          f"one thread each: {n} requests in {elapsed:.2f} s = {n / elapsed:.0f} requests/s; "
-          f"per request p50 {pct(all_times, 50):.1f} ms, p95 {pct(all_times, 95):.1f} ms")
+    print(
+        f"\nconcurrency: {len(ANALYSTS)} analysts x {len(segment_ids)} confirms of the same segments, "
+        f"one thread each: {n} requests in {elapsed:.2f} s = {n / elapsed:.0f} requests/s; "
+        f"per request p50 {pct(all_times, 50):.1f} ms, p95 {pct(all_times, 95):.1f} ms"
+    )
     marks = ",".join("?" * len(segment_ids))
-    stored = {r["coder"]: r["n"] for r in db.query(
-        f"select coder, count(*) n from codings where code = ? and status = 'confirmed' and segment_id in ({marks}) "
-        "group by coder", [code, *segment_ids])}
-    events = {r["user"]: r["n"] - before.get(r["user"], 0) for r in db.query(
-        "select user, count(*) n from events where action = 'confirmed' and code = ? group by user", [code])}
-    print(f"  failed requests: {len(failures)}; confirmed codings stored per analyst: "
-          + ", ".join(f"{name} {stored.get(name, 0)}/{len(segment_ids)}" for name in ANALYSTS)
-          + "; audit events: " + ", ".join(f"{name} {events.get(name, 0)}" for name in ANALYSTS))
-    bad = failures or any(stored.get(name, 0) != len(segment_ids) or events.get(name, 0) != len(segment_ids)
-                          for name in ANALYSTS)
+    stored = {
+        r["coder"]: r["n"]
+        for r in db.query(
+            f"select coder, count(*) n from codings where code = ? and status = 'confirmed' and segment_id in ({marks}) "
+            "group by coder",
+            [code, *segment_ids],
+        )
+    }
+    events = {
+        r["user"]: r["n"] - before.get(r["user"], 0)
+        for r in db.query(
+            "select user, count(*) n from events where action = 'confirmed' and code = ? group by user", [code]
+        )
+    }
+    print(
+        f"  failed requests: {len(failures)}; confirmed codings stored per analyst: "
+        + ", ".join(f"{name} {stored.get(name, 0)}/{len(segment_ids)}" for name in ANALYSTS)
+        + "; audit events: "
+        + ", ".join(f"{name} {events.get(name, 0)}" for name in ANALYSTS)
+    )
+    bad = failures or any(
+        stored.get(name, 0) != len(segment_ids) or events.get(name, 0) != len(segment_ids) for name in ANALYSTS
+    )
     if bad:
         raise SystemExit("concurrency run lost or failed writes:\n" + "\n".join(failures[:10]))
 

@@ -62,13 +62,19 @@ def backup(db_path, out_path, progress=None, force: bool = False) -> dict:
     try:
         with closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT)) as src, closing(sqlite3.connect(temporary)) as dst:
             restarts = _copy(src, dst, progress)
-            problems = [line for (text,) in dst.execute("PRAGMA integrity_check")
-                        for line in text.splitlines() if not line.startswith("***")]
+            problems = [
+                line
+                for (text,) in dst.execute("PRAGMA integrity_check")
+                for line in text.splitlines()
+                if not line.startswith("***")
+            ]
             pages = dst.execute("PRAGMA page_count").fetchone()[0]
         if problems != ["ok"]:
             more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
-            raise CoderError(f"{source}: the copy failed its integrity check ({'; '.join(problems[:3])}{more}); "
-                             "the project file may be damaged — keep it and an older backup")
+            raise CoderError(
+                f"{source}: the copy failed its integrity check ({'; '.join(problems[:3])}{more}); "
+                "the project file may be damaged — keep it and an older backup"
+            )
         os.replace(temporary, out)
     except sqlite3.Error as exc:
         raise CoderError(f"{source}: cannot back up: {exc}") from exc
@@ -77,8 +83,14 @@ def backup(db_path, out_path, progress=None, force: bool = False) -> dict:
     finally:
         for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
             leftover.unlink(missing_ok=True)
-    return {"path": out, "pages": pages, "bytes": out.stat().st_size,
-            "seconds": round(time.perf_counter() - started, 3), "integrity": "ok", "restarts": restarts}
+    return {
+        "path": out,
+        "pages": pages,
+        "bytes": out.stat().st_size,
+        "seconds": round(time.perf_counter() - started, 3),
+        "integrity": "ok",
+        "restarts": restarts,
+    }
 
 
 def _check_source(source: Path) -> None:

@@ -58,8 +58,14 @@ def _setup():
 
             font_manager.fontManager.addfont(str(font_path()))
             # DejaVu Sans (shipped with matplotlib) only for the odd symbol IPAexGothic lacks
-            matplotlib.rcParams.update({"font.family": [FONT, "DejaVu Sans"], "svg.fonttype": "path",
-                                        "svg.hashsalt": "coder", "axes.unicode_minus": False})
+            matplotlib.rcParams.update(
+                {
+                    "font.family": [FONT, "DejaVu Sans"],
+                    "svg.fonttype": "path",
+                    "svg.hashsalt": "coder",
+                    "axes.unicode_minus": False,
+                }
+            )
             _READY.append(True)
 
 
@@ -89,10 +95,10 @@ def _check(fmt: str) -> None:
 def _wrap(text: str, width: int = 12, lines: int = 2) -> str:
     """Japanese has no spaces to break at: cut every ``width`` characters, at most ``lines`` lines,
     the last one ending in … when the name is longer."""
-    parts = [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    parts = [text[i : i + width] for i in range(0, len(text), width)] or [""]
     if len(parts) > lines:
         parts = parts[:lines]
-        parts[-1] = parts[-1][:width - 1] + "…"
+        parts[-1] = parts[-1][: width - 1] + "…"
     return "\n".join(parts)
 
 
@@ -150,10 +156,18 @@ def heatmap(matrix: dict, codebook, out, fmt: str = "png", measure: str = "segme
             text = f"{cell['segments']}（{cell['interviewees']}人）"
             if measure == "share":
                 text += f"\n{cell['share']:.0%}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if values[i, j] > 0.6 * (values.max() or 1) else "black")
-    ax.set_xticks(range(len(rows)), [f"{_wrap(_row_label(matrix, k), 8)}\n（{matrix['totals'][k]}）" for k in rows],
-                  fontsize=9)
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if values[i, j] > 0.6 * (values.max() or 1) else "black",
+            )
+    ax.set_xticks(
+        range(len(rows)), [f"{_wrap(_row_label(matrix, k), 8)}\n（{matrix['totals'][k]}）" for k in rows], fontsize=9
+    )
     ax.set_yticks(range(len(codes)), [_wrap(codebook.code(c).name, 14) for c in codes], fontsize=9)
     ax.tick_params(top=False, bottom=False, left=False)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
@@ -181,8 +195,11 @@ def bars(matrix: dict, codebook, out, fmt: str = "png", code: str | None = None)
         raise NotFound(f"no code {code!r} in the codebook (have: {', '.join(matrix['codes'])})")
     codes = [code] if code else matrix["codes"]
     noun = row_noun(matrix["by"])
-    title = _title(f"コード別 {noun}ごとのセグメント数と話者数", matrix) if not code else \
-        _title(f"{_wrap(codebook.code(code).name, 24)}\n{noun}ごとのセグメント数と話者数", matrix, narrow=True)
+    title = (
+        _title(f"コード別 {noun}ごとのセグメント数と話者数", matrix)
+        if not code
+        else _title(f"{_wrap(codebook.code(code).name, 24)}\n{noun}ごとのセグメント数と話者数", matrix, narrow=True)
+    )
     if not _coded(matrix):
         return _empty(fmt, out, title)
     rows, columns = matrix["rows"], 1 if code else 2
@@ -197,8 +214,10 @@ def bars(matrix: dict, codebook, out, fmt: str = "png", code: str | None = None)
             continue
         cells = [matrix["cells"][k][codes[n]] for k in rows]
         at = range(len(rows))
-        for shift, key, label, colour in ((-0.2, "segments", "セグメント数", "#3b75af"),
-                                          (0.2, "interviewees", "話者数", "#f0a04b")):
+        for shift, key, label, colour in (
+            (-0.2, "segments", "セグメント数", "#3b75af"),
+            (0.2, "interviewees", "話者数", "#f0a04b"),
+        ):
             heights = [c[key] for c in cells]
             drawn = ax.bar([x + shift for x in at], heights, width=0.4, label=label, color=colour)
             ax.bar_label(drawn, fontsize=7, padding=1)
@@ -228,8 +247,9 @@ def network(co: dict, codebook, out, fmt: str = "png", level: str = "segment", m
     frequency = co["frequency"][level]
     nodes = [c for c in co["codes"] if frequency.get(c, 0) >= max(min_count, 1)]
     count, ratio = ("segments", "jaccard_segment") if level == "segment" else ("interviews", "jaccard_interview")
-    edges = sorted((p for p in co["pairs"] if p[count] and p["a"] in nodes and p["b"] in nodes),
-                   key=lambda p: -p[ratio])[:EDGES]
+    edges = sorted(
+        (p for p in co["pairs"] if p[count] and p["a"] in nodes and p["b"] in nodes), key=lambda p: -p[ratio]
+    )[:EDGES]
     title = _title(f"コードの共起ネットワーク（{LEVEL_LABELS[level]}単位）", co)
     if not nodes:
         return _empty(fmt, out, title)
@@ -239,29 +259,64 @@ def network(co: dict, codebook, out, fmt: str = "png", level: str = "segment", m
     graph.add_nodes_from(nodes)
     graph.add_weighted_edges_from((p["a"], p["b"], p[ratio]) for p in edges)
     where = nx.spring_layout(graph, seed=SEED, weight="weight", k=1.6 / max(len(nodes), 1) ** 0.5)
-    group = {c: i for i, members in enumerate(nx.community.greedy_modularity_communities(graph, weight="weight"))
-             for c in members}
+    group = {
+        c: i
+        for i, members in enumerate(nx.community.greedy_modularity_communities(graph, weight="weight"))
+        for c in members
+    }
     fig = _figure(WIDTH, 7.0)
     ax = fig.add_subplot()
     strongest = max((p[ratio] for p in edges), default=1)
     for p in edges:
         (x1, y1), (x2, y2) = where[p["a"]], where[p["b"]]
-        ax.plot([x1, x2], [y1, y2], color="#8a8a8a", linewidth=0.5 + 5 * p[ratio] / strongest, zorder=1,
-                solid_capstyle="round")
+        ax.plot(
+            [x1, x2],
+            [y1, y2],
+            color="#8a8a8a",
+            linewidth=0.5 + 5 * p[ratio] / strongest,
+            zorder=1,
+            solid_capstyle="round",
+        )
         if len(edges) <= LABELLED_EDGES:
-            ax.text((x1 + x2) / 2, (y1 + y2) / 2, f"{p[ratio]:.2f}", fontsize=6, color="#555555", ha="center",
-                    va="center", zorder=2, bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"})
+            ax.text(
+                (x1 + x2) / 2,
+                (y1 + y2) / 2,
+                f"{p[ratio]:.2f}",
+                fontsize=6,
+                color="#555555",
+                ha="center",
+                va="center",
+                zorder=2,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"},
+            )
     top = max(frequency[c] for c in nodes)
     colours = ["#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99", "#8dd3c7", "#fccde5", "#d9d9d9"]
-    ax.scatter([where[c][0] for c in nodes], [where[c][1] for c in nodes], zorder=3, edgecolors="#555555",
-               s=[max(2800 * frequency[c] / top, 60) for c in nodes],
-               c=[colours[group[c] % len(colours)] for c in nodes])
+    ax.scatter(
+        [where[c][0] for c in nodes],
+        [where[c][1] for c in nodes],
+        zorder=3,
+        edgecolors="#555555",
+        s=[max(2800 * frequency[c] / top, 60) for c in nodes],
+        c=[colours[group[c] % len(colours)] for c in nodes],
+    )
     for c in nodes:
-        ax.text(*where[c], f"{_wrap(codebook.code(c).name, 8)}\n（{frequency[c]}）", fontsize=8, ha="center",
-                va="center", zorder=4)
+        ax.text(
+            *where[c],
+            f"{_wrap(codebook.code(c).name, 8)}\n（{frequency[c]}）",
+            fontsize=8,
+            ha="center",
+            va="center",
+            zorder=4,
+        )
     ax.margins(0.18)
     ax.set_axis_off()
     ax.set_title(title, fontsize=11)
-    fig.text(0.5, 0.01, f"円の大きさ＝出現数、線の太さ＝Jaccard 係数（上位 {EDGES} 本まで、{len(edges)} 本を表示）",
-             ha="center", fontsize=8, color="#555555")
+    fig.text(
+        0.5,
+        0.01,
+        f"円の大きさ＝出現数、線の太さ＝Jaccard 係数（上位 {EDGES} 本まで、{len(edges)} 本を表示）",
+        ha="center",
+        fontsize=8,
+        color="#555555",
+    )
     return _save(fig, out, fmt)

@@ -23,8 +23,9 @@ LEVELS = ("segment", "interview")
 LEVEL_LABELS = {"segment": "セグメント", "interview": "インタビュー"}
 
 
-def compute(db, codebook, source: str = layers.CONSENSUS, policy: Policy | None = None,
-            where: dict[str, str] | None = None) -> dict:
+def compute(
+    db, codebook, source: str = layers.CONSENSUS, policy: Policy | None = None, where: dict[str, str] | None = None
+) -> dict:
     """Co-occurrence of the codebook's codes in one source.
 
     Returns ``{"source", "source_label", "unconfirmed" (True for the model's suggestions), "where",
@@ -56,19 +57,26 @@ def compute(db, codebook, source: str = layers.CONSENSUS, policy: Policy | None 
     pairs = []
     for a, b in combinations(present, 2):
         pair = {"a": a, "b": b}
-        for level, count, ratio in (("segment", "segments", "jaccard_segment"),
-                                    ("interview", "interviews", "jaccard_interview")):
+        for level, count, ratio in (
+            ("segment", "segments", "jaccard_segment"),
+            ("interview", "interviews", "jaccard_interview"),
+        ):
             both = len(carriers[level][a] & carriers[level][b])
             pair[count], pair[ratio] = both, both / len(carriers[level][a] | carriers[level][b])
         if pair["segments"] or pair["interviews"]:
             pairs.append(pair)
     pairs.sort(key=lambda p: (-p["jaccard_segment"], -p["jaccard_interview"]))  # stable: codebook order on ties
-    return {"source": source, "source_label": layers.source_label(source), "unconfirmed": source == layers.MODEL,
-            "where": dict(where or {}), "codes": present,
-            "frequency": {level: {c: len(carriers[level][c]) for c in present} for level in LEVELS},
-            "pairs": pairs,
-            "n_segments": len(set().union(*carriers["segment"].values())),
-            "n_interviews": len(set().union(*carriers["interview"].values()))}
+    return {
+        "source": source,
+        "source_label": layers.source_label(source),
+        "unconfirmed": source == layers.MODEL,
+        "where": dict(where or {}),
+        "codes": present,
+        "frequency": {level: {c: len(carriers[level][c]) for c in present} for level in LEVELS},
+        "pairs": pairs,
+        "n_segments": len(set().union(*carriers["segment"].values())),
+        "n_interviews": len(set().union(*carriers["interview"].values())),
+    }
 
 
 def to_markdown(co: dict, codebook) -> str:
@@ -79,15 +87,19 @@ def to_markdown(co: dict, codebook) -> str:
         lines.append("対象：" + "、".join(f"属性 {k}={v}" for k, v in co["where"].items()) + " のインタビュー\n")
     if co["unconfirmed"]:
         lines.append("> 注意：提案のみに基づく集計です。分析者による確認を経ていません。\n")
-    lines.append(f"コードのあるセグメント {co['n_segments']} 件、インタビュー {co['n_interviews']} 件。"
-                 "Jaccard 係数は、2つのコードのどちらかがあるセグメント（インタビュー）のうち、"
-                 "両方があるものの割合です。\n")
+    lines.append(
+        f"コードのあるセグメント {co['n_segments']} 件、インタビュー {co['n_interviews']} 件。"
+        "Jaccard 係数は、2つのコードのどちらかがあるセグメント（インタビュー）のうち、"
+        "両方があるものの割合です。\n"
+    )
     if not co["pairs"]:
         lines.append("同じセグメントやインタビューに現れるコードの組はまだありません。")
         return "\n".join(lines) + "\n"
     lines.append("| コードA | コードB | セグメント | Jaccard | インタビュー | Jaccard |")
     lines.append("|---|---|---|---|---|---|")
     for p in co["pairs"]:
-        lines.append(f"| {codebook.code(p['a']).name} | {codebook.code(p['b']).name} | {p['segments']} | "
-                     f"{p['jaccard_segment']:.3f} | {p['interviews']} | {p['jaccard_interview']:.3f} |")
+        lines.append(
+            f"| {codebook.code(p['a']).name} | {codebook.code(p['b']).name} | {p['segments']} | "
+            f"{p['jaccard_segment']:.3f} | {p['interviews']} | {p['jaccard_interview']:.3f} |"
+        )
     return "\n".join(lines) + "\n"

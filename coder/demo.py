@@ -36,8 +36,15 @@ class DemoReport:
     topics_skipped: str | None = None  # why no themes were found
 
 
-def build_demo(db_path: str | Path, corpus: str | Path, force: bool = False, nlp=None,
-               suggest: bool = False, codings: bool = True, topics: bool = False) -> DemoReport:
+def build_demo(
+    db_path: str | Path,
+    corpus: str | Path,
+    force: bool = False,
+    nlp=None,
+    suggest: bool = False,
+    codings: bool = True,
+    topics: bool = False,
+) -> DemoReport:
     """Create ``db_path`` from ``corpus/metadata.yaml`` and the files it lists; with ``suggest``,
     also store cold-start code suggestions for every segment (as `coder suggest --db` does); with
     ``codings`` (and a ``corpus/demo_codings.yaml``), load the demo team's codings after that
@@ -84,10 +91,14 @@ def read_codings(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CoderError(f"{path}: cannot read the demo codings: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("analysts"), dict) or not data.get("transcripts"):
-        raise CoderError(f"{path}: expected `transcripts`, `analysts: {{NAME: [entries]}}` and, optionally, "
-                         "`supervisor`, `adjudications` and `summaries`")
-    for entry in [*(e for entries in data["analysts"].values() for e in entries or []),
-                  *(data.get("adjudications") or [])]:
+        raise CoderError(
+            f"{path}: expected `transcripts`, `analysts: {{NAME: [entries]}}` and, optionally, "
+            "`supervisor`, `adjudications` and `summaries`"
+        )
+    for entry in [
+        *(e for entries in data["analysts"].values() for e in entries or []),
+        *(data.get("adjudications") or []),
+    ]:
         if not isinstance(entry, dict) or not {"transcript", "match", "codes"} <= set(entry):
             raise CoderError(f"{path}: every entry needs transcript, match and codes, not {entry!r}")
     if data.get("adjudications") and not data.get("supervisor"):
@@ -105,13 +116,17 @@ class _Finder:
     def find(self, snippet: str, transcript: str | None = None) -> int:
         """The id of the one segment (of ``transcript``, or of any demo transcript) containing ``snippet``."""
         if transcript is not None and transcript not in self.segments:
-            raise CoderError(f"{self.path}: transcript {transcript!r} is not one of the demo's coded interviews "
-                             f"({', '.join(self.segments)})")
+            raise CoderError(
+                f"{self.path}: transcript {transcript!r} is not one of the demo's coded interviews "
+                f"({', '.join(self.segments)})"
+            )
         names = [transcript] if transcript is not None else list(self.segments)
         hits = [s["id"] for name in names for s in self.segments[name] if snippet and snippet in s["text"]]
         if len(hits) != 1:
-            raise CoderError(f"{self.path}: snippet {snippet!r} matches {len(hits)} segments of "
-                             f"{' or '.join(names)}; it must match exactly one")
+            raise CoderError(
+                f"{self.path}: snippet {snippet!r} matches {len(hits)} segments of "
+                f"{' or '.join(names)}; it must match exactly one"
+            )
         return hits[0]
 
     def ids(self) -> list[int]:
@@ -143,8 +158,9 @@ def load_codings(db, path: str | Path, codebook=None) -> dict:
     for e in data["adjudications"]:  # every analyst finishes every segment: they differ where their lists differ
         sid = finder.find(e["match"], e["transcript"])
         if len({tuple(sorted(codes.get(sid, []))) for codes in plan.values()}) < 2:
-            raise CoderError(f"{path}: the analysts agree on the segment of {e['match']!r}; "
-                             "only a disagreement is adjudicated")
+            raise CoderError(
+                f"{path}: the analysts agree on the segment of {e['match']!r}; only a disagreement is adjudicated"
+            )
     linked = [[finder.find(snippet) for snippet in s.get("match") or []] for s in data["summaries"]]
     for analyst, codes in plan.items():
         with store.immediate(db):
@@ -156,9 +172,14 @@ def load_codings(db, path: str | Path, codebook=None) -> dict:
         for sid, codes in settled.items():
             coding.adjudicate(db, sid, codes, data["supervisor"], book)
     rows = disagreements(db, book, list(plan))
-    return {"analysts": list(plan), "transcripts": list(data["transcripts"]), "segments": len(finder.ids()),
-            "disagreements": len(rows), "adjudicated": sum(r["consensus"] is not None for r in rows),
-            "summaries": _summaries(db, data, linked, book)}
+    return {
+        "analysts": list(plan),
+        "transcripts": list(data["transcripts"]),
+        "segments": len(finder.ids()),
+        "disagreements": len(rows),
+        "adjudicated": sum(r["consensus"] is not None for r in rows),
+        "summaries": _summaries(db, data, linked, book),
+    }
 
 
 def _codes(path, book, finder: _Finder, who: str, entries: list[dict]) -> dict[int, list[str]]:
@@ -168,8 +189,9 @@ def _codes(path, book, finder: _Finder, who: str, entries: list[dict]) -> dict[i
         sid = finder.find(e["match"], e["transcript"])
         unknown = sorted(set(e["codes"]) - set(book.ids))
         if unknown:
-            raise CoderError(f"{path}: unknown code(s) {', '.join(unknown)} at {e['match']!r} "
-                             f"(codebook {book.version_tag})")
+            raise CoderError(
+                f"{path}: unknown code(s) {', '.join(unknown)} at {e['match']!r} (codebook {book.version_tag})"
+            )
         if sid in out:
             raise CoderError(f"{path}: {who} lists the segment of {e['match']!r} twice")
         out[sid] = list(e["codes"])
@@ -184,6 +206,14 @@ def _summaries(db, data: dict, linked: list[list[int]], book) -> int | None:
     from .summaries import set_summary
 
     for s, ids in zip(data["summaries"], linked):
-        set_summary(db, s["by"], s["row"], s["code"], s["text"], user=s.get("user") or data["supervisor"],
-                    segment_ids=ids, codebook=book)
+        set_summary(
+            db,
+            s["by"],
+            s["row"],
+            s["code"],
+            s["text"],
+            user=s.get("user") or data["supervisor"],
+            segment_ids=ids,
+            codebook=book,
+        )
     return len(data["summaries"])

@@ -37,17 +37,87 @@ KIND_LABELS = {"person": "人名", "organisation": "組織名", "place": "地名
 STATUSES = ("candidate", "replace", "keep")
 HONORIFICS = ("さん", "さま", "様", "氏", "先生", "くん", "君", "ちゃん", "殿")
 # GiNZA (Sekine's extended named entities) label -> kind; N_Person is a count of people, not a name
-NER_KINDS = {"Person": "person", **dict.fromkeys(
-    ("Company", "Company_Group", "Corporation_Other", "Organization_Other", "Public_Institution", "School",
-     "Research_Institute"), "organisation"), "City": "place", "County": "place"}
+NER_KINDS = {
+    "Person": "person",
+    **dict.fromkeys(
+        (
+            "Company",
+            "Company_Group",
+            "Corporation_Other",
+            "Organization_Other",
+            "Public_Institution",
+            "School",
+            "Research_Institute",
+        ),
+        "organisation",
+    ),
+    "City": "place",
+    "County": "place",
+}
 # Speaker labels and words that name a role, not a person (speakers.py adds the interviewer labels)
 ROLE_WORDS = {
-    "当事者", "本人", "支援者", "支援員", "雇用者", "利用者", "相談員", "相談支援専門員", "担当者", "担当", "職員", "スタッフ",
-    "上司", "同僚", "社長", "事業主", "店長", "人事", "人事担当", "家族", "母", "父", "母親", "父親", "妻", "夫", "回答者",
-    "話し手", "参加者", "出席者", "委員", "事務局", "医師", "主治医", "看護師", "ジョブコーチ", "支援機関", "企業", "文書",
-    "発言者", "話者", "全員", "一同", "不明", "その他", "管理者", "サービス管理責任者", "作業療法士", "精神保健福祉士",
-    "社会福祉士", "保健師", "カウンセラー", "コーディネーター", "インタビュイー", "記録", "通訳", "Speaker",
-    "Participant", "Respondent", "Interviewee", "Unknown"}
+    "当事者",
+    "本人",
+    "支援者",
+    "支援員",
+    "雇用者",
+    "利用者",
+    "相談員",
+    "相談支援専門員",
+    "担当者",
+    "担当",
+    "職員",
+    "スタッフ",
+    "上司",
+    "同僚",
+    "社長",
+    "事業主",
+    "店長",
+    "人事",
+    "人事担当",
+    "家族",
+    "母",
+    "父",
+    "母親",
+    "父親",
+    "妻",
+    "夫",
+    "回答者",
+    "話し手",
+    "参加者",
+    "出席者",
+    "委員",
+    "事務局",
+    "医師",
+    "主治医",
+    "看護師",
+    "ジョブコーチ",
+    "支援機関",
+    "企業",
+    "文書",
+    "発言者",
+    "話者",
+    "全員",
+    "一同",
+    "不明",
+    "その他",
+    "管理者",
+    "サービス管理責任者",
+    "作業療法士",
+    "精神保健福祉士",
+    "社会福祉士",
+    "保健師",
+    "カウンセラー",
+    "コーディネーター",
+    "インタビュイー",
+    "記録",
+    "通訳",
+    "Speaker",
+    "Participant",
+    "Respondent",
+    "Interviewee",
+    "Unknown",
+}
 SCANNED = "pseudonym_scan"  # setting: JSON list of the sha256 of transcripts the NER scan has read
 MAX_CHUNK = 1500  # characters per NER input (Sudachi refuses inputs over 49,149 bytes)
 _LATIN = re.compile(r"[A-Za-z0-9]")
@@ -74,8 +144,9 @@ def clean_name(name: str) -> str:
     if not name or name in HONORIFICS:
         raise CoderError(f"{name!r} is not a name")
     if len(name) > MAX_NAME or any(unicodedata.category(c)[0] == "C" for c in name):
-        raise CoderError(f"{name[:20]!r}: a name is at most {MAX_NAME} characters, on one line, "
-                         "without control characters")
+        raise CoderError(
+            f"{name[:20]!r}: a name is at most {MAX_NAME} characters, on one line, without control characters"
+        )
     if not any(unicodedata.category(c)[0] in "LN" for c in name):  # "(" alone would replace every bracket
         raise CoderError(f"{name!r} is not a name (it has no letter or digit)")
     return name
@@ -97,13 +168,15 @@ def list_names(db, status: str | None = None) -> list[dict]:
     rows, seen = [], {}
     for r in db.query("select * from pseudonym_names order by kind, id"):
         n = seen[r["kind"]] = seen.get(r["kind"], -1) + 1
-        rows.append({**r, "placeholder": KINDS.get(r["kind"], r["kind"]) + letters(n),
-                     "replaced": r["status"] != "keep"})
+        rows.append(
+            {**r, "placeholder": KINDS.get(r["kind"], r["kind"]) + letters(n), "replaced": r["status"] != "keep"}
+        )
     return [r for r in rows if status is None or r["status"] == status]
 
 
-def add_name(db, name: str, kind: str = "person", by: str | None = None, origin: str = "manual",
-             status: str = "replace") -> dict:
+def add_name(
+    db, name: str, kind: str = "person", by: str | None = None, origin: str = "manual", status: str = "replace"
+) -> dict:
     """Put ``name`` on the list (or, if it is there, set its kind and status): return its row.
     A supervisor's entry (``origin`` manual) is replaced in exports. CoderError for an unknown kind."""
     if kind not in KINDS:
@@ -111,11 +184,22 @@ def add_name(db, name: str, kind: str = "person", by: str | None = None, origin:
     name, now = clean_name(name), store.now()
     with store.immediate(db):
         if db.execute("select 1 from pseudonym_names where name = ?", [name]).fetchone():
-            db.execute("update pseudonym_names set kind = ?, status = ?, reviewed_by = ?, updated_at = ? "
-                       "where name = ?", [kind, status, by, now, name])
+            db.execute(
+                "update pseudonym_names set kind = ?, status = ?, reviewed_by = ?, updated_at = ? where name = ?",
+                [kind, status, by, now, name],
+            )
         else:
-            db["pseudonym_names"].insert({"name": name, "kind": kind, "origin": origin, "status": status,
-                                          "reviewed_by": by, "created_at": now, "updated_at": now})
+            db["pseudonym_names"].insert(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "origin": origin,
+                    "status": status,
+                    "reviewed_by": by,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
     return next(r for r in list_names(db) if r["name"] == name)
 
 
@@ -124,9 +208,11 @@ def add_candidates(db, found: dict[str, str], origin: str) -> int:
     now, added = store.now(), 0
     with store.immediate(db):
         for name, kind in found.items():
-            added += db.execute("insert or ignore into pseudonym_names (name, kind, origin, status, created_at, "
-                                "updated_at) values (?, ?, ?, 'candidate', ?, ?)",
-                                [name, kind, origin, now, now]).rowcount
+            added += db.execute(
+                "insert or ignore into pseudonym_names (name, kind, origin, status, created_at, "
+                "updated_at) values (?, ?, ?, 'candidate', ?, ?)",
+                [name, kind, origin, now, now],
+            ).rowcount
     return added
 
 
@@ -135,8 +221,10 @@ def review(db, name: str, status: str, by: str | None = None) -> dict:
     if status not in ("replace", "keep"):
         raise CoderError(f"status must be replace or keep, not {status!r}")
     with store.immediate(db):
-        changed = db.execute("update pseudonym_names set status = ?, reviewed_by = ?, updated_at = ? where name = ?",
-                             [status, by, store.now(), name]).rowcount
+        changed = db.execute(
+            "update pseudonym_names set status = ?, reviewed_by = ?, updated_at = ? where name = ?",
+            [status, by, store.now(), name],
+        ).rowcount
     if not changed:
         raise CoderError(f"{name!r} is not on the name list (see `coder names list`)")
     return next(r for r in list_names(db) if r["name"] == name)
@@ -152,7 +240,7 @@ def _strip(part: str, roles: set[str]) -> str:
             if part != word and part.endswith(word):
                 part = part[: -len(word)].strip()
             elif part != word and part.startswith(word) and word not in HONORIFICS:
-                part = part[len(word):].strip()
+                part = part[len(word) :].strip()
     return part
 
 
@@ -222,8 +310,11 @@ def scan(db, nlp=None, again: bool = False, progress=None) -> dict:
     an attendee list too). Returns {"speakers": new names, "ner": new names, "transcripts": read}.
     ``progress(done, total)`` is called with characters read so far and to read in all."""
     labels = [r["name"] for r in db.query("select distinct name from speakers")]
-    out = {"speakers": add_candidates(db, dict.fromkeys(speaker_names(labels), "person"), "speaker"),
-           "ner": 0, "transcripts": 0}
+    out = {
+        "speakers": add_candidates(db, dict.fromkeys(speaker_names(labels), "person"), "speaker"),
+        "ner": 0,
+        "transcripts": 0,
+    }
     if nlp is None:
         return out
     done = set() if again else set(json.loads(store.get_setting(db, SCANNED) or "[]"))
@@ -321,25 +412,40 @@ class Pseudonymiser:
         """A quote row (``text``, ``start``, ``end``, ``transcript_id`` and names) of the new text."""
         text, offsets = self.transcript(db, q["transcript_id"])
         start, end = offsets.span(q["start"], q["end"])
-        return {**q, **{f: self.text(q[f]) for f in fields if f in q}, "text": text[start:end], "start": start,
-                "end": end}
+        return {
+            **q,
+            **{f: self.text(q[f]) for f in fields if f in q},
+            "text": text[start:end],
+            "start": start,
+            "end": end,
+        }
 
     def matrix(self, db, m: dict) -> dict:
         """``coder.matrix.build()``'s dict with its quotes and its rows (cases, transcripts) pseudonymised."""
         key = (lambda k: k) if m["by"] == "perspective" else self.text
-        cells = {key(k): {c: {**cell, "quotes": [self.quote(db, q) for q in cell["quotes"]]}
-                          for c, cell in row.items()} for k, row in m["cells"].items()}
-        tests = {c: {**t, "residuals": {key(k): r for k, r in t.get("residuals", {}).items()}}
-                 for c, t in m["tests"].items()}
-        return {**m, "rows": [key(k) for k in m["rows"]], "totals": {key(k): v for k, v in m["totals"].items()},
-                "cells": cells, "tests": tests}
+        cells = {
+            key(k): {c: {**cell, "quotes": [self.quote(db, q) for q in cell["quotes"]]} for c, cell in row.items()}
+            for k, row in m["cells"].items()
+        }
+        tests = {
+            c: {**t, "residuals": {key(k): r for k, r in t.get("residuals", {}).items()}} for c, t in m["tests"].items()
+        }
+        return {
+            **m,
+            "rows": [key(k) for k in m["rows"]],
+            "totals": {key(k): v for k, v in m["totals"].items()},
+            "cells": cells,
+            "tests": tests,
+        }
 
     def sources(self, db, transcripts: list[dict], segments: dict[int, dict]) -> tuple[list[dict], dict[int, dict]]:
         """Transcript rows (name, case_name, title, text) pseudonymised, and segment rows by id whose
         ``start``/``end`` are remapped into their transcript's new text (for the REFI-QDA export)."""
         texts = {t["id"]: self.transcript(db, t["id"]) for t in transcripts}
-        out = [{**t, **{f: self.text(t[f]) for f in ("name", "case_name", "title")}, "text": texts[t["id"]][0]}
-               for t in transcripts]
+        out = [
+            {**t, **{f: self.text(t[f]) for f in ("name", "case_name", "title")}, "text": texts[t["id"]][0]}
+            for t in transcripts
+        ]
         moved = {}
         for i, s in segments.items():
             if s["transcript_id"] in texts:
@@ -355,17 +461,28 @@ class Pseudonymiser:
     def notes(self) -> list[str]:
         """What the person exporting should know: an empty list, candidates nobody has reviewed."""
         if not self.rows:
-            return ["the name list is empty, so no name was replaced: run `coder names scan` or add names "
-                    "(`coder names add`, web page 名前)"]
+            return [
+                "the name list is empty, so no name was replaced: run `coder names scan` or add names "
+                "(`coder names add`, web page 名前)"
+            ]
         waiting = sum(r["status"] == "candidate" for r in self.rows)
-        return [f"{waiting} candidate name(s) not reviewed yet were replaced to be safe "
-                "(see `coder names list --status candidate`)"] if waiting else []
+        return (
+            [
+                f"{waiting} candidate name(s) not reviewed yet were replaced to be safe "
+                "(see `coder names list --status candidate`)"
+            ]
+            if waiting
+            else []
+        )
 
     def key(self, used_only: bool = False) -> list[dict]:
         """The key table: {placeholder, name, kind, status, origin} of every replaced name (or only
         those this pseudonymiser has put in a text)."""
-        return [{k: r[k] for k in ("placeholder", "name", "kind", "status", "origin")} for r in self.rows
-                if r["replaced"] and (not used_only or r["placeholder"] in self.used)]
+        return [
+            {k: r[k] for k in ("placeholder", "name", "kind", "status", "origin")}
+            for r in self.rows
+            if r["replaced"] and (not used_only or r["placeholder"] in self.used)
+        ]
 
 
 def _pattern(name: str) -> str:

@@ -92,12 +92,16 @@ def check(z: zipfile.ZipFile, source: str, limits: Limits) -> None:
     total = 0
     for info in members:
         if info.file_size > limits.member:
-            raise _refuse(source, f"member {info.filename} would inflate to {size(info.file_size)} "
-                                  f"(limit {size(limits.member)})")
+            raise _refuse(
+                source, f"member {info.filename} would inflate to {size(info.file_size)} (limit {size(limits.member)})"
+            )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_FLOOR and ratio > limits.ratio:
-            raise _refuse(source, f"member {info.filename} would inflate {ratio:,.0f} times its compressed size "
-                                  f"(limit {limits.ratio} times for members over {size(RATIO_FLOOR)})")
+            raise _refuse(
+                source,
+                f"member {info.filename} would inflate {ratio:,.0f} times its compressed size "
+                f"(limit {limits.ratio} times for members over {size(RATIO_FLOOR)})",
+            )
         total += info.file_size
     if total > limits.total:
         raise _refuse(source, f"members would inflate to {size(total)} in all (limit {size(limits.total)})")
@@ -129,13 +133,17 @@ def _chunks(z: zipfile.ZipFile, info: zipfile.ZipInfo, source: str):
             while chunk := f.read(CHUNK):
                 count += len(chunk)
                 if count > info.file_size:
-                    raise _refuse(source, f"member {info.filename} inflates to more than its declared "
-                                          f"{size(info.file_size)}")
+                    raise _refuse(
+                        source, f"member {info.filename} inflates to more than its declared {size(info.file_size)}"
+                    )
                 yield chunk
     except zipfile.BadZipFile as exc:
         # a CRC mismatch is what an understated size looks like once zipfile stops at the declared size
-        raise _refuse(source, f"member {info.filename} does not match its central directory entry "
-                              f"({size(info.file_size)} declared; corrupt, or its size understated: {exc})") from exc
+        raise _refuse(
+            source,
+            f"member {info.filename} does not match its central directory entry "
+            f"({size(info.file_size)} declared; corrupt, or its size understated: {exc})",
+        ) from exc
     except (zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:  # damaged, deflate64, encrypted
         raise IngestError(source, f"member {info.filename} cannot be read: {exc}") from exc
 

@@ -45,8 +45,12 @@ def _extends(ch: str) -> bool:
     """Whether ``ch`` belongs to the character before it (Unicode grapheme extenders and spacing marks,
     ZWJ, emoji modifiers and tags, half-width ﾞﾟ)."""
     cp = ord(ch)
-    return (unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch in "\u200d\uff9e\uff9f"
-            or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F)
+    return (
+        unicodedata.category(ch) in ("Mn", "Me", "Mc")
+        or ch in "\u200d\uff9e\uff9f"
+        or 0x1F3FB <= cp <= 0x1F3FF
+        or 0xE0020 <= cp <= 0xE007F
+    )
 
 
 def _regional(ch: str) -> bool:
@@ -198,11 +202,11 @@ def sentence_bounds(doc, text: str) -> list[tuple[int, int]]:
         inside = any(o < b[0] <= c for o, c in quotes)
         mid_sentence = punctuated and not _ends_sentence(text, b[0])
         split = not grapheme_boundary(text, b[0])  # the parser cut an emoji sequence or a mark off its base
-        if merged and (inside or mid_sentence or split or not _WORD.search(text[b[0]:b[1]])):
+        if merged and (inside or mid_sentence or split or not _WORD.search(text[b[0] : b[1]])):
             merged[-1][1] = b[1]
         else:
             merged.append(b)
-    if len(merged) > 1 and not _WORD.search(text[merged[0][0]:merged[0][1]]):
+    if len(merged) > 1 and not _WORD.search(text[merged[0][0] : merged[0][1]]):
         punctuation_only = merged.pop(0)  # (popped before indexing: the next sentence is now merged[0])
         merged[0][0] = punctuation_only[0]
     return [(s, e) for s, e in merged]
@@ -216,15 +220,24 @@ def _times(turn: Turn, start: int, end: int) -> tuple[float | None, float | None
     return first[2], last[3]
 
 
-def segment_transcripts(nlp, transcripts: list[Transcript], n_process: int = 1, batch_size: int = BATCH_SIZE,
-                        progress: Callable[[int], None] | None = None) -> None:
+def segment_transcripts(
+    nlp,
+    transcripts: list[Transcript],
+    n_process: int = 1,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Fill ``transcript.segments`` for every transcript, parsing all of them in one ``nlp.pipe``.
 
     Plain strings go to ``nlp.pipe`` (not ``as_tuples``, whose Doc inputs spaCy
     tokenises in the parent process before handing them to workers).
     """
-    jobs = [(chunk, ti, ni) for ti, t in enumerate(transcripts) for ni, turn in enumerate(t.turns)
-            for chunk in chunks(t.text, turn.start, turn.end)]
+    jobs = [
+        (chunk, ti, ni)
+        for ti, t in enumerate(transcripts)
+        for ni, turn in enumerate(t.turns)
+        for chunk in chunks(t.text, turn.start, turn.end)
+    ]
     for t in transcripts:
         t.segments = []
     with GINZA:  # one parse at a time per process (see GINZA)
@@ -249,9 +262,22 @@ def _segments(doc, chunk: Chunk, t: Transcript, ni: int) -> list[Segment]:
         if s == e:
             continue
         start, end = chunk.start(s), chunk.end(e)
-        tokens = [[chunk.start(tok.idx), chunk.end(tok.idx + len(tok)), tok.lemma_, tok.norm_, tok.tag_]
-                  for tok in doc.char_span(s, e, alignment_mode="expand") if not tok.is_space]
+        tokens = [
+            [chunk.start(tok.idx), chunk.end(tok.idx + len(tok)), tok.lemma_, tok.norm_, tok.tag_]
+            for tok in doc.char_span(s, e, alignment_mode="expand")
+            if not tok.is_space
+        ]
         start_time, end_time = _times(t.turns[ni], start, end)
-        out.append(Segment(turn=ni, index=0, start=start, end=end, text=t.text[start:end],
-                           start_time=start_time, end_time=end_time, tokens=tokens))
+        out.append(
+            Segment(
+                turn=ni,
+                index=0,
+                start=start,
+                end=end,
+                text=t.text[start:end],
+                start_time=start_time,
+                end_time=end_time,
+                tokens=tokens,
+            )
+        )
     return out

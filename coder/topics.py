@@ -56,13 +56,15 @@ CHUNK_CHARS = 10_000  # ≤ 40,000 UTF-8 bytes: under Sudachi's 49,149-byte limi
 
 # Sudachi normalised forms that carry no theme in interview speech: light and auxiliary verbs, formal
 # nouns, honorific suffixes, counters, generic adjectives and adverbs, fillers.
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 為る 居る 有る 成る 出来る 呉れる 貰う 頂く 下さる 遣る 仕舞う 来る 行く 見る 置く 思う 言う 行う 御座る 致す 参る 申す
 こと 事 もの 物 よう 様 ため 為 ところ 所 わけ 訳 とき 時 方 的 感じ 辺 他 外 前 後 中 上 今 一度 一緒 皆
 良い 無い 易い 難い 欲しい 同じ 少し 直ぐ 先ず 矢張り 一寸 結構 本当 大分 然う そう 其れ 余り 又 全然 凄い 笑い
 もう 未だ 丁度 半 面 側
 さん 君 ちゃん 達 等 目 つ 回 箇月 年 月 日 分 週 歳 人 人間 何 何か
-""".split())
+""".split()
+)
 _NOISE = re.compile(r"[\d０-９.,，．%％]+|[ぁ-んァ-ンーa-zA-Zａ-ｚＡ-Ｚ]")
 
 
@@ -83,7 +85,7 @@ def analyzer(doc: str) -> list[str]:
     out = []
     for piece in doc.split():
         for i in range(0, len(piece), CHUNK_CHARS):
-            out.extend(_piece_words(piece[i:i + CHUNK_CHARS]))
+            out.extend(_piece_words(piece[i : i + CHUNK_CHARS]))
     return out
 
 
@@ -98,8 +100,11 @@ def segment_codes(db, coders: list[str] | None = None) -> dict[int, set[str]]:
     if coders is not None:
         where, params = f"and coder in ({','.join('?' * len(coders)) or 'null'})", list(coders)
     out: dict[int, set[str]] = {}
-    for sid, code in db.execute(f"select segment_id, code from codings where status = 'confirmed' {where} union "
-                                "select segment_id, code from suggestions where selected = 1", params).fetchall():
+    for sid, code in db.execute(
+        f"select segment_id, code from codings where status = 'confirmed' {where} union "
+        "select segment_id, code from suggestions where selected = 1",
+        params,
+    ).fetchall():
         out.setdefault(sid, set()).add(code)
     return out
 
@@ -115,8 +120,14 @@ def as_seen_by(db, result: dict | None, policy) -> dict | None:
     for t in result["topics"]:
         codes = Counter(code for sid in t["segments"] for code in carried.get(sid, ()))
         uncoded = sum(not carried.get(sid) for sid in t["segments"]) / max(len(t["segments"]), 1)
-        topics.append({**t, "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
-                       "uncoded_share": round(uncoded, 3), "uncoded_theme": uncoded >= UNCODED_THEME})
+        topics.append(
+            {
+                **t,
+                "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "uncoded_share": round(uncoded, 3),
+                "uncoded_theme": uncoded >= UNCODED_THEME,
+            }
+        )
     return {**result, "topics": topics}
 
 
@@ -149,17 +160,21 @@ def fit(texts: list[str], embeddings: np.ndarray, n_topics: int, on_words: Calla
         return analyzer(doc)
 
     model = BERTopic(
-        embedding_model=None, language="multilingual", top_n_words=TOP_WORDS,
+        embedding_model=None,
+        language="multilingual",
+        top_n_words=TOP_WORDS,
         umap_model=PCA(n_components=min(PCA_DIMENSIONS, len(texts) - 1, embeddings.shape[1]), svd_solver="full"),
         hdbscan_model=KMeans(n_clusters=n_topics, random_state=SEED, n_init=10),
         vectorizer_model=CountVectorizer(analyzer=words),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+    )
     labels, _ = model.fit_transform(texts, embeddings=embeddings)
     return np.asarray(labels), {t: model.get_topic(t) or [] for t in set(labels)}
 
 
-def find_topics(db, source: str = "all", n_topics: int | None = None, model_path=None,
-                progress: Callable[[str], None] | None = None) -> dict:
+def find_topics(
+    db, source: str = "all", n_topics: int | None = None, model_path=None, progress: Callable[[str], None] | None = None
+) -> dict:
     """Topics over the project's interviewee segments (``all``) or only the uncoded ones (``uncoded``)."""
     if source not in SOURCES:
         raise CoderError(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -179,10 +194,17 @@ def find_topics(db, source: str = "all", n_topics: int | None = None, model_path
     topics = [_summary(units, vectors, np.flatnonzero(labels == t), words[t], carried) for t in sorted(words)]
     for i, topic in enumerate(topics, 1):
         topic["id"] = i
-    return {"source": source, "n_segments": len(units), "n_topics": len(topics),
-            "params": {"clustering": f"PCA({PCA_DIMENSIONS}) + KMeans(k={k}, seed={SEED})",
-                       "embedding_model": model_name, "vectorizer": "Sudachi content words, STOP_WORDS"},
-            "topics": topics}
+    return {
+        "source": source,
+        "n_segments": len(units),
+        "n_topics": len(topics),
+        "params": {
+            "clustering": f"PCA({PCA_DIMENSIONS}) + KMeans(k={k}, seed={SEED})",
+            "embedding_model": model_name,
+            "vectorizer": "Sudachi content words, STOP_WORDS",
+        },
+        "topics": topics,
+    }
 
 
 def _summary(units, vectors, members, words, carried) -> dict:
@@ -192,15 +214,30 @@ def _summary(units, vectors, members, words, carried) -> dict:
     quotes = [u for u in chosen if len(u["text"].strip()) >= MIN_EXAMPLE_CHARS] or chosen
     codes = Counter(code for u in chosen for code in carried.get(u["id"], ()))
     uncoded = sum(not carried.get(u["id"]) for u in chosen) / len(chosen)
-    return {"id": None, "size": len(chosen), "words": [w for w, _ in words],
-            "segments": [u["id"] for u in chosen],
-            "examples": [{"id": u["id"], "text": u["text"], "perspective": u["perspective"], "case": u["case_name"],
-                          "transcript": u["transcript"], "transcript_id": u["transcript_id"], "index": u["idx"],
-                          "speaker": u["speaker"]} for u in quotes[:EXAMPLES]],
-            "perspectives": dict(Counter(u["perspective"] for u in chosen).most_common()),
-            "cases": dict(Counter(u["case_name"] or "-" for u in chosen).most_common()),
-            "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "uncoded_share": round(uncoded, 3), "uncoded_theme": uncoded >= UNCODED_THEME}
+    return {
+        "id": None,
+        "size": len(chosen),
+        "words": [w for w, _ in words],
+        "segments": [u["id"] for u in chosen],
+        "examples": [
+            {
+                "id": u["id"],
+                "text": u["text"],
+                "perspective": u["perspective"],
+                "case": u["case_name"],
+                "transcript": u["transcript"],
+                "transcript_id": u["transcript_id"],
+                "index": u["idx"],
+                "speaker": u["speaker"],
+            }
+            for u in quotes[:EXAMPLES]
+        ],
+        "perspectives": dict(Counter(u["perspective"] for u in chosen).most_common()),
+        "cases": dict(Counter(u["case_name"] or "-" for u in chosen).most_common()),
+        "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "uncoded_share": round(uncoded, 3),
+        "uncoded_theme": uncoded >= UNCODED_THEME,
+    }
 
 
 def save_result(db, result: dict) -> dict:
@@ -223,9 +260,11 @@ def code_names(db, codebook) -> dict[str, str]:
 
 def draft(topic: dict) -> dict:
     """The name and description a topic suggests for a new code (both editable before proposing)."""
-    return {"name": "・".join(topic["words"][:3]) or f"トピック{topic['id']}",
-            "description": f"出現したテーマ（トピック {topic['id']}、{topic['size']} セグメント）。"
-                           f"トピック語：{'、'.join(topic['words'])}"}
+    return {
+        "name": "・".join(topic["words"][:3]) or f"トピック{topic['id']}",
+        "description": f"出現したテーマ（トピック {topic['id']}、{topic['size']} セグメント）。"
+        f"トピック語：{'、'.join(topic['words'])}",
+    }
 
 
 def propose_code(db, topic: dict, name: str | None = None, description: str | None = None) -> dict:
@@ -237,9 +276,15 @@ def propose_code(db, topic: dict, name: str | None = None, description: str | No
     if any(u["name"] == name for u in store.user_codes(db)):
         raise CoderError(f"a user code named {name!r} already exists")
     examples = [{"segment_id": e["id"], "text": e["text"]} for e in topic["examples"]]
-    row = {"name": name, "guid": str(uuid.uuid4()), "description": (description or suggested["description"]).strip(),
-           "parent": None, "codable": 1, "created_at": store.now(),
-           "examples": json.dumps(examples, ensure_ascii=False)}
+    row = {
+        "name": name,
+        "guid": str(uuid.uuid4()),
+        "description": (description or suggested["description"]).strip(),
+        "parent": None,
+        "codable": 1,
+        "created_at": store.now(),
+        "examples": json.dumps(examples, ensure_ascii=False),
+    }
     with store.immediate(db):
         db["user_codes"].insert(row)
     return {**row, "code": f"user:{row['guid']}", "examples": examples}
@@ -247,8 +292,10 @@ def propose_code(db, topic: dict, name: str | None = None, description: str | No
 
 def draft_codes(db) -> list[dict]:
     """User codes proposed from topics (those with examples), newest first."""
-    rows = db.query("select name, guid, description, examples, created_at from user_codes "
-                    "where examples is not null order by id desc")
+    rows = db.query(
+        "select name, guid, description, examples, created_at from user_codes "
+        "where examples is not null order by id desc"
+    )
     return [{**r, "code": f"user:{r['guid']}", "examples": json.loads(r["examples"])} for r in rows]
 
 
@@ -262,8 +309,10 @@ def find_topic(result: dict | None, topic_id: int) -> dict:
 def to_text(result: dict, names: dict[str, str] | None = None) -> str:
     """A plain-text report: one block per topic with its words, spread, codes and quotes."""
     names = names or {}
-    lines = [f"{result['n_topics']} topics over {result['n_segments']} segments (source: {result['source']}; "
-             f"{result['params']['clustering']})"]
+    lines = [
+        f"{result['n_topics']} topics over {result['n_segments']} segments (source: {result['source']}; "
+        f"{result['params']['clustering']})"
+    ]
     for t in result["topics"]:
         flag = "  ← 未コードのテーマ (uncoded theme)" if t["uncoded_theme"] and result["source"] == "all" else ""
         lines.append(f"\ntopic {t['id']}: {t['size']} segments, uncoded {t['uncoded_share']:.0%}{flag}")

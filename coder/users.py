@@ -37,15 +37,18 @@ def add_user(db, name: str, role: str, password: str) -> dict:
     if role not in ROLES:
         raise CoderError(f"unknown role {role!r} (analyst or supervisor)")
     if not NAME.match(name or "") or name.startswith(("model", "consensus")):
-        raise CoderError(f"user name {name!r}: 1–40 characters without spaces, ':', ',' or slashes, "
-                         "not starting with 'model' or 'consensus' (reserved for pseudo-coders)")
+        raise CoderError(
+            f"user name {name!r}: 1–40 characters without spaces, ':', ',' or slashes, "
+            "not starting with 'model' or 'consensus' (reserved for pseudo-coders)"
+        )
     if len(password) < MIN_PASSWORD:
         raise CoderError(f"password for {name!r} is too short (at least {MIN_PASSWORD} characters)")
     if get_user(db, name):
         raise CoderError(f"user {name!r} already exists")
     with store.immediate(db):
-        db["users"].insert({"name": name, "role": role, "password_hash": generate_password_hash(password),
-                            "created_at": store.now()})
+        db["users"].insert(
+            {"name": name, "role": role, "password_hash": generate_password_hash(password), "created_at": store.now()}
+        )
     return get_user(db, name)
 
 
@@ -94,8 +97,10 @@ def attempt_login(db, name: str, password: str) -> dict | None:
         else:
             failures = 1 if user["locked_until"] else user["failed_logins"] + 1  # expired lockout: count anew
             until = _utcnow() + timedelta(minutes=LOCKOUT_MINUTES) if failures >= LOCKOUT_FAILURES else None
-        db.execute("update users set failed_logins = ?, locked_until = ? where id = ?",
-                   [failures, until and until.isoformat(timespec="seconds"), user["id"]])
+        db.execute(
+            "update users set failed_logins = ?, locked_until = ? where id = ?",
+            [failures, until and until.isoformat(timespec="seconds"), user["id"]],
+        )
     return get_user(db, name) if right else None
 
 
@@ -116,8 +121,10 @@ def set_password(db, name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise CoderError(f"password for {name!r} is too short (at least {MIN_PASSWORD} characters)")
     with store.immediate(db):
-        db.execute("update users set password_hash = ?, session_epoch = session_epoch + 1 where name = ?",
-                   [generate_password_hash(password), name])
+        db.execute(
+            "update users set password_hash = ?, session_epoch = session_epoch + 1 where name = ?",
+            [generate_password_hash(password), name],
+        )
 
 
 def change_password(db, name: str, current: str, new: str) -> None:

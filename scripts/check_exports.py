@@ -20,14 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coder import coding, db as store, export  # noqa: E402
+from coder import coding, export  # noqa: E402
+from coder import db as store
 from coder.codebook import load_codebook  # noqa: E402
 
 
 def seed(db, name: str, codebook) -> int:
     done = {r["segment_id"] for r in db.query("select segment_id from reviews where coder = ?", [name])}
-    picks = [r for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")
-             if r["segment_id"] not in done]
+    picks = [
+        r
+        for r in db.query("select segment_id, code from suggestions where selected = 1 order by segment_id")
+        if r["segment_id"] not in done
+    ]
     for r in picks:
         coding.apply(db, r["segment_id"], name, "confirm", codebook, r["code"])
     for segment in sorted({r["segment_id"] for r in picks}):
@@ -46,8 +50,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if args.seed:
         print(f"{seed(db, args.seed, book)} codings confirmed as {args.seed}")
-    jobs = [(name, args.source if exp.kind in ("quotes", "matrix") else "consensus")
-            for name, exp in sorted(export.load().items())] + [("quotes-docx", "model")]
+    jobs = [
+        (name, args.source if exp.kind in ("quotes", "matrix") else "consensus")
+        for name, exp in sorted(export.load().items())
+    ] + [("quotes-docx", "model")]
     failed = 0
     for name, source in jobs:
         try:
@@ -64,13 +70,18 @@ def main():
 
 def render(path: Path) -> Path:
     """The first page of ``path`` as ``<stem>-<suffix>.png`` next to it (and the PDF as ``.pdf``)."""
-    subprocess.run(["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(path.parent), str(path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(path.parent), str(path)],
+        check=True,
+        capture_output=True,
+    )
     stem = path.parent / f"{path.stem}-{path.suffix.lstrip('.')}"
     path.with_suffix(".pdf").rename(f"{stem}.pdf")
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", f"{stem}.pdf", str(stem)],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", f"{stem}.pdf", str(stem)], check=True
+    )
     return Path(f"{stem}.png")
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,7 @@ def references(root, z: zipfile.ZipFile) -> list[str]:
             errors.append(f"{etree.QName(el).localname} {el.get('guid')}: creatingUser {user} is no User")
     for source in root.iter(f"{Q}TextSource"):
         path = source.get("plainTextPath") or ""
-        rel = path[len("internal://"):] if path.startswith("internal://") else path
+        rel = path[len("internal://") :] if path.startswith("internal://") else path
         member = names.get(f"sources/{rel}".lower()) or names.get(rel.lower())
         if path and member is None:
             if path.startswith("internal://"):
@@ -46,8 +46,10 @@ def references(root, z: zipfile.ZipFile) -> list[str]:
         for sel in source.iter(f"{Q}PlainTextSelection"):
             start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
             if not 0 <= start <= end <= len(text):
-                errors.append(f"selection {sel.get('guid')} [{start}:{end}] is outside the text of "
-                              f"{source.get('name')!r} ({len(text)} code points)")
+                errors.append(
+                    f"selection {sel.get('guid')} [{start}:{end}] is outside the text of "
+                    f"{source.get('name')!r} ({len(text)} code points)"
+                )
     return errors
 
 
@@ -77,7 +79,9 @@ def main() -> int:
     args = parser.parse_args()
     missing = [name for name in ("Project.xsd", "Codebook.xsd") if not (args.schema_dir / name).is_file()]
     if missing:
-        parser.error(f"{args.schema_dir}: no {' or '.join(missing)} there (give the folder holding the REFI-QDA schemas)")
+        parser.error(
+            f"{args.schema_dir}: no {' or '.join(missing)} there (give the folder holding the REFI-QDA schemas)"
+        )
     failed = 0
     for path in args.files:
         errors = check(path, args.schema_dir)

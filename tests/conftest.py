@@ -81,9 +81,11 @@ def project(tmp_path, nlp):
     path = tmp_path / "project.db"
     database = open_db(path)
     source = tmp_path / "kaede.txt"
-    source.write_text("聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。"
-                      "主治医の意見も職場に伝えてもらいました。\n聞き手：ほかには。\n本人：特にありません。\n",
-                      encoding="utf-8")
+    source.write_text(
+        "聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。"
+        "主治医の意見も職場に伝えてもらいました。\n聞き手：ほかには。\n本人：特にありません。\n",
+        encoding="utf-8",
+    )
     ingest(database, [source], nlp=nlp, case="kaede", speaker_map={"本人": "person"})
     for name, role in (("hanako", "analyst"), ("taro", "analyst"), ("sato", "supervisor")):
         add_user(database, name, role, f"{name}-password")

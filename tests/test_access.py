@@ -27,9 +27,16 @@ def test_a_new_project_starts_in_blind_mode(tmp_path):
     assert Policy.for_user(database, "sato", "supervisor").sees_others
 
 
-@pytest.mark.parametrize("url", ["/matrix/?source=hanako", "/matrix/?source=all", "/matrix/?source=consensus",
-                                 "/matrix/cell?row=person&code=information_sharing&source=hanako&by=perspective",
-                                 "/matrix/cell?row=person&code=information_sharing&source=all&by=perspective"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/matrix/?source=hanako",
+        "/matrix/?source=all",
+        "/matrix/?source=consensus",
+        "/matrix/cell?row=person&code=information_sharing&source=hanako&by=perspective",
+        "/matrix/cell?row=person&code=information_sharing&source=all&by=perspective",
+    ],
+)
 def test_blind_analyst_cannot_read_another_analysts_codes_from_the_matrix(blind, login, url):
     response = login("taro").get(url)
     assert response.status_code == 403 and "ブラインドモード" in response.get_data(as_text=True)
@@ -43,8 +50,12 @@ def test_blind_analyst_cannot_tell_whether_another_analyst_has_started(project, 
     taro, hanako = login("taro"), login("hanako")
     before = taro.get("/matrix/?source=hanako")
     segment = segments_to_code(open_db(project))[0]["id"]
-    assert hanako.post(f"/api/segments/{segment}/actions", json={"action": "review"},
-                       headers={"X-CSRFToken": hanako.csrf}).status_code == 200
+    assert (
+        hanako.post(
+            f"/api/segments/{segment}/actions", json={"action": "review"}, headers={"X-CSRFToken": hanako.csrf}
+        ).status_code
+        == 200
+    )
     after = taro.get("/matrix/?source=hanako")
     assert before.status_code == after.status_code == 403
     assert taro.get("/matrix/").status_code == 200  # their own codes by default, even before coding any
@@ -103,18 +114,27 @@ def test_export_library_refuses_a_closed_source_before_writing(blind, project, c
 
     database = open_db(project)
     with pytest.raises(Forbidden):
-        export.run(database, "quotes-csv", tmp_path, codebook, "hanako",
-                   policy=Policy.for_user(database, "taro", "analyst"))
+        export.run(
+            database, "quotes-csv", tmp_path, codebook, "hanako", policy=Policy.for_user(database, "taro", "analyst")
+        )
     assert list(tmp_path.glob("coder-*")) == []
 
 
-BAD_QUERY = ("source=nobody&transcript=999&case=nobody&coders=nobody&row=x&code=x&by=x&measure=x&all=x"
-             "&order=x&next=//evil.example")
+BAD_QUERY = (
+    "source=nobody&transcript=999&case=nobody&coders=nobody&row=x&code=x&by=x&measure=x&all=x"
+    "&order=x&next=//evil.example"
+)
 BAD_IDS = ("0", "999", "99999999999999999999999")
 # what forms can send: "²" passes str.isdigit but not int(); "inf" and "nan" pass float()
 BAD_VALUES = ("x", "²", "inf", "nan", "-1", "99999999999999999999999", "9" * 5000, "\x00(")
-BAD_JSON = ([1], "action", 3.5, None, {"action": ["confirm"], "code": {"x": 1}, "layer": 7},
-            {"action": "nothing", "code": "x", "layer": "x"})
+BAD_JSON = (
+    [1],
+    "action",
+    3.5,
+    None,
+    {"action": ["confirm"], "code": {"x": 1}, "layer": 7},
+    {"action": "nothing", "code": "x", "layer": "x"},
+)
 
 
 def _urls(app):
@@ -143,30 +163,55 @@ def test_every_route_answers_bad_ids_and_sources_without_a_server_error(app, log
         elif path.startswith("/api/"):
             responses = [client.post(path, json=body, headers={"X-CSRFToken": client.csrf}) for body in BAD_JSON]
         else:
-            responses = [client.post(f"{path}?{BAD_QUERY}", data={
-                "csrf_token": client.csrf, "source": "nobody", "format": "nobody", "transcript": bad, "coder": bad,
-                "codes": bad, "code": "nobody", "segment_id": bad, "size": bad, "min_age_days": bad, "topic": bad,
-                "n_topics": bad, "token": bad, "blind": bad, "name": bad, "kind": bad, "status": bad, "text": bad})
-                for bad in BAD_VALUES]
+            responses = [
+                client.post(
+                    f"{path}?{BAD_QUERY}",
+                    data={
+                        "csrf_token": client.csrf,
+                        "source": "nobody",
+                        "format": "nobody",
+                        "transcript": bad,
+                        "coder": bad,
+                        "codes": bad,
+                        "code": "nobody",
+                        "segment_id": bad,
+                        "size": bad,
+                        "min_age_days": bad,
+                        "topic": bad,
+                        "n_topics": bad,
+                        "token": bad,
+                        "blind": bad,
+                        "name": bad,
+                        "kind": bad,
+                        "status": bad,
+                        "text": bad,
+                    },
+                )
+                for bad in BAD_VALUES
+            ]
         failures += [f"{method} {path}: {r.status_code}" for r in responses if r.status_code >= 500]
     assert failures == []
 
 
-@pytest.mark.parametrize("url,status", [
-    ("/matrix/cell?row=person&code=information_sharing&source=nobody", 404),
-    ("/matrix/cell?row=person&code=information_sharing&source=consensus&transcript=999", 404),
-    ("/matrix/?source=consensus&case=nobody", 404),
-    ("/agreement/disagreements?coders=nobody", 404),
-    ("/transcripts/99999999999999999999999", 404),
-])
+@pytest.mark.parametrize(
+    "url,status",
+    [
+        ("/matrix/cell?row=person&code=information_sharing&source=nobody", 404),
+        ("/matrix/cell?row=person&code=information_sharing&source=consensus&transcript=999", 404),
+        ("/matrix/?source=consensus&case=nobody", 404),
+        ("/agreement/disagreements?coders=nobody", 404),
+        ("/transcripts/99999999999999999999999", 404),
+    ],
+)
 def test_unknown_sources_and_ids_are_named_in_a_404(login, two_analysts, url, status):
     assert login("sato").get(url).status_code == status
 
 
 def test_an_out_of_range_segment_id_is_a_json_404(login, project):
     client = login("hanako")
-    response = client.post("/api/segments/99999999999999999999999/actions", json={"action": "review"},
-                           headers={"X-CSRFToken": client.csrf})
+    response = client.post(
+        "/api/segments/99999999999999999999999/actions", json={"action": "review"}, headers={"X-CSRFToken": client.csrf}
+    )
     assert response.status_code == 404 and response.is_json
 
 

@@ -22,8 +22,11 @@ def token(client):
 
 
 def try_login(client, name, password, next_=None):
-    return client.post("/login", query_string={"next": next_} if next_ else None,
-                       data={"name": name, "password": password, "csrf_token": token(client)})
+    return client.post(
+        "/login",
+        query_string={"next": next_} if next_ else None,
+        data={"name": name, "password": password, "csrf_token": token(client)},
+    )
 
 
 def with_db(project, action):
@@ -36,12 +39,29 @@ def with_db(project, action):
 
 # 1. Open redirect after login
 
-@pytest.mark.parametrize("target", [
-    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", "/\x00/evil.example",
-    "/\\evil.example", "\\\\evil.example", "///evil.example", "//evil.example", " //evil.example",
-    "/\u3000/evil.example", "https:evil.example", "https://evil.example/x", "javascript:alert(1)",
-    "JaVaScRiPt:alert(1)", "evil.example", "",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "\t//evil.example",
+        "/\x00/evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "///evil.example",
+        "//evil.example",
+        " //evil.example",
+        "/\u3000/evil.example",
+        "https:evil.example",
+        "https://evil.example/x",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "evil.example",
+        "",
+    ],
+)
 def test_login_never_redirects_off_site(app, target):
     response = try_login(app.test_client(), "hanako", "hanako-password", next_=target or None)
     assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -53,6 +73,7 @@ def test_login_returns_to_the_page_asked_for(app):
 
 
 # 2. Throttling and lockout
+
 
 def test_sixth_wrong_password_within_a_minute_is_throttled_even_if_right(app):
     client = app.test_client()
@@ -117,6 +138,7 @@ def test_locked_account_is_refused_on_the_login_page_and_unknown_names_look_the_
     def lock(database):
         for _ in range(users.LOCKOUT_FAILURES):
             users.attempt_login(database, "hanako", "wrong")
+
     with_db(project, lock)
     client = app.test_client()
     response = try_login(client, "hanako", "hanako-password")
@@ -131,6 +153,7 @@ def test_cli_unlocks_and_lists_account_status(project):
     def lock(database):
         for _ in range(users.LOCKOUT_FAILURES):
             users.attempt_login(database, "hanako", "wrong")
+
     with_db(project, lock)
     runner = CliRunner()
     assert "locked" in runner.invoke(cli, ["user", "list", "--db", str(project)]).output
@@ -141,6 +164,7 @@ def test_cli_unlocks_and_lists_account_status(project):
 
 
 # 3. Sessions end with logout, password change and disabling
+
 
 def end_by_logout(app, project, client):
     assert client.post("/logout", data={"csrf_token": client.csrf}).status_code == 302
@@ -157,8 +181,15 @@ def end_by_cli_disable(app, project, client):
 
 
 def end_by_web_password_change(app, project, client):
-    response = client.post("/password", data={"current": "hanako-password", "new": "brand-new-password",
-                                              "confirm": "brand-new-password", "csrf_token": client.csrf})
+    response = client.post(
+        "/password",
+        data={
+            "current": "hanako-password",
+            "new": "brand-new-password",
+            "confirm": "brand-new-password",
+            "csrf_token": client.csrf,
+        },
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # the browser that changed it stays logged in
 
@@ -186,13 +217,21 @@ def test_disabled_account_cannot_log_in_until_enabled(app, project):
 
 def test_web_password_change_needs_the_current_password(login):
     client = login("hanako")
-    response = client.post("/password", data={"current": "wrong-password", "new": "brand-new-password",
-                                              "confirm": "brand-new-password", "csrf_token": client.csrf})
+    response = client.post(
+        "/password",
+        data={
+            "current": "wrong-password",
+            "new": "brand-new-password",
+            "confirm": "brand-new-password",
+            "csrf_token": client.csrf,
+        },
+    )
     assert response.status_code == 400 and "現在のパスワード" in response.get_data(as_text=True)
     assert try_login(client, "hanako", "hanako-password").status_code == 302
 
 
 # 4. The signing key lives outside the project database
+
 
 @pytest.fixture
 def fresh_app(project, monkeypatch):
@@ -236,10 +275,14 @@ def test_a_key_file_others_can_read_is_refused(fresh_app, project):
 
 # 5. Nothing with interview text stays in the browser cache
 
+
 def test_pages_api_answers_and_downloads_are_not_cached(login):
     client = login("hanako")
-    responses = [client.get("/transcripts/1"), client.get("/api/status"),
-                 client.post("/export/", data={"format": "quotes-csv", "source": "all", "csrf_token": client.csrf})]
+    responses = [
+        client.get("/transcripts/1"),
+        client.get("/api/status"),
+        client.post("/export/", data={"format": "quotes-csv", "source": "all", "csrf_token": client.csrf}),
+    ]
     assert [r.status_code for r in responses] == [200, 200, 200]
     for response in responses:
         assert "no-store" in response.headers["Cache-Control"] and response.headers["Pragma"] == "no-cache"
@@ -247,6 +290,7 @@ def test_pages_api_answers_and_downloads_are_not_cached(login):
 
 
 # 6. The supervisors' accounts page
+
 
 def post_action(client, name, action, project):
     user_id = with_db(project, lambda d: users.get_user(d, name)["id"])
@@ -263,6 +307,7 @@ def test_supervisor_lifts_a_lockout_on_the_accounts_page(app, login, project):
     def lock(database):
         for _ in range(users.LOCKOUT_FAILURES):
             users.attempt_login(database, "hanako", "wrong")
+
     with_db(project, lock)
     sato = login("sato")
     assert "ロック中" in sato.get("/users").get_data(as_text=True)

@@ -41,8 +41,9 @@ def test_cli_prints_the_documented_json(tmp_path):
 
     from coder.cli import cli
 
-    result = CliRunner().invoke(cli, ["agreement", "--ratings", str(DATA / "krippendorff_2011.csv"),
-                                      "--metric", "alpha-nominal", "--json"])
+    result = CliRunner().invoke(
+        cli, ["agreement", "--ratings", str(DATA / "krippendorff_2011.csv"), "--metric", "alpha-nominal", "--json"]
+    )
     out = json.loads(result.output)
     assert out == {"metric": "alpha-nominal", "value": pytest.approx(0.743, abs=0.001), "n_units": 11, "n_coders": 4}
 
@@ -105,7 +106,8 @@ def test_adjudication_writes_a_consensus_layer_that_exports_can_choose(coded, co
     # the final codes: adjudicated where settled, else what every analyst who saw the segment confirmed
     assert layers.codings_for(database, "consensus", codebook.ids) == [
         {"segment_id": a, "code": "information_sharing", "coder": "consensus"},
-        {"segment_id": b, "code": "information_sharing", "coder": "consensus"}]
+        {"segment_id": b, "code": "information_sharing", "coder": "consensus"},
+    ]
     assert len(layers.codings_for(database, "all")) == 4 and len(layers.codings_for(database, "taro")) == 2
     event = coding.events(database, b)[0]
     assert event["user"] == "sato" and event["action"] == "adjudicated" and event["detail"]["layer"] == "consensus"
@@ -114,15 +116,30 @@ def test_adjudication_writes_a_consensus_layer_that_exports_can_choose(coded, co
 
 def test_the_model_is_scored_as_a_coder_with_acceptance_rates(coded, codebook):
     database, (a, b, c) = coded
-    database["suggestions"].insert_all([
-        {"segment_id": s, "code": "information_sharing", "score": 0.9, "threshold": 0.6, "selected": 1,
-         "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x", "created_at": "t"} for s in (a, b, c)])
+    database["suggestions"].insert_all(
+        [
+            {
+                "segment_id": s,
+                "code": "information_sharing",
+                "score": 0.9,
+                "threshold": 0.6,
+                "selected": 1,
+                "reasons": "[]",
+                "suggesters": "rules.v1",
+                "codebook_version": "x",
+                "created_at": "t",
+            }
+            for s in (a, b, c)
+        ]
+    )
     report = agreement.model_report(database, codebook, reps=50)
     assert report["model"] == "model:rules.v1"
     sharing = next(x for x in report["acceptance"] if x["code"] == "information_sharing")
     assert (sharing["suggested"], sharing["accepted"]) == (6, 3)
     assert {v["coder"] for v in report["versus"]} == {"hanako", "taro"}
-    assert agreement.project_agreement(database, codebook, ["model", "hanako"], reps=10)["coders"][0] == "model:rules.v1"
+    assert (
+        agreement.project_agreement(database, codebook, ["model", "hanako"], reps=10)["coders"][0] == "model:rules.v1"
+    )
 
 
 def test_recode_sample_gives_intra_coder_alpha(coded, codebook):

@@ -130,7 +130,7 @@ def test_a_damaged_database_leaves_no_backup_behind(project, tmp_path):
         conn.execute("create index settings_value on settings(value)")
         root = conn.execute("select rootpage from sqlite_master where name = 'settings_value'").fetchone()[0]
     data = bytearray(project.read_bytes())
-    data[root * 4096 - 600:root * 4096 - 8] = b"\x00" * 592  # wipe index entries: rows missing from the index
+    data[root * 4096 - 600 : root * 4096 - 8] = b"\x00" * 592  # wipe index entries: rows missing from the index
     project.write_bytes(bytes(data))
     out = tmp_path / "backups"
     out.mkdir()

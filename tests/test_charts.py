@@ -65,15 +65,19 @@ def test_japanese_text_is_drawn_with_the_bundled_ipaex_font_and_no_glyph_is_miss
         warnings.simplefilter("always")
         svg = draw("heatmap", m, codebook) + draw("bars", m, codebook, "png")
     assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
-    resolved = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]),
-                                     fallback_to_default=False)
+    resolved = font_manager.findfont(
+        font_manager.FontProperties(family=rcParams["font.family"]), fallback_to_default=False
+    )
     assert resolved == str(charts.font_path()) and b'id="IPAexGothic-' in svg
 
 
 @pytest.mark.parametrize("kind", ["heatmap", "bars", "network"])
 def test_same_input_gives_byte_identical_svg(coded, codebook, kind):
-    data = (cooccurrence.compute(coded, codebook, source="hanako") if kind == "network" else
-            matrix.build(coded, codebook, source="hanako", quotes=0))
+    data = (
+        cooccurrence.compute(coded, codebook, source="hanako")
+        if kind == "network"
+        else matrix.build(coded, codebook, source="hanako", quotes=0)
+    )
     assert draw(kind, data, codebook) == draw(kind, data, codebook)
 
 
@@ -85,8 +89,19 @@ def test_nothing_coded_draws_the_message_instead_of_failing(db, codebook, kind):
 
 def test_suggestions_only_chart_says_so_in_its_title(coded, codebook):
     sid = coded.execute("select min(id) from segments where text like '%共有%'").fetchone()[0]
-    coded["suggestions"].insert({"segment_id": sid, "code": "handover", "score": 0.9, "threshold": 0.6, "selected": 1,
-                                 "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x", "created_at": "t"})
+    coded["suggestions"].insert(
+        {
+            "segment_id": sid,
+            "code": "handover",
+            "score": 0.9,
+            "threshold": 0.6,
+            "selected": 1,
+            "reasons": "[]",
+            "suggesters": "rules.v1",
+            "codebook_version": "x",
+            "created_at": "t",
+        }
+    )
     m = matrix.build(coded, codebook, source="model", quotes=0)
     assert m["unconfirmed"] and any("提案のみ・未確認" in t for t in texts(draw("heatmap", m, codebook)))
 
@@ -111,10 +126,13 @@ def test_network_draws_codes_sized_by_frequency_and_edges_by_jaccard(coded, code
     assert shows(svg, "関係者間の情報共", "有", "（2）") and "0.50" in texts(svg)  # Jaccard of {b} in {a, b}
 
 
-@pytest.mark.parametrize("call", [
-    lambda m, book: draw("heatmap", m, book, "pdf"),
-    lambda m, book: draw("heatmap", m, book, measure="nobody"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, book: draw("heatmap", m, book, "pdf"),
+        lambda m, book: draw("heatmap", m, book, measure="nobody"),
+    ],
+)
 def test_bad_format_or_measure_is_a_clear_error(coded, codebook, call):
     with pytest.raises(CoderError, match="must be one of"):
         call(matrix.build(coded, codebook, source="hanako", quotes=0), codebook)
@@ -145,8 +163,15 @@ def test_matrix_page_links_to_its_charts_with_the_current_parameters(login, two_
     assert 'href="/charts/cooccurrence?source=hanako"' in page
 
 
-@pytest.mark.parametrize("url", ["/charts/heatmap.png?source=hanako", "/charts/bars.svg?source=all",
-                                 "/charts/cooccurrence?source=consensus", "/charts/cooccurrence.png?source=hanako"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/charts/heatmap.png?source=hanako",
+        "/charts/bars.svg?source=all",
+        "/charts/cooccurrence?source=consensus",
+        "/charts/cooccurrence.png?source=hanako",
+    ],
+)
 def test_blind_analyst_cannot_draw_another_analysts_codes(project, two_analysts, login, url):
     from coder.access import set_blind
 
@@ -159,8 +184,10 @@ def test_blind_analyst_cannot_draw_another_analysts_codes(project, two_analysts,
     assert taro.get(own).status_code == 200
 
 
-@pytest.mark.parametrize("url, status", [("/charts/heatmap.png?source=nobody", 404),
-                                         ("/charts/bars.png?code=nobody", 404), ("/charts/heatmap.pdf", 404)])
+@pytest.mark.parametrize(
+    "url, status",
+    [("/charts/heatmap.png?source=nobody", 404), ("/charts/bars.png?code=nobody", 404), ("/charts/heatmap.pdf", 404)],
+)
 def test_web_unknown_source_code_or_format_is_a_404(login, two_analysts, url, status):
     assert login("sato").get(url).status_code == status
 
@@ -168,8 +195,9 @@ def test_web_unknown_source_code_or_format_is_a_404(login, two_analysts, url, st
 @pytest.mark.parametrize("kind, fmt", [("heatmap", "png"), ("bars", "svg")])
 def test_cli_writes_charts(two_analysts, project, tmp_path, kind, fmt):
     out = tmp_path / f"chart.{fmt}"
-    result = CliRunner().invoke(cli, ["chart", kind, "--source", "hanako", "--format", fmt, "-o", str(out),
-                                      "--db", str(project)])
+    result = CliRunner().invoke(
+        cli, ["chart", kind, "--source", "hanako", "--format", fmt, "-o", str(out), "--db", str(project)]
+    )
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     assert data.startswith(PNG) if fmt == "png" else "関係者間の情報共有" in texts(data)

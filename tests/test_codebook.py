@@ -23,14 +23,17 @@ def broken(tmp_path, mutate):
     return path
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda d: d["codes"][1].pop("examples"), "code 'autonomy'"),
-    (lambda d: d["codes"][4].update(examples=["一つだけ"]), "code 'handover', field 'examples'"),
-    (lambda d: d["codes"][0].update(group="main"), "code 'needs_assessment', field 'group'"),
-    (lambda d: d["codes"][2]["rules"][0].update(weight=0), "field 'rules.0.weight'"),
-    (lambda d: d["codes"][2]["rules"][0].update(near=[["本人"]]), "field 'rules.0.near'"),
-    (lambda d: d.pop("version"), "field '(top level)'"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d["codes"][1].pop("examples"), "code 'autonomy'"),
+        (lambda d: d["codes"][4].update(examples=["一つだけ"]), "code 'handover', field 'examples'"),
+        (lambda d: d["codes"][0].update(group="main"), "code 'needs_assessment', field 'group'"),
+        (lambda d: d["codes"][2]["rules"][0].update(weight=0), "field 'rules.0.weight'"),
+        (lambda d: d["codes"][2]["rules"][0].update(near=[["本人"]]), "field 'rules.0.near'"),
+        (lambda d: d.pop("version"), "field '(top level)'"),
+    ],
+)
 def test_validation_errors_name_the_file_the_code_and_the_field(tmp_path, mutate, where):
     with pytest.raises(CoderError) as exc:
         load_codebook(broken(tmp_path, mutate))
@@ -48,6 +51,8 @@ def test_lint_reports_a_phrase_shared_by_two_codes(tmp_path):
 
 
 def test_a_negative_cue_names_another_codes_words_without_a_lint_warning(tmp_path):
-    path = broken(tmp_path, lambda d: d["codes"][0]["rules"].append(
-        {"label": "異動（→handover）", "phrases": ["後任"], "weight": -0.5}))
+    path = broken(
+        tmp_path,
+        lambda d: d["codes"][0]["rules"].append({"label": "異動（→handover）", "phrases": ["後任"], "weight": -0.5}),
+    )
     assert not any("'後任'" in w for w in lint(load_codebook(path)))

@@ -16,8 +16,10 @@ FIXED = CORE_IDS + ["effects", "career", "peer_relations"]
 
 
 def events(db, action):
-    return [{**r, "detail": json.loads(r["detail"])} for r in db.query(
-        "select * from events where action = ? order by id", [action])]
+    return [
+        {**r, "detail": json.loads(r["detail"])}
+        for r in db.query("select * from events where action = ? order by id", [action])
+    ]
 
 
 def test_project_codebook_is_seeded_once_from_the_yaml(db):
@@ -39,17 +41,22 @@ def test_adding_a_code_makes_a_new_version_and_logs_it(db):
     assert book.version_tag == "renkei@p2" and book.ids[-1] == "job_coach"
     assert book.code("job_coach").parent == "handover" and book.code("job_coach").definition == "職場での支援"
     [event] = events(db, "code-added")
-    assert event["user"] == "sato" and event["code"] == "job_coach" and event["detail"]["codebook_version"] == "renkei@p2"
+    assert (
+        event["user"] == "sato" and event["code"] == "job_coach" and event["detail"]["codebook_version"] == "renkei@p2"
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda db: edit.add_code(db, "sato", "handover", "重複"), "already exists"),
-    (lambda db: edit.add_code(db, "sato", "Job Coach", "ジョブコーチ"), "lower-case"),
-    (lambda db: edit.add_code(db, "sato", "job_coach", "円滑な引き継ぎ"), "already exists"),
-    (lambda db: edit.recolour_code(db, "sato", "handover", "red"), "#rrggbb"),
-    (lambda db: edit.nest_code(db, "sato", "handover", "handover"), "loop"),
-    (lambda db: edit.merge_codes(db, "sato", "handover", "handover"), "itself"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda db: edit.add_code(db, "sato", "handover", "重複"), "already exists"),
+        (lambda db: edit.add_code(db, "sato", "Job Coach", "ジョブコーチ"), "lower-case"),
+        (lambda db: edit.add_code(db, "sato", "job_coach", "円滑な引き継ぎ"), "already exists"),
+        (lambda db: edit.recolour_code(db, "sato", "handover", "red"), "#rrggbb"),
+        (lambda db: edit.nest_code(db, "sato", "handover", "handover"), "loop"),
+        (lambda db: edit.merge_codes(db, "sato", "handover", "handover"), "itself"),
+    ],
+)
 def test_a_refused_edit_changes_nothing(db, change, message):
     edit.project_codebook(db)
     with pytest.raises(CoderError, match=message):
@@ -66,8 +73,12 @@ def test_rename_describe_colour_and_nest_keep_the_id_and_its_codings(project, co
     edit.recolour_code(db, "sato", "handover", "#3366CC")
     book = edit.nest_code(db, "sato", "handover", "information_sharing")
     c = book.code("handover")
-    assert (c.name, c.definition, c.color, c.parent) == ("支援の引き継ぎ", "担当者や機関が替わるときの連続性",
-                                                         "#3366cc", "information_sharing")
+    assert (c.name, c.definition, c.color, c.parent) == (
+        "支援の引き継ぎ",
+        "担当者や機関が替わるときの連続性",
+        "#3366cc",
+        "information_sharing",
+    )
     assert coding.states(db, "hanako", segment_ids=[seg])[0]["mine"] == {"handover": "confirmed"}
 
 
@@ -136,8 +147,9 @@ def cli_run(*args):
 def test_code_commands_change_the_projects_codebook(tmp_path):
     db_path = str(tmp_path / "p.db")
     open_db(db_path).close()
-    assert "renkei@p2" in cli_run("code", "add", "job_coach", "--name", "ジョブコーチ", "--parent", "handover",
-                                  "--db", db_path)
+    assert "renkei@p2" in cli_run(
+        "code", "add", "job_coach", "--name", "ジョブコーチ", "--parent", "handover", "--db", db_path
+    )
     cli_run("code", "rename", "job_coach", "職場適応援助者", "--db", db_path)
     assert "0 coding(s) moved" in cli_run("code", "merge", "job_coach", "handover", "--db", db_path)
     cli_run("code", "retire", "career", "--db", db_path, "--by", "sato")
@@ -176,8 +188,8 @@ def test_codebook_export_qdc_nests_codes_by_parent(tmp_path):
     open_db(db_path).close()
     cli_run("code", "add", "job_coach", "--name", "ジョブコーチ", "--parent", "handover", "--db", db_path)
     xml = cli_run("codebook", "export", "--format", "qdc", "--db", db_path)
-    handover = xml[xml.index('name="円滑な引き継ぎ"'):]
-    assert 'name="ジョブコーチ"' in handover[:handover.index("</Code>")]
+    handover = xml[xml.index('name="円滑な引き継ぎ"') :]
+    assert 'name="ジョブコーチ"' in handover[: handover.index("</Code>")]
 
 
 def test_codebook_file_given_to_a_command_overrides_the_projects(tmp_path):
@@ -195,15 +207,20 @@ def test_the_codebook_editor_is_for_supervisors_only(login):
     assert refused.status_code == 403
     supervisor = login("sato")
     assert "コードを追加" in supervisor.get("/codebook").get_data(as_text=True)
-    supervisor.post("/codebook/edit", data={"op": "add", "id": "job_coach", "name": "ジョブコーチ支援",
-                                            "csrf_token": supervisor.csrf})
+    supervisor.post(
+        "/codebook/edit",
+        data={"op": "add", "id": "job_coach", "name": "ジョブコーチ支援", "csrf_token": supervisor.csrf},
+    )
     assert "ジョブコーチ支援" in analyst.get("/codebook").get_data(as_text=True)
 
 
 def test_a_refused_edit_in_the_web_is_shown(login):
     supervisor = login("sato")
-    page = supervisor.post("/codebook/edit", data={"op": "add", "id": "handover", "name": "x",
-                                                   "csrf_token": supervisor.csrf}, follow_redirects=True)
+    page = supervisor.post(
+        "/codebook/edit",
+        data={"op": "add", "id": "handover", "name": "x", "csrf_token": supervisor.csrf},
+        follow_redirects=True,
+    )
     assert "変更できませんでした" in page.get_data(as_text=True)
 
 
@@ -242,8 +259,9 @@ def test_code_list_shows_a_sub_code_under_its_parent(project):
     assert "[handover]" in lines[at - 1] and lines[at].startswith("  [face_to_face]")
 
 
-def test_qdpx_round_trip_keeps_codes_added_while_coding_with_their_parent(project, two_analysts, codebook, tmp_path,
-                                                                         nlp):
+def test_qdpx_round_trip_keeps_codes_added_while_coding_with_their_parent(
+    project, two_analysts, codebook, tmp_path, nlp
+):
     from coder import coding
     from coder.export.refi import export_qdpx
     from coder.qda_import import import_qdpx

@@ -15,10 +15,20 @@ def pdb(project):
 
 
 def suggest(db, segment_id, code, score=0.8, threshold=0.6):
-    db["suggestions"].insert({"segment_id": segment_id, "code": code, "score": score, "threshold": threshold,
-                              "selected": int(score >= threshold), "reasons": json.dumps(["ルール: 「共有」"]),
-                              "suggesters": "rules.v1+embedding.v1", "codebook_version": "renkei@1.1.0",
-                              "created_at": store.now()}, replace=True)
+    db["suggestions"].insert(
+        {
+            "segment_id": segment_id,
+            "code": code,
+            "score": score,
+            "threshold": threshold,
+            "selected": int(score >= threshold),
+            "reasons": json.dumps(["ルール: 「共有」"]),
+            "suggesters": "rules.v1+embedding.v1",
+            "codebook_version": "renkei@1.1.0",
+            "created_at": store.now(),
+        },
+        replace=True,
+    )
 
 
 def first(db):
@@ -67,13 +77,18 @@ def test_confirm_and_next_rejects_undecided_suggestions_and_counts_as_progress(p
 def test_a_reviewed_segment_without_codes_is_a_negative_training_example(pdb, codebook):
     seg = first(pdb)
     coding.apply(pdb, seg, "hanako", "review", codebook)
-    assert store.confirmed_examples(pdb) == [{"id": seg, "text": pdb["segments"].get(seg)["text"],
-                                              "perspective": "person", "codes": []}]
+    assert store.confirmed_examples(pdb) == [
+        {"id": seg, "text": pdb["segments"].get(seg)["text"], "perspective": "person", "codes": []}
+    ]
 
 
 def test_interviewer_segments_cannot_be_coded(pdb, codebook):
-    interviewer = next(pdb.query("select s.id from segments s join turns u on u.id = s.turn_id "
-                                 "join speakers sp on sp.id = u.speaker_id where sp.perspective = 'interviewer'"))
+    interviewer = next(
+        pdb.query(
+            "select s.id from segments s join turns u on u.id = s.turn_id "
+            "join speakers sp on sp.id = u.speaker_id where sp.perspective = 'interviewer'"
+        )
+    )
     with pytest.raises(CoderError, match="interviewer"):
         coding.apply(pdb, interviewer["id"], "hanako", "confirm", codebook, "effects")
     assert pdb["codings"].count == 0 and pdb["events"].count == 0

@@ -10,20 +10,26 @@ from coder.cli import cli
 from coder.errors import Forbidden
 from coder.ingest import ingest
 
-AOI = ("聞き手：最近はいかがですか。\n"
-       "本人：支援員さんと情報を共有しています。上司に体調を伝えました。通院の日は休みです。\n")
+AOI = (
+    "聞き手：最近はいかがですか。\n"
+    "本人：支援員さんと情報を共有しています。上司に体調を伝えました。通院の日は休みです。\n"
+)
 REN = "聞き手：職場では。\n本人：面談の記録を引き継ぎました。職場の人と話すのが楽しいです。\n"
 # segment → codes hanako confirms (a3 is finished without a code); taro confirms the same except
 # information_sharing on a2, so the consensus (codes every analyst confirmed) leaves that one out
-PLAN = {"a1": ["information_sharing", "autonomy"], "a2": ["information_sharing"], "a3": [],
-        "b1": ["information_sharing", "handover"], "b2": ["peer_relations"]}
+PLAN = {
+    "a1": ["information_sharing", "autonomy"],
+    "a2": ["information_sharing"],
+    "a3": [],
+    "b1": ["information_sharing", "handover"],
+    "b2": ["peer_relations"],
+}
 
 
 @pytest.fixture
 def coded(db, nlp, write, codebook):
     """Two interviews (aoi: a1–a3, ren: b1–b2) coded by hanako and taro as in PLAN."""
-    ingest(db, [write("aoi.txt", AOI), write("ren.txt", REN)], nlp=nlp, case="minato",
-           speaker_map={"本人": "person"})
+    ingest(db, [write("aoi.txt", AOI), write("ren.txt", REN)], nlp=nlp, case="minato", speaker_map={"本人": "person"})
     ids = dict(zip(PLAN, [s["id"] for s in store.segments_to_code(db)]))
     for who in ("hanako", "taro"):
         for name, codes in PLAN.items():
@@ -46,8 +52,13 @@ def test_counts_and_jaccard_at_segment_and_interview_level(coded, codebook):
     assert (co["n_segments"], co["n_interviews"]) == (4, 2)
     # a1 has both of {a1, a2, b1}; in interviews: aoi of {aoi, ren}
     assert pair(co, "autonomy", "information_sharing") == {
-        "a": "autonomy", "b": "information_sharing", "segments": 1, "interviews": 1,
-        "jaccard_segment": pytest.approx(1 / 3), "jaccard_interview": pytest.approx(1 / 2)}
+        "a": "autonomy",
+        "b": "information_sharing",
+        "segments": 1,
+        "interviews": 1,
+        "jaccard_segment": pytest.approx(1 / 3),
+        "jaccard_interview": pytest.approx(1 / 2),
+    }
     # handover (b1) and peer_relations (b2) never share a segment, but share the interview ren
     assert pair(co, "handover", "peer_relations")["segments"] == 0
     assert pair(co, "handover", "peer_relations")["jaccard_interview"] == 1.0
@@ -56,8 +67,11 @@ def test_counts_and_jaccard_at_segment_and_interview_level(coded, codebook):
 def test_pairs_are_sorted_by_segment_jaccard_and_never_co_occurring_pairs_are_left_out(coded, codebook):
     co = cooccurrence.compute(coded, codebook, source="hanako")
     assert [(p["a"], p["b"]) for p in co["pairs"]] == [
-        ("autonomy", "information_sharing"), ("information_sharing", "handover"),
-        ("handover", "peer_relations"), ("information_sharing", "peer_relations")]
+        ("autonomy", "information_sharing"),
+        ("information_sharing", "handover"),
+        ("handover", "peer_relations"),
+        ("information_sharing", "peer_relations"),
+    ]
 
 
 def test_consensus_counts_the_final_codes_as_the_matrix_does(coded, codebook):
@@ -73,15 +87,26 @@ def test_attribute_filter_keeps_only_matching_interviews(coded, codebook):
     co = cooccurrence.compute(coded, codebook, source="hanako", where={"年代": "30代"})
     assert co["codes"] == ["autonomy", "information_sharing"] and co["n_interviews"] == 1
     assert [(p["a"], p["b"], p["jaccard_segment"], p["jaccard_interview"]) for p in co["pairs"]] == [
-        ("autonomy", "information_sharing", 0.5, 1.0)]
+        ("autonomy", "information_sharing", 0.5, 1.0)
+    ]
 
 
 def test_model_source_is_marked_unconfirmed(coded, codebook):
     sid = store.segments_to_code(coded)[2]["id"]
     for code in ("career", "effects"):
-        coded["suggestions"].insert({"segment_id": sid, "code": code, "score": 0.9, "threshold": 0.6, "selected": 1,
-                                     "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x",
-                                     "created_at": "t"})
+        coded["suggestions"].insert(
+            {
+                "segment_id": sid,
+                "code": code,
+                "score": 0.9,
+                "threshold": 0.6,
+                "selected": 1,
+                "reasons": "[]",
+                "suggesters": "rules.v1",
+                "codebook_version": "x",
+                "created_at": "t",
+            }
+        )
     co = cooccurrence.compute(coded, codebook, source="model")
     assert co["unconfirmed"] and co["codes"] == ["effects", "career"] and co["pairs"][0]["jaccard_segment"] == 1.0
     assert "確認を経ていません" in cooccurrence.to_markdown(co, codebook)
@@ -106,16 +131,21 @@ def test_empty_layer_has_no_pairs_and_says_so(db, codebook):
     assert "組はまだありません" in cooccurrence.to_markdown(co, codebook)
 
 
-@pytest.mark.parametrize("fmt, check", [
-    ("md", lambda data: "関係者間の情報共有" in data.decode("utf-8")),
-    ("json", lambda data: json.loads(data)["frequency"]["segment"]["information_sharing"] == 3),
-    ("png", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
-    ("svg", lambda data: b"<svg" in data and "コードの共起ネットワーク".encode() in data),
-])
+@pytest.mark.parametrize(
+    "fmt, check",
+    [
+        ("md", lambda data: "関係者間の情報共有" in data.decode("utf-8")),
+        ("json", lambda data: json.loads(data)["frequency"]["segment"]["information_sharing"] == 3),
+        ("png", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
+        ("svg", lambda data: b"<svg" in data and "コードの共起ネットワーク".encode() in data),
+    ],
+)
 def test_cli_writes_each_format(coded, tmp_path, fmt, check):
     out = tmp_path / f"co.{fmt}"
-    result = CliRunner().invoke(cli, ["cooccurrence", "--source", "hanako", "--format", fmt, "-o", str(out),
-                                      "--db", str(tmp_path / "project.db")])
+    result = CliRunner().invoke(
+        cli,
+        ["cooccurrence", "--source", "hanako", "--format", fmt, "-o", str(out), "--db", str(tmp_path / "project.db")],
+    )
     assert result.exit_code == 0, result.output
     assert check(out.read_bytes())
 

@@ -1,9 +1,9 @@
 import pytest
+from sqlite_utils.migrations import Migrations
 
 from coder import db as store
 from coder.errors import CoderError
 from coder.ingest import ingest
-from sqlite_utils.migrations import Migrations
 
 
 def test_new_project_is_migrated_and_uses_wal(tmp_path):
@@ -42,12 +42,19 @@ def test_unknown_transcript_error_lists_the_transcripts(db, nlp, write):
 
 
 def test_setting_a_speaker_changes_every_segment_of_that_speaker(db, nlp, write):
-    ingest(db, [write("a.txt", "聞き手：はい。\n本人：一つ。二つ。\n"), write("b.txt", "聞き手：では。\n本人：三つ。\n")],
-           nlp=nlp)
+    ingest(
+        db,
+        [write("a.txt", "聞き手：はい。\n本人：一つ。二つ。\n"), write("b.txt", "聞き手：では。\n本人：三つ。\n")],
+        nlp=nlp,
+    )
     assert store.set_speaker(db, "本人", "person", user="sato") == 2
     assert store.set_speaker(db, "聞き手", "unknown", transcript="b", user="sato") == 1
     persp = {(r["transcript_name"], r["speaker"]): r["perspective"] for r in store.iter_segments(db)}
-    assert persp == {("a", "聞き手"): "interviewer", ("a", "本人"): "person",
-                     ("b", "聞き手"): "unknown", ("b", "本人"): "person"}
+    assert persp == {
+        ("a", "聞き手"): "interviewer",
+        ("a", "本人"): "person",
+        ("b", "聞き手"): "unknown",
+        ("b", "本人"): "person",
+    }
     with pytest.raises(CoderError, match="no speaker '支援員'"):
         store.set_speaker(db, "支援員", "supporter", user="sato")

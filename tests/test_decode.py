@@ -9,10 +9,18 @@ from coder.errors import IngestError
 TEXT = "支援員：就労パスポートで主治医と情報を共有しています。\n本人：はい、助かっています。\n"
 
 
-@pytest.mark.parametrize("encoding, detected", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp932", "cp932"),
-    ("shift_jis", "cp932"), ("euc_jp", "euc-jp"), ("iso2022_jp", "iso-2022-jp"),
-])
+@pytest.mark.parametrize(
+    "encoding, detected",
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16"),
+        ("cp932", "cp932"),
+        ("shift_jis", "cp932"),
+        ("euc_jp", "euc-jp"),
+        ("iso2022_jp", "iso-2022-jp"),
+    ],
+)
 def test_japanese_encodings_are_detected(encoding, detected):
     assert decode(TEXT.encode(encoding), "x.txt") == (TEXT, detected)
 
@@ -22,8 +30,9 @@ def test_cp932_only_characters_are_decoded():
     assert decode(text.encode("cp932"), "x.txt") == (text, "cp932")
 
 
-@pytest.mark.parametrize("data", [os.urandom(4000), b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
-                                  b"PK\x03\x04" + bytes(range(256)) * 8])
+@pytest.mark.parametrize(
+    "data", [os.urandom(4000), b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, b"PK\x03\x04" + bytes(range(256)) * 8]
+)
 def test_binary_file_is_refused_with_its_name(data):
     with pytest.raises(IngestError, match="notes.txt"):
         decode(data, "notes.txt")
@@ -53,35 +62,46 @@ SHORT_CP932 = [
 ]
 
 
-@pytest.mark.parametrize("text", SHORT_CP932 + [
-    "ﾃﾞｰﾀ",  # valid EUC-JP too (two kanji): a tie, which goes to CP932
-    "德永",  # ED 9E 89 is valid UTF-8 (a Hangul syllable)
-])
+@pytest.mark.parametrize(
+    "text",
+    SHORT_CP932
+    + [
+        "ﾃﾞｰﾀ",  # valid EUC-JP too (two kanji): a tie, which goes to CP932
+        "德永",  # ED 9E 89 is valid UTF-8 (a Hangul syllable)
+    ],
+)
 def test_short_cp932_business_text_is_cp932(text):
     assert decode(text.encode("cp932"), "x.txt") == (text, "cp932")
 
 
-@pytest.mark.parametrize("text", [
-    "担当：田中（みどり物流）\n回収は３月末まで\n",
-    "売上≒前年比 ∵在庫不足",
-    "№５の件、確認済み。",  # № is JIS X 0212 in EUC-JP (three bytes)
-    "○支援員：はい\n●本人：いいえ",
-    "本日の会議\n",
-    "面談 ﾃﾞｰﾀ確認〜来週\n",
-    "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃﾞｰﾀ\n",  # also valid CP932 (湿漆… kanji): the shorter kanji run wins
-    "ｼｽﾃﾑPDFｺﾋﾟｰ\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "担当：田中（みどり物流）\n回収は３月末まで\n",
+        "売上≒前年比 ∵在庫不足",
+        "№５の件、確認済み。",  # № is JIS X 0212 in EUC-JP (three bytes)
+        "○支援員：はい\n●本人：いいえ",
+        "本日の会議\n",
+        "面談 ﾃﾞｰﾀ確認〜来週\n",
+        "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃﾞｰﾀ\n",  # also valid CP932 (湿漆… kanji): the shorter kanji run wins
+        "ｼｽﾃﾑPDFｺﾋﾟｰ\n",
+    ],
+)
 def test_short_euc_jp_text_is_euc_jp(text):
     assert decode(text.encode("euc_jp"), "x.txt") == (text, "euc-jp")
 
 
 @pytest.mark.parametrize("encoding, detected", [("utf_16_le", "utf-16-le"), ("utf_16_be", "utf-16-be")])
-@pytest.mark.parametrize("text", SHORT_CP932 + [
-    "ﾃﾞｰﾀ",
-    "支援員：就労パスポートで共有。\n",
-    "報告営業",  # no NUL byte: reads as CP932 "1XJTｶUmi"
-    "田中でした",  # all bytes ASCII: reads as UTF-8 "0u-Ng0W0_0"
-])
+@pytest.mark.parametrize(
+    "text",
+    SHORT_CP932
+    + [
+        "ﾃﾞｰﾀ",
+        "支援員：就労パスポートで共有。\n",
+        "報告営業",  # no NUL byte: reads as CP932 "1XJTｶUmi"
+        "田中でした",  # all bytes ASCII: reads as UTF-8 "0u-Ng0W0_0"
+    ],
+)
 def test_short_utf16_without_bom_is_detected(text, encoding, detected):
     assert decode(text.encode(encoding), "x.txt") == (text, detected)
 
@@ -107,8 +127,11 @@ def test_line_break_controls_are_text_in_utf8(text):
     assert decode(text.encode("utf-8"), "x.txt") == (text, "utf-8")
 
 
-@pytest.mark.parametrize("text", [t for t in LINE_BREAK_CONTROLS if "\x85" not in t and "\u2028" not in t
-                                  and "\u2029" not in t] + ["㈱髙﨑\v①ﾃﾞｰﾀ\v②ﾒｰﾙ\v③ｱﾝｹｰﾄ\f"])
+@pytest.mark.parametrize(
+    "text",
+    [t for t in LINE_BREAK_CONTROLS if "\x85" not in t and "\u2028" not in t and "\u2029" not in t]
+    + ["㈱髙﨑\v①ﾃﾞｰﾀ\v②ﾒｰﾙ\v③ｱﾝｹｰﾄ\f"],
+)
 def test_line_break_controls_are_text_in_cp932(text):
     assert decode(text.encode("cp932"), "x.txt") == (text, "cp932")
 
@@ -127,16 +150,24 @@ def _nul_heavy(n: int, seed: int) -> bytes:
     return bytes(rng.getrandbits(8) if rng.random() < 0.3 else 0 for _ in range(n))
 
 
-@pytest.mark.parametrize("data", [
-    _random(4000, 1), _random(1000, 2), _random(200, 3), _random(64, 4),
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + _random(500, 5),
-    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2,
-    b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + _random(500, 6),
-    b"PK\x03\x04" + bytes(range(256)) * 2,
-    _nul_heavy(2048, 7), _nul_heavy(300, 8), b"\x00" * 500 + b"abc" + b"\x00" * 500,
-    b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + _random(300, 9),
-    b"\x1f\x8b\x08\x00" + _random(300, 10),  # gzip
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        _random(4000, 1),
+        _random(1000, 2),
+        _random(200, 3),
+        _random(64, 4),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + _random(500, 5),
+        b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2,
+        b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + _random(500, 6),
+        b"PK\x03\x04" + bytes(range(256)) * 2,
+        _nul_heavy(2048, 7),
+        _nul_heavy(300, 8),
+        b"\x00" * 500 + b"abc" + b"\x00" * 500,
+        b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + _random(300, 9),
+        b"\x1f\x8b\x08\x00" + _random(300, 10),  # gzip
+    ],
+)
 def test_binary_data_is_refused_with_its_name(data):
     with pytest.raises(IngestError, match=r"notes\.txt.*binary"):
         decode(data, "notes.txt")

@@ -41,8 +41,13 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path, corpus):
 
 def test_demo_team_finished_two_interviews_and_the_supervisor_settled_some_disagreements(demo):
     assert layers.analysts(demo) == ["suzuki", "yamada"]
-    coded = {r[0] for r in demo.execute("select distinct s.transcript_id from codings c "
-                                        "join segments s on s.id = c.segment_id where c.coder != 'consensus'")}
+    coded = {
+        r[0]
+        for r in demo.execute(
+            "select distinct s.transcript_id from codings c "
+            "join segments s on s.id = c.segment_id where c.coder != 'consensus'"
+        )
+    }
     assert len(coded) == 2
     for tid in coded:
         ids = {s["id"] for s in segments_to_code(demo, tid)}
@@ -73,8 +78,9 @@ def test_demo_cell_summaries_rest_on_final_codes_of_their_cells(demo):
     perspective = {s["id"]: s["perspective"] for s in segments_to_code(demo)}
     assert len(summaries) == len(CODINGS["summaries"]) >= 3
     for s in summaries:
-        assert s["segments"] and all((sid, s["code"]) in final and perspective[sid] == s["row"]
-                                     for sid in s["segments"])
+        assert s["segments"] and all(
+            (sid, s["code"]) in final and perspective[sid] == s["row"] for sid in s["segments"]
+        )
 
 
 @pytest.mark.parametrize("who", [*CODINGS["analysts"], "adjudications", "summaries"])
@@ -88,8 +94,9 @@ def test_every_snippet_of_the_demo_codings_matches_exactly_one_segment(demo, who
             assert hits == 1, f"{snippet!r} matches {hits} segments"
 
 
-MINI = ("聞き手：最近はいかがですか。\n"
-        "本人：支援員さんと情報を共有しています。主治医の意見も職場に伝えてもらいました。\n")
+MINI = (
+    "聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。主治医の意見も職場に伝えてもらいました。\n"
+)
 
 
 @pytest.fixture
@@ -100,11 +107,18 @@ def mini_corpus(tmp_path):
     (folder / "a.txt").write_text(MINI, encoding="utf-8")
     manifest = {"files": [{"file": "a.txt", "case": "c", "speakers": {"聞き手": "interviewer", "本人": "person"}}]}
     (folder / "metadata.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
-    codings = {"transcripts": ["a"], "supervisor": "tanaka", "analysts": {
-        "yamada": [{"transcript": "a", "match": "情報を共有", "codes": ["information_sharing"]},
-                   {"transcript": "a", "match": "主治医の意見", "codes": ["information_sharing"]}],
-        "suzuki": [{"transcript": "a", "match": "情報を共有", "codes": ["information_sharing"]}]},
-        "adjudications": [{"transcript": "a", "match": "主治医の意見", "codes": ["information_sharing"]}]}
+    codings = {
+        "transcripts": ["a"],
+        "supervisor": "tanaka",
+        "analysts": {
+            "yamada": [
+                {"transcript": "a", "match": "情報を共有", "codes": ["information_sharing"]},
+                {"transcript": "a", "match": "主治医の意見", "codes": ["information_sharing"]},
+            ],
+            "suzuki": [{"transcript": "a", "match": "情報を共有", "codes": ["information_sharing"]}],
+        },
+        "adjudications": [{"transcript": "a", "match": "主治医の意見", "codes": ["information_sharing"]}],
+    }
     (folder / "demo_codings.yaml").write_text(yaml.safe_dump(codings, allow_unicode=True), encoding="utf-8")
     return folder
 
@@ -115,8 +129,9 @@ def test_demo_command_reports_the_codings_it_loaded_and_no_codings_gives_the_bar
     assert result.exit_code == 0, result.output
     loaded = "2 analysts (suzuki, yamada) coded 1 interviews (2 segments), 1 disagreements, 1 adjudicated"
     assert loaded in result.stdout
-    bare = CliRunner().invoke(cli, ["demo", "--corpus", str(mini_corpus), "--no-suggest", "--no-codings", "--force",
-                                    "--db", str(db_path)])
+    bare = CliRunner().invoke(
+        cli, ["demo", "--corpus", str(mini_corpus), "--no-suggest", "--no-codings", "--force", "--db", str(db_path)]
+    )
     assert bare.exit_code == 0, bare.output
     db = open_db(db_path)
     assert len(list_transcripts(db)) == 1 and "analysts" not in bare.stdout
@@ -128,8 +143,16 @@ def test_a_snippet_must_match_exactly_one_segment(db, nlp, write, match, problem
     from coder.ingest import ingest
 
     ingest(db, [write("a.txt", MINI)], nlp=nlp, speaker_map={"本人": "person"})
-    path = write("codings.yaml", yaml.safe_dump({"transcripts": ["a"], "analysts": {"yamada": [
-        {"transcript": "a", "match": match, "codes": ["autonomy"]}]}}, allow_unicode=True))
+    path = write(
+        "codings.yaml",
+        yaml.safe_dump(
+            {
+                "transcripts": ["a"],
+                "analysts": {"yamada": [{"transcript": "a", "match": match, "codes": ["autonomy"]}]},
+            },
+            allow_unicode=True,
+        ),
+    )
     with pytest.raises(CoderError, match=f"snippet '{match}' {problem}"):
         load_codings(db, path)
     assert db["codings"].count == 0 and db["reviews"].count == 0
@@ -148,6 +171,7 @@ def test_an_adjudication_of_a_segment_the_analysts_agree_on_is_refused(db, nlp, 
 
 # --- honest empty states: a project nobody has coded yet ------------------------------------------
 
+
 def test_export_of_an_uncoded_project_writes_the_file_and_says_how_to_see_suggestions(project, tmp_path):
     out = tmp_path / "quotes.csv"
     result = CliRunner().invoke(cli, ["export", "--format", "quotes-csv", "--out", str(out), "--db", str(project)])
@@ -157,8 +181,9 @@ def test_export_of_an_uncoded_project_writes_the_file_and_says_how_to_see_sugges
 
 
 def test_export_of_a_coded_project_has_no_such_note(project, two_analysts, tmp_path):
-    result = CliRunner().invoke(cli, ["export", "--format", "quotes-csv", "--out", str(tmp_path / "q.csv"),
-                                      "--db", str(project)])
+    result = CliRunner().invoke(
+        cli, ["export", "--format", "quotes-csv", "--out", str(tmp_path / "q.csv"), "--db", str(project)]
+    )
     assert result.exit_code == 0 and "no segment is coded" not in result.stderr
 
 

@@ -27,8 +27,8 @@ def test_readme_starts_with_the_two_setup_commands():
 
 
 def test_every_suggester_is_documented():
-    from coder.suggest import REGISTRY, create
     from coder.codebook import load_codebook
+    from coder.suggest import REGISTRY, create
 
     create("rules.v1", load_codebook())  # fills the registry
     assert REGISTRY and all(f"`{name}`" in README for name in REGISTRY)

@@ -22,9 +22,17 @@ def test_precision_recall_and_f1_per_code_and_averaged():
 
 def test_suggest_and_evaluate_commands_follow_the_jsonl_contract(tmp_path, codebook, embedder):
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"id": "a", "text": "後任の担当者と一緒に訪問して、引き継ぎをしました。", "codes": ["handover"]},
-        {"id": "b", "text": "週末は家でゆっくり過ごしています。", "codes": []}]) + "\n", encoding="utf-8")
+    gold.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {"id": "a", "text": "後任の担当者と一緒に訪問して、引き継ぎをしました。", "codes": ["handover"]},
+                {"id": "b", "text": "週末は家でゆっくり過ごしています。", "codes": []},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(cli, ["suggest", "--in", str(gold), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -33,7 +41,9 @@ def test_suggest_and_evaluate_commands_follow_the_jsonl_contract(tmp_path, codeb
     assert len(rows[0]["scores"]) == 8 and rows[0]["labels"] == ["handover"]
     table = CliRunner().invoke(cli, ["evaluate", "--gold", str(gold), "--pred", str(out)]).output
     assert "handover" in table and "macro-F1" in table
-    as_json = json.loads(CliRunner().invoke(cli, ["evaluate", "--gold", str(gold), "--pred", str(out), "--json"]).output)
+    as_json = json.loads(
+        CliRunner().invoke(cli, ["evaluate", "--gold", str(gold), "--pred", str(out), "--json"]).output
+    )
     assert as_json["per_code"]["handover"]["f1"] == 1.0
 
 
@@ -48,6 +58,8 @@ def test_labels_are_read_one_record_per_line_even_with_u2028_in_a_string(tmp_pat
     from coder.evaluate import read_labels
 
     path = tmp_path / "gold.jsonl"
-    path.write_text('{"id": 1, "text": "前\u2028後", "codes": ["handover"]}\n\n'
-                    '{"id": 2, "text": "前\u2029後", "codes": []}\r\n', encoding="utf-8")
+    path.write_text(
+        '{"id": 1, "text": "前\u2028後", "codes": ["handover"]}\n\n{"id": 2, "text": "前\u2029後", "codes": []}\r\n',
+        encoding="utf-8",
+    )
     assert read_labels(path, "codes") == {"1": {"handover"}, "2": set()}

@@ -11,16 +11,34 @@ from coder import db as store
 from coder.cli import cli
 from coder.export.cells import FORMULA_START, spreadsheet_cell
 
-HOSTILE = ('【=1+2】=HYPERLINK("http://x","y")と書いてありました。\n'
-           "【本人】@SUM(A1)のような記号もあります。\n"
-           "【聞き手】-そうですか。\n")
+HOSTILE = (
+    '【=1+2】=HYPERLINK("http://x","y")と書いてありました。\n'
+    "【本人】@SUM(A1)のような記号もあります。\n"
+    "【聞き手】-そうですか。\n"
+)
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("=1+2", "'=1+2"), ("+81 3", "'+81 3"), ("-", "'-"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
-    ("−1", "−1"), ("＝1", "＝1"), ("そうですね", "そうですね"), ("a=1", "a=1"), ("'=1", "'=1"), ("", ""),
-    (-1, -1), (-0.5, -0.5), (None, None)])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("=1+2", "'=1+2"),
+        ("+81 3", "'+81 3"),
+        ("-", "'-"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("−1", "−1"),
+        ("＝1", "＝1"),
+        ("そうですね", "そうですね"),
+        ("a=1", "a=1"),
+        ("'=1", "'=1"),
+        ("", ""),
+        (-1, -1),
+        (-0.5, -0.5),
+        (None, None),
+    ],
+)
 def test_only_text_that_a_spreadsheet_would_run_gets_a_quote(value, shown):
     assert spreadsheet_cell(value) == shown
 
@@ -82,9 +100,14 @@ def test_spreadsheet_exports_are_all_covered():
     assert {"quotes-csv", "quotes-xlsx", "matrix-csv", "matrix-xlsx"} <= set(SPREADSHEETS)
 
 
-@pytest.mark.parametrize("args, quoted", [
-    (["segments", "--format", "csv"], "'=1+2"), (["codings", "--source", "all", "--format", "csv"], "'@hanako"),
-    (["matrix", "--source", "all", "--by", "case", "--format", "csv"], "'-case")])
+@pytest.mark.parametrize(
+    "args, quoted",
+    [
+        (["segments", "--format", "csv"], "'=1+2"),
+        (["codings", "--source", "all", "--format", "csv"], "'@hanako"),
+        (["matrix", "--source", "all", "--by", "case", "--format", "csv"], "'-case"),
+    ],
+)
 def test_cli_csv_output_opens_without_formulas(hostile, args, quoted):
     _, path = hostile
     result = CliRunner().invoke(cli, [*args, "--db", str(path)])
@@ -97,9 +120,12 @@ def test_cli_csv_output_opens_without_formulas(hostile, args, quoted):
 def test_the_pseudonym_key_table_opens_without_formulas():
     from coder.pseudonymise import key_csv
 
-    text = key_csv([{"placeholder": "人物A", "name": "=1+2", "kind": "person", "status": "confirmed",
-                     "origin": "speaker"}, {"placeholder": "人物B", "name": "-山田", "kind": "person",
-                                            "status": "candidate", "origin": "scan"}])
+    text = key_csv(
+        [
+            {"placeholder": "人物A", "name": "=1+2", "kind": "person", "status": "confirmed", "origin": "speaker"},
+            {"placeholder": "人物B", "name": "-山田", "kind": "person", "status": "candidate", "origin": "scan"},
+        ]
+    )
     values = cells(text)
     assert [v for v in values if v.startswith(FORMULA_START)] == []
     assert {"'=1+2", "'-山田", "人物A"} <= set(values)

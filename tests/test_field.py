@@ -13,7 +13,7 @@ FIELD = Path(__file__).parent / "data" / "field"
 def imported(db, nlp, name):
     report = ingest(db, [FIELD / name], nlp=nlp)
     t = report.imported[0]
-    return t, [(turn.speaker, t.text[turn.start:turn.end]) for turn in t.turns]
+    return t, [(turn.speaker, t.text[turn.start : turn.end]) for turn in t.turns]
 
 
 def test_teams_vtt_decodes_references_and_keeps_voices_and_times(db, nlp):
@@ -68,5 +68,7 @@ def test_dry_run_shows_every_field_file_and_writes_nothing(tmp_path, name):
 
     result = CliRunner().invoke(cli, ["ingest", "--dry-run", str(FIELD / name), "--db", str(tmp_path / "p.db")])
     assert result.exit_code == 0, result.output
-    assert f"{name}: " in result.output and "layout" in result.output and "dry run: nothing was imported" in result.output
+    assert (
+        f"{name}: " in result.output and "layout" in result.output and "dry run: nothing was imported" in result.output
+    )
     assert not (tmp_path / "p.db").exists()

@@ -22,14 +22,16 @@ from coder import coding, export
 from coder import db as store
 from coder.cli import cli
 
-FILLER = ("就労支援の現場では本人の希望を聞きながら職場と相談して進めていくことが大切だと思っていて"
-          "ジョブコーチさんとも毎週話し合いをしながら少しずつ仕事の範囲を広げていったりしていて")
+FILLER = (
+    "就労支援の現場では本人の希望を聞きながら職場と相談して進めていくことが大切だと思っていて"
+    "ジョブコーチさんとも毎週話し合いをしながら少しずつ仕事の範囲を広げていったりしていて"
+)
 
 
 def long_turn(length: int = 5000) -> str:
     """``length`` characters without a sentence-final mark, comma or space (segmentation must cut it
     by length), with a ZWJ sequence across the first cut (1,500) and variation selectors near others."""
-    text = (FILLER * (length // len(FILLER) + 1))
+    text = FILLER * (length // len(FILLER) + 1)
     text = text[:1497] + "👨‍👩‍👧" + text[1497:2996] + "葛󠄀" + text[2996:4494] + "🙇‍♀️" + text[4494:]
     return text[:length]
 
@@ -61,9 +63,14 @@ HARD = [
     (long_turn(), ["👨‍👩‍👧", "葛󠄀", "🙇‍♀️"]),
 ]
 # plain sentences, so that topics have enough interviewee segments with content words
-PLAIN = ["支援員さんと情報を共有しています。", "主治医の意見も職場に伝えてもらいました。",
-         "通勤の電車が混んでいて疲れます。", "給料が上がったので貯金をしています。",
-         "睡眠のリズムを整えるようにしています。", "上司が替わるときに引き継ぎをしてもらいました。"]
+PLAIN = [
+    "支援員さんと情報を共有しています。",
+    "主治医の意見も職場に伝えてもらいました。",
+    "通勤の電車が混んでいて疲れます。",
+    "給料が上がったので貯金をしています。",
+    "睡眠のリズムを整えるようにしています。",
+    "上司が替わるときに引き継ぎをしてもらいました。",
+]
 
 
 def pieces() -> list[str]:
@@ -93,7 +100,7 @@ def check_segments(db):
     """Segments are exact slices, and every hard string is whole in one segment."""
     text = db.execute("select text from transcripts").fetchone()[0]
     rows = list(db.query("select start, [end], text from segments order by idx"))
-    assert all(text[r["start"]:r["end"]] == r["text"] for r in rows)
+    assert all(text[r["start"] : r["end"]] == r["text"] for r in rows)
     for piece in pieces():
         assert any(piece in r["text"] for r in rows), piece
     return rows
@@ -106,8 +113,18 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
     out.mkdir()
 
     # ingest
-    run("ingest", source, "--case", "hard", "--speaker", "本人=person", "--speaker", "聞き手=interviewer",
-        "--db", project)
+    run(
+        "ingest",
+        source,
+        "--case",
+        "hard",
+        "--speaker",
+        "本人=person",
+        "--speaker",
+        "聞き手=interviewer",
+        "--db",
+        project,
+    )
     db = store.open_db(project)
     before = [(r["start"], r["end"], r["text"]) for r in check_segments(db)]
     lines = [json.loads(line) for line in run("segments", "--db", project).split("\n") if line]
@@ -122,8 +139,10 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
     assert scored == {s["id"] for s in segments}
     items = tmp_path / "items.jsonl"
     texts = [*pieces(), "連絡帳に書きました\u2028次の日に\u2029返事が来ました。"]  # JSON allows raw U+2028/9
-    items.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
-                             for i, t in enumerate(texts)), encoding="utf-8")
+    items.write_text(
+        "".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )
     run("suggest", "--in", items, "--out", tmp_path / "suggested.jsonl")
     suggested = (tmp_path / "suggested.jsonl").read_text(encoding="utf-8").split("\n")
     assert [json.loads(line)["id"] for line in suggested if line] == list(range(len(texts)))
@@ -132,12 +151,12 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
     for seg in segments:
         coding.apply(db, seg["id"], "hanako", "accept", codebook)
         if not db.execute("select 1 from codings where segment_id = ? and coder = 'hanako'", [seg["id"]]).fetchone():
-            best = db.execute("select code from suggestions where segment_id = ? order by score desc limit 1",
-                              [seg["id"]]).fetchone()[0]
+            best = db.execute(
+                "select code from suggestions where segment_id = ? order by score desc limit 1", [seg["id"]]
+            ).fetchone()[0]
             coding.apply(db, seg["id"], "hanako", "confirm", codebook, best)
         coding.apply(db, seg["id"], "hanako", "review", codebook)
-    coded = {r[0] for r in db.execute("select segment_id from codings where coder = 'hanako' "
-                                      "and status = 'confirmed'")}
+    coded = {r[0] for r in db.execute("select segment_id from codings where coder = 'hanako' and status = 'confirmed'")}
     assert coded == {s["id"] for s in segments}
 
     # topics, and a draft code named with hard text (it travels in the .qdc)
@@ -156,8 +175,17 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
 
     # every export
     files = {}
-    for fmt in ("quotes-csv", "quotes-xlsx", "quotes-docx", "quotes-md", "matrix-csv", "matrix-xlsx", "matrix-md",
-                "refi-qdpx", "refi-qdc"):
+    for fmt in (
+        "quotes-csv",
+        "quotes-xlsx",
+        "quotes-docx",
+        "quotes-md",
+        "matrix-csv",
+        "matrix-xlsx",
+        "matrix-md",
+        "refi-qdpx",
+        "refi-qdc",
+    ):
         path = out / f"{fmt}{export.get(fmt).suffix}"
         run("export", "--format", fmt, "--out", path, "--db", project)
         files[fmt] = path
@@ -167,8 +195,13 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
     from docx import Document
     from openpyxl import load_workbook
 
-    cells = [c.value for ws in load_workbook(files["quotes-xlsx"]) for row in ws.iter_rows() for c in row
-             if isinstance(c.value, str)]
+    cells = [
+        c.value
+        for ws in load_workbook(files["quotes-xlsx"])
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
     paragraphs = [p.text for p in Document(files["quotes-docx"]).paragraphs]
     for piece in pieces():
         assert any(piece in r["text"] for r in csv_rows), ("csv", piece)
@@ -189,11 +222,14 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
         raw = z.read(f"sources/{el.get('guid')}.txt")
     text = db.execute("select text from transcripts").fetchone()[0]
     assert raw == text.encode("utf-8")
-    selections = [text[int(s.get("startPosition")):int(s.get("endPosition"))]
-                  for s in el.iter("{urn:QDA-XML:project:1.0}PlainTextSelection")]
+    selections = [
+        text[int(s.get("startPosition")) : int(s.get("endPosition"))]
+        for s in el.iter("{urn:QDA-XML:project:1.0}PlainTextSelection")
+    ]
     assert sorted(selections) == sorted(quoted)
-    names = [c.get("name") for c in etree.fromstring(files["refi-qdc"].read_bytes()).iter(
-        "{urn:QDA-XML:codebook:1.0}Code")]
+    names = [
+        c.get("name") for c in etree.fromstring(files["refi-qdc"].read_bytes()).iter("{urn:QDA-XML:codebook:1.0}Code")
+    ]
     assert code_name in names
     assert code_name.encode("utf-8") in files["refi-qdc"].read_bytes()
 
@@ -202,9 +238,16 @@ def test_every_step_keeps_hard_text_intact(tmp_path, nlp, embedder, codebook):
     again = store.open_db(fresh)
     assert [(r["start"], r["end"], r["text"]) for r in check_segments(again)] == before
     assert again.execute("select text from transcripts").fetchone()[0] == text
-    assert sorted(r[0] for r in again.execute("select s.text from codings c join segments s on s.id = c.segment_id "
-                                              "where c.status = 'confirmed'")) == \
-        sorted(r[0] for r in db.execute("select s.text from codings c join segments s on s.id = c.segment_id "
-                                        "where c.status = 'confirmed'"))
+    assert sorted(
+        r[0]
+        for r in again.execute(
+            "select s.text from codings c join segments s on s.id = c.segment_id where c.status = 'confirmed'"
+        )
+    ) == sorted(
+        r[0]
+        for r in db.execute(
+            "select s.text from codings c join segments s on s.id = c.segment_id where c.status = 'confirmed'"
+        )
+    )
     again.close()
     db.close()

@@ -30,8 +30,9 @@ def names(project):
 def test_upload_shows_a_preview_and_imports_only_after_confirming(login, project):
     client = login("hanako")
     before = names(project)
-    response = upload(client, [("minato.txt", ("面談記録\n" + TEXT).encode("cp932"))], case="minato",
-                      speakers="支援員=supporter")
+    response = upload(
+        client, [("minato.txt", ("面談記録\n" + TEXT).encode("cp932"))], case="minato", speakers="支援員=supporter"
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "読み取り結果の確認" in page
     assert "cp932" in page and "支援員" in page and "支援者" in page and "面談の記録を会社と共有しています。" in page
@@ -64,8 +65,10 @@ def test_another_user_cannot_confirm_an_upload(login, project):
 
 
 def test_field_file_preview_names_speakers_layout_and_what_is_left_out(login, project):
-    page = upload(login("hanako"), [(FIELD.joinpath("clova_note_export.txt").name,
-                                     FIELD.joinpath("clova_note_export.txt").read_bytes())]).get_data(as_text=True)
+    page = upload(
+        login("hanako"),
+        [(FIELD.joinpath("clova_note_export.txt").name, FIELD.joinpath("clova_note_export.txt").read_bytes())],
+    ).get_data(as_text=True)
     assert "話者と時刻の行の下に発言" in page and "参加者 1" in page and "参加者 2" in page
     assert "lines 1–3" in page and "支援会議メモ 1" in page
 
@@ -94,7 +97,9 @@ def test_a_bad_file_in_an_upload_stores_nothing_and_names_the_file(login, projec
 
 def test_unknown_speakers_lead_to_the_speakers_page_with_the_import_record(login, project):
     client = login("hanako")
-    page = upload(client, [("q.txt", "記録\n聞き手：どうですか。\nＡさん：順調です。\n".encode())]).get_data(as_text=True)
+    page = upload(client, [("q.txt", "記録\n聞き手：どうですか。\nＡさん：順調です。\n".encode())]).get_data(
+        as_text=True
+    )
     response = confirm(client, page)
     assert response.status_code == 302 and response.headers["Location"].endswith("/speakers")
     speakers_page = client.get(response.headers["Location"]).get_data(as_text=True)

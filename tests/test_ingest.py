@@ -7,17 +7,20 @@ from coder.db import iter_segments, known_speakers
 from coder.errors import CoderError
 from coder.ingest import ingest
 
-TEXT = ("インタビュアー：職場での情報共有について教えてください。\n\n"
-        "支援員：月に一度、本人と企業と三者で面談しています。\n急な変化は電話で共有します。\n\n"
-        "本人：困ったときは𠮷田さんに相談します。\n")
+TEXT = (
+    "インタビュアー：職場での情報共有について教えてください。\n\n"
+    "支援員：月に一度、本人と企業と三者で面談しています。\n急な変化は電話で共有します。\n\n"
+    "本人：困ったときは𠮷田さんに相談します。\n"
+)
 
 
 def seg_view(db, name):
     return [(r["speaker"], r["perspective"], r["start"], r["end"], r["text"]) for r in iter_segments(db, name)]
 
 
-@pytest.mark.parametrize("encoding, newline", [("cp932", "\r\n"), ("utf-16", "\n"), ("utf-8-sig", "\n"),
-                                               ("euc_jp", "\r\n")])
+@pytest.mark.parametrize(
+    "encoding, newline", [("cp932", "\r\n"), ("utf-16", "\n"), ("utf-8-sig", "\n"), ("euc_jp", "\r\n")]
+)
 def test_legacy_encodings_import_identically_to_their_utf8_twin(db, nlp, write, encoding, newline):
     text = TEXT.replace("𠮷", "吉")  # 𠮷 has no CP932/EUC-JP code
     ingest(db, [write("twin.txt", text)], nlp=nlp)
@@ -35,14 +38,21 @@ def test_reimporting_the_same_bytes_changes_nothing(db, nlp, write, dump):
     assert dump(db) == before
 
 
-@pytest.mark.parametrize("name, data, problem", [
-    ("binary.txt", bytes(range(256)) * 20, "binary"),
-    ("empty.txt", b"", "empty"),
-    ("cut.docx", None, "not a readable .docx"),
-    ("broken.vtt", "WEBVTT\n\nこれはキューではない\n".encode(), "malformed VTT"),
-    ("cut.srt", "1\n00:00:01,000 --> 00:00:02,000\nはい\n\n2\n00:00:0".encode(), "line 6: cannot read the cue timing"),
-    ("notes.pdf", b"%PDF-1.4", "unsupported file type"),
-])
+@pytest.mark.parametrize(
+    "name, data, problem",
+    [
+        ("binary.txt", bytes(range(256)) * 20, "binary"),
+        ("empty.txt", b"", "empty"),
+        ("cut.docx", None, "not a readable .docx"),
+        ("broken.vtt", "WEBVTT\n\nこれはキューではない\n".encode(), "malformed VTT"),
+        (
+            "cut.srt",
+            "1\n00:00:01,000 --> 00:00:02,000\nはい\n\n2\n00:00:0".encode(),
+            "line 6: cannot read the cue timing",
+        ),
+        ("notes.pdf", b"%PDF-1.4", "unsupported file type"),
+    ],
+)
 def test_failing_import_leaves_db_unchanged(db, nlp, write, dump, tmp_path, corpus, name, data, problem):
     ingest(db, [write("good.txt", TEXT)], nlp=nlp)
     before = dump(db)
@@ -76,14 +86,18 @@ def test_speakers_get_perspectives_from_map_then_project_then_defaults(db, nlp, 
 
 
 def test_vtt_segments_carry_cue_times(db, nlp, write):
-    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v 聞き手>最近はどうですか。\n\n"
-           "00:01:02.500 --> 00:01:06.000\n<v 本人>通院を続けています。職場にも\n\n"
-           "00:01:06.000 --> 00:01:09.000\n<v 本人>伝えてあります。\n")
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v 聞き手>最近はどうですか。\n\n"
+        "00:01:02.500 --> 00:01:06.000\n<v 本人>通院を続けています。職場にも\n\n"
+        "00:01:06.000 --> 00:01:09.000\n<v 本人>伝えてあります。\n"
+    )
     ingest(db, [write("talk.vtt", vtt)], nlp=nlp)
     rows = [(r["text"], r["start_time"], r["end_time"], r["perspective"]) for r in iter_segments(db)]
-    assert rows == [("最近はどうですか。", "00:00:01.000", "00:00:03.000", "interviewer"),
-                    ("通院を続けています。", "00:01:02.500", "00:01:06.000", "unknown"),
-                    ("職場にも\n伝えてあります。", "00:01:02.500", "00:01:09.000", "unknown")]
+    assert rows == [
+        ("最近はどうですか。", "00:00:01.000", "00:00:03.000", "interviewer"),
+        ("通院を続けています。", "00:01:02.500", "00:01:06.000", "unknown"),
+        ("職場にも\n伝えてあります。", "00:01:02.500", "00:01:09.000", "unknown"),
+    ]
 
 
 def test_manifest_gives_each_file_its_case_and_speakers(db, nlp, write, tmp_path):
@@ -91,8 +105,9 @@ def test_manifest_gives_each_file_its_case_and_speakers(db, nlp, write, tmp_path
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps([{"file": "a.txt", "case": "minato", "speakers": ["本人"]}]), encoding="utf-8")
     meta = tmp_path / "meta.yaml"
-    meta.write_text("files:\n  - file: b.txt\n    case: kaede\n    speakers: {本人: 当事者, 支援員: supporter}\n",
-                    encoding="utf-8")
+    meta.write_text(
+        "files:\n  - file: b.txt\n    case: kaede\n    speakers: {本人: 当事者, 支援員: supporter}\n", encoding="utf-8"
+    )
     write("b.txt", TEXT + "本人：はい。\n")
     report = ingest(db, [manifest, meta, tmp_path / "a.txt", tmp_path / "b.txt"], nlp=nlp)
     assert [(t.name, t.case) for t in report.imported] == [("a", "minato"), ("b", "kaede")]
@@ -119,8 +134,9 @@ def test_import_report_is_stored_with_the_transcript(db, nlp, write):
     ingest(db, [write("r.txt", "面談記録（架空）\n日時：6月1日\n\n" + TEXT)], nlp=nlp)
     row = db["transcripts"].get(1)
     assert row["layout"] == "labels"
-    assert json.loads(row["import_notes"]) == [["lines 1–2", "left out (before the first turn)",
-                                                "面談記録（架空） / 日時：6月1日"]]
+    assert json.loads(row["import_notes"]) == [
+        ["lines 1–2", "left out (before the first turn)", "面談記録（架空） / 日時：6月1日"]
+    ]
 
 
 @pytest.mark.parametrize("options, perspective", [({}, "document"), ({"perspective": "supporter"}, "supporter")])
@@ -129,27 +145,43 @@ def test_a_document_is_imported_as_paragraphs_of_one_perspective(db, nlp, write,
     report = ingest(db, [write("notes.txt", notes)], nlp=nlp, **options)
     assert report.imported[0].layout == "document"
     rows = [(r["speaker"], r["perspective"], r["text"]) for r in iter_segments(db)]
-    assert rows == [("文書", perspective, "フィールドノート"), ("文書", perspective, "朝の会で、利用者が今日の作業を選んでいた。"),
-                    ("文書", perspective, "支援員は横で見守っていた。")]
+    assert rows == [
+        ("文書", perspective, "フィールドノート"),
+        ("文書", perspective, "朝の会で、利用者が今日の作業を選んでいた。"),
+        ("文書", perspective, "支援員は横で見守っていた。"),
+    ]
     assert report.unknown_speakers() == {}
 
 
 def test_document_flag_and_manifest_entry_force_a_document(db, nlp, write, tmp_path):
     forced = ingest(db, [write("a.txt", TEXT)], nlp=nlp, document=True).imported[0]
     assert forced.layout == "document" and {t.speaker for t in forced.turns} == {"文書"}
-    (tmp_path / "m.yaml").write_text("files:\n  - file: b.txt\n    document: true\n    perspective: employer\n",
-                                     encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(
+        "files:\n  - file: b.txt\n    document: true\n    perspective: employer\n", encoding="utf-8"
+    )
     t = ingest(db, [tmp_path / "m.yaml", write("b.txt", TEXT + "本人：はい。\n")], nlp=nlp).imported[0]
     assert t.layout == "document" and {turn.perspective for turn in t.turns} == {"employer"}
 
 
-@pytest.mark.parametrize("text, warning", [
-    ("聞き手：はい。\n本人：ええ。\n聞き手 ありがとうございました。\n聞き手：では。\n本人：どうも。\n", "'名前：' label"),
-    ("聞き手：はい。\n本人：ええ。本人：そうです。\n聞き手：では。\n本人：どうも。\n", "'名前：' label"),
-    ("聞き手：はい。\n本人：[00:03:10] ええ。\n[00:04:00] そうです。\n聞き手：では。\n本人：どうも。\n", "time code inside"),
-    ("聞き手：はい。\n本人：" + "ええ。" * 700 + "\n聞き手：では。\n本人：どうも。\n", "turn over 2,000 characters"),
-    ("聞き手：はい。\n本人：ええ。\n聞き手：では。\n本人：どうも。\nポイント：ここです。\n", "single turn"),
-])
+@pytest.mark.parametrize(
+    "text, warning",
+    [
+        (
+            "聞き手：はい。\n本人：ええ。\n聞き手 ありがとうございました。\n聞き手：では。\n本人：どうも。\n",
+            "'名前：' label",
+        ),
+        ("聞き手：はい。\n本人：ええ。本人：そうです。\n聞き手：では。\n本人：どうも。\n", "'名前：' label"),
+        (
+            "聞き手：はい。\n本人：[00:03:10] ええ。\n[00:04:00] そうです。\n聞き手：では。\n本人：どうも。\n",
+            "time code inside",
+        ),
+        (
+            "聞き手：はい。\n本人：" + "ええ。" * 700 + "\n聞き手：では。\n本人：どうも。\n",
+            "turn over 2,000 characters",
+        ),
+        ("聞き手：はい。\n本人：ええ。\n聞き手：では。\n本人：どうも。\nポイント：ここです。\n", "single turn"),
+    ],
+)
 def test_dry_run_warnings_point_at_what_a_user_should_check(db, write, text, warning):
     from coder.ingest import prepare, warnings
 

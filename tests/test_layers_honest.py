@@ -26,10 +26,23 @@ def layers_in(db) -> dict[str, int]:
 
 
 def suggest(db, codebook, segment_ids, code="handover"):
-    store.store_suggestions(db, [{
-        "segment_id": s, "code": code, "score": 0.8, "threshold": 0.5, "selected": 1, "reasons": "[]",
-        "suggesters": "rules.v1", "codebook_version": codebook.version_tag, "created_at": store.now()}
-        for s in segment_ids])
+    store.store_suggestions(
+        db,
+        [
+            {
+                "segment_id": s,
+                "code": code,
+                "score": 0.8,
+                "threshold": 0.5,
+                "selected": 1,
+                "reasons": "[]",
+                "suggesters": "rules.v1",
+                "codebook_version": codebook.version_tag,
+                "created_at": store.now(),
+            }
+            for s in segment_ids
+        ],
+    )
 
 
 def foreign_qdpx(path, user: str, user_guid: str = "11111111-1111-1111-1111-111111111111", origin: str = "NVivo"):
@@ -67,7 +80,9 @@ def test_a_qdpx_of_suggestions_tells_other_tools_they_are_unconfirmed(project, t
         root = etree.fromstring(z.read("project.qde"))
     (user,) = root.iter(f"{Q}User")
     assert user.get("name") == "model:rules.v1"
-    assert "model:rules.v1" in root.findtext(f"{Q}Description") and "提案のみ・未確認" in root.findtext(f"{Q}Description")
+    assert "model:rules.v1" in root.findtext(f"{Q}Description") and "提案のみ・未確認" in root.findtext(
+        f"{Q}Description"
+    )
 
 
 def test_recode_layer_comes_back_as_a_recode_layer_not_a_new_analyst(project, tmp_path, codebook, nlp):
@@ -85,7 +100,8 @@ def test_recode_layer_comes_back_as_a_recode_layer_not_a_new_analyst(project, tm
 
 
 def test_consensus_from_coders_own_export_is_kept_only_when_asked_and_said_to_be_decided_elsewhere(
-        two_analysts, project, tmp_path, codebook, nlp):
+    two_analysts, project, tmp_path, codebook, nlp
+):
     db = store.open_db(project)
     coding.adjudicate(db, two_analysts[1], ["value_alignment"], "sato", codebook)
     export_qdpx(db, tmp_path / "all.qdpx", codebook)
@@ -100,9 +116,16 @@ def test_consensus_from_coders_own_export_is_kept_only_when_asked_and_said_to_be
     assert any("--keep-consensus" in line for line in report.summary())
 
 
-@pytest.mark.parametrize("user, becomes", [("consensus", "user_consensus"), ("Consensus", "user_Consensus"),
-                                           ("all", "user_all"), ("model", "user_model"),
-                                           ("hanako:recode", "hanako_recode")])
+@pytest.mark.parametrize(
+    "user, becomes",
+    [
+        ("consensus", "user_consensus"),
+        ("Consensus", "user_Consensus"),
+        ("all", "user_all"),
+        ("model", "user_model"),
+        ("hanako:recode", "hanako_recode"),
+    ],
+)
 def test_reserved_layer_names_in_a_foreign_qdpx_are_renamed_and_reported(db, tmp_path, codebook, nlp, user, becomes):
     report = import_qdpx(db, foreign_qdpx(tmp_path / "x.qdpx", user), codebook, nlp=nlp)
     assert set(layers_in(db)) == {becomes} and analysts(db) == [becomes]
@@ -129,15 +152,18 @@ def test_coders_consensus_guid_alone_does_not_make_a_foreign_file_coders_own(db,
 
 
 def speaker_events(db) -> list[tuple]:
-    return [(r["user"], json.loads(r["detail"])) for r in
-            db.query("select user, detail from events where action = 'speaker_perspective' order by id")]
+    return [
+        (r["user"], json.loads(r["detail"]))
+        for r in db.query("select user, detail from events where action = 'speaker_perspective' order by id")
+    ]
 
 
 def test_set_speaker_logs_who_changed_which_perspective(project):
     db = store.open_db(project)
     assert store.set_speaker(db, "本人", "supporter", user="sato") == 1
-    assert speaker_events(db) == [("sato", {"transcript_id": 1, "transcript": "kaede", "speaker": "本人",
-                                            "old": "person", "new": "supporter"})]
+    assert speaker_events(db) == [
+        ("sato", {"transcript_id": 1, "transcript": "kaede", "speaker": "本人", "old": "person", "new": "supporter"})
+    ]
     store.set_speaker(db, "本人", "supporter", user="sato")  # no change, nothing to log
     assert len(speaker_events(db)) == 1
 
@@ -145,11 +171,14 @@ def test_set_speaker_logs_who_changed_which_perspective(project):
 def test_cli_speaker_change_is_logged_as_the_os_user_or_the_named_one(project):
     run = CliRunner().invoke
     assert run(cli, ["speakers", "set", "本人", "supporter", "--db", str(project)]).exit_code == 0
-    result = run(cli, ["speakers", "set", "本人", "employer", "--transcript", "kaede", "--by", "sato", "--db",
-                       str(project)])
+    result = run(
+        cli, ["speakers", "set", "本人", "employer", "--transcript", "kaede", "--by", "sato", "--db", str(project)]
+    )
     assert result.exit_code == 0, result.output
     assert [(who, d["old"], d["new"]) for who, d in speaker_events(store.open_db(project))] == [
-        (f"cli:{getpass.getuser()}", "person", "supporter"), ("sato", "supporter", "employer")]
+        (f"cli:{getpass.getuser()}", "person", "supporter"),
+        ("sato", "supporter", "employer"),
+    ]
 
 
 def test_analyst_sees_speakers_read_only_and_cannot_change_them(login, project):

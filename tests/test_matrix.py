@@ -6,16 +6,19 @@ from coder import coding, matrix
 from coder import db as store
 from coder.ingest import ingest
 
-INTERVIEW = ("聞き手：連携について教えてください。\n"
-             "支援員：月に一度、会社の担当者と面談の記録を共有しています。会社の担当者とは月に一度、面談の記録を共有しています。"
-             "はい。本人の希望を先に聞くようにしています。\n"
-             "人事：支援員さんから体調の情報をいただけるので助かっています。\n")
+INTERVIEW = (
+    "聞き手：連携について教えてください。\n"
+    "支援員：月に一度、会社の担当者と面談の記録を共有しています。会社の担当者とは月に一度、面談の記録を共有しています。"
+    "はい。本人の希望を先に聞くようにしています。\n"
+    "人事：支援員さんから体調の情報をいただけるので助かっています。\n"
+)
 
 
 @pytest.fixture
 def coded(db, nlp, write, codebook):
-    ingest(db, [write("m.txt", INTERVIEW)], nlp=nlp, case="minato",
-           speaker_map={"支援員": "supporter", "人事": "employer"})
+    ingest(
+        db, [write("m.txt", INTERVIEW)], nlp=nlp, case="minato", speaker_map={"支援員": "supporter", "人事": "employer"}
+    )
     segs = {s["text"]: s["id"] for s in store.segments_to_code(db)}
     share = [i for t, i in segs.items() if "共有" in t or "情報" in t]
     for who in ("hanako", "taro"):
@@ -43,14 +46,24 @@ def test_quotes_skip_near_duplicates_and_keep_offsets(coded, codebook):
     quotes = matrix.build(db, codebook)["cells"]["supporter"]["information_sharing"]["quotes"]
     assert len(quotes) == 1  # the two sentences say the same thing in other words
     text = store.find_transcript(db, 1)["text"]
-    assert text[quotes[0]["start"]:quotes[0]["end"]] == quotes[0]["text"]
+    assert text[quotes[0]["start"] : quotes[0]["end"]] == quotes[0]["text"]
 
 
 def test_suggestions_only_source_is_marked_unconfirmed_in_markdown(coded, codebook):
     db, segs = coded
-    db["suggestions"].insert({"segment_id": segs["はい。"], "code": "handover", "score": 0.9, "threshold": 0.6,
-                              "selected": 1, "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x",
-                              "created_at": "t"})
+    db["suggestions"].insert(
+        {
+            "segment_id": segs["はい。"],
+            "code": "handover",
+            "score": 0.9,
+            "threshold": 0.6,
+            "selected": 1,
+            "reasons": "[]",
+            "suggesters": "rules.v1",
+            "codebook_version": "x",
+            "created_at": "t",
+        }
+    )
     m = matrix.build(db, codebook, source="model")
     assert m["unconfirmed"] and m["cells"]["supporter"]["handover"]["segments"] == 1
     assert "確認を経ていません" in matrix.to_markdown(m, codebook)

@@ -29,8 +29,10 @@ def seg(pdb):
 
 
 def events(db, action):
-    return [json.loads(r["detail"]) | {"user": r["user"]} for r in db.query(
-        "select user, detail from events where action = ? order by id", [action])]
+    return [
+        json.loads(r["detail"]) | {"user": r["user"]}
+        for r in db.query("select user, detail from events where action = ? order by id", [action])
+    ]
 
 
 def test_memos_on_a_segment_transcript_case_and_project_are_listed_with_what_they_are_on(pdb, seg):
@@ -40,16 +42,26 @@ def test_memos_on_a_segment_transcript_case_and_project_are_listed_with_what_the
     memos.add(pdb, "sato", "第2回の会議で検討", project=True)
     rows = memos.visible(pdb, Policy.owner())
     assert [(m["kind"], m["author"], m["transcript"], m["case_name"]) for m in rows] == [
-        ("segment", "hanako", "kaede", "kaede"), ("transcript", "hanako", "kaede", "kaede"),
-        ("case", "taro", None, "kaede"), ("project", "sato", None, None)]
+        ("segment", "hanako", "kaede", "kaede"),
+        ("transcript", "hanako", "kaede", "kaede"),
+        ("case", "taro", None, "kaede"),
+        ("project", "sato", None, None),
+    ]
     assert rows[0]["segment_text"].startswith("支援員さんと情報を共有")
     assert [m["kind"] for m in memos.visible(pdb, Policy.owner(), author="hanako", kind="transcript")] == ["transcript"]
     assert len(memos.visible(pdb, Policy.owner(), case="kaede")) == 3  # the project memo is on no case
 
 
-@pytest.mark.parametrize("target, error", [({"segment_id": 999_999}, NotFound), ({"transcript": "nobody"}, NotFound),
-                                           ({"case": "nowhere"}, NotFound), ({}, CoderError),
-                                           ({"segment_id": 1, "project": True}, CoderError)])
+@pytest.mark.parametrize(
+    "target, error",
+    [
+        ({"segment_id": 999_999}, NotFound),
+        ({"transcript": "nobody"}, NotFound),
+        ({"case": "nowhere"}, NotFound),
+        ({}, CoderError),
+        ({"segment_id": 1, "project": True}, CoderError),
+    ],
+)
 def test_a_memo_needs_exactly_one_existing_target(pdb, target, error):
     with pytest.raises(error):
         memos.add(pdb, "hanako", "メモ", **target)
@@ -94,7 +106,10 @@ def test_cli_adds_and_lists_memos_of_every_kind(project, seg):
     assert runner("memo", "add", "全体", "--project", "--coder", "sato", "--db", project).exit_code == 0
     lines = [json.loads(x) for x in runner("memos", "--db", project).output.splitlines()]
     assert [(m["kind"], m["author"], m["segment_id"]) for m in lines] == [
-        ("segment", "hanako", seg), ("case", "taro", None), ("project", "sato", None)]
+        ("segment", "hanako", seg),
+        ("case", "taro", None),
+        ("project", "sato", None),
+    ]
     report = runner("memos", "--format", "md", "--kind", "case", "--db", project).output
     assert "事例 kaede" in report and "事例のメモ" in report and "情報共有" not in report
     bad = CliRunner().invoke(cli, ["memo", "add", "一言だけ", "--coder", "hanako", "--db", str(project)])
@@ -123,7 +138,8 @@ def test_quote_exports_carry_the_memos_the_exporting_user_may_see(project, two_a
     run(db, "quotes-csv", tmp_path / "owner.csv", codebook, "all")
     rows = list(csv.DictReader(open(tmp_path / "owner.csv", encoding="utf-8-sig")))
     assert {r["memo"] for r in rows if r["segment_id"] == str(two_analysts[0])} == {
-        "hanako：hanako の考え\ntaro：taro の考え"}
+        "hanako：hanako の考え\ntaro：taro の考え"
+    }
     run(db, "quotes-md", tmp_path / "hanako.md", codebook, "hanako", policy=HANAKO)
     md = (tmp_path / "hanako.md").read_text(encoding="utf-8")
     assert "  - メモ（hanako）：hanako の考え" in md and "taro の考え" not in md
@@ -148,7 +164,9 @@ def test_memo_reports_list_every_visible_memo(project, two_analysts, codebook, t
     assert "トランスクリプト kaede" in md and "=1+2 と書いたメモ" in md and "taro" not in md
     rows = list(csv.DictReader(open(run(db, "memos-csv", tmp_path / "m.csv", codebook), encoding="utf-8-sig")))
     assert [(r["kind"], r["author"], r["text"]) for r in rows] == [
-        ("transcript", "hanako", "'=1+2 と書いたメモ"), ("segment", "taro", "taro のメモ")]
+        ("transcript", "hanako", "'=1+2 と書いたメモ"),
+        ("segment", "taro", "taro のメモ"),
+    ]
 
 
 def post_json(client, path, body):
@@ -188,8 +206,16 @@ def test_blind_mode_hides_another_analysts_segment_memo_on_every_page(login, pro
 def test_memos_page_filters_and_adds_transcript_case_and_project_memos(login, project):
     hanako = login("hanako")
     for target in ("transcript", "case", "project"):
-        response = hanako.post("/memos/", data={"csrf_token": hanako.csrf, "target": target, "transcript": "1",
-                                                "case": "kaede", "text": f"{target} のメモ"})
+        response = hanako.post(
+            "/memos/",
+            data={
+                "csrf_token": hanako.csrf,
+                "target": target,
+                "transcript": "1",
+                "case": "kaede",
+                "text": f"{target} のメモ",
+            },
+        )
         assert response.status_code == 302
     page = hanako.get("/memos/?kind=case").get_data(as_text=True)
     assert "case のメモ" in page and "project のメモ" not in page and "事例 kaede" in page
@@ -224,12 +250,14 @@ def test_a_memo_with_markup_is_shown_as_text_on_every_page(login, project, seg, 
 
 
 def memo_snapshot(db):
-    return sorted((m["kind"], m["author"], m["text"], m["segment_text"], m["transcript"], m["case_name"])
-                  for m in memos.visible(db, Policy.owner()) if m["kind"] != "code")
+    return sorted(
+        (m["kind"], m["author"], m["text"], m["segment_text"], m["transcript"], m["case_name"])
+        for m in memos.visible(db, Policy.owner())
+        if m["kind"] != "code"
+    )
 
 
 def test_memos_round_trip_through_refi_qda_as_notes(project, seg, codebook, tmp_path, nlp):
-
 
     from coder.export.refi import export_qdpx
     from coder.qda_import import import_qdpx
@@ -263,14 +291,14 @@ def test_notes_of_another_tool_become_segment_transcript_and_project_memos(db, c
 
     text = "Q：どうでしたか。\nA：上司と話し合いました。引き継ぎも円滑でした。\n"
     qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Users><User guid="{g(1)}" name="Ann Lee"/></Users>
-<Sources><TextSource guid="{g('c')}" name="ann" plainTextPath="internal://ann.txt">
-  <PlainTextSelection guid="{g('d')}" startPosition="12" endPosition="25"><NoteRef targetGUID="{g('e')}"/>
-  </PlainTextSelection><NoteRef targetGUID="{g('f')}"/></TextSource></Sources>
-<Notes><Note guid="{g('e')}" name="memo" creatingUser="{g(1)}" creationDateTime="2021-05-01T09:30:00Z">
+<Sources><TextSource guid="{g("c")}" name="ann" plainTextPath="internal://ann.txt">
+  <PlainTextSelection guid="{g("d")}" startPosition="12" endPosition="25"><NoteRef targetGUID="{g("e")}"/>
+  </PlainTextSelection><NoteRef targetGUID="{g("f")}"/></TextSource></Sources>
+<Notes><Note guid="{g("e")}" name="memo" creatingUser="{g(1)}" creationDateTime="2021-05-01T09:30:00Z">
   <PlainTextContent>上司との対話が鍵</PlainTextContent></Note>
-  <Note guid="{g('f')}" name="about"><PlainTextContent>二回目の面接</PlainTextContent></Note>
-  <Note guid="{g('a')}" name="project" creatingUser="{g(1)}"><PlainTextContent>全体の所感</PlainTextContent></Note>
-</Notes><NoteRef targetGUID="{g('a')}"/></Project>"""
+  <Note guid="{g("f")}" name="about"><PlainTextContent>二回目の面接</PlainTextContent></Note>
+  <Note guid="{g("a")}" name="project" creatingUser="{g(1)}"><PlainTextContent>全体の所感</PlainTextContent></Note>
+</Notes><NoteRef targetGUID="{g("a")}"/></Project>"""
     path = tmp_path / "x.qdpx"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("project.qde", qde)
@@ -278,8 +306,10 @@ def test_notes_of_another_tool_become_segment_transcript_and_project_memos(db, c
     report = import_qdpx(db, path, codebook, nlp=nlp)
     rows = memos.visible(db, Policy.owner())
     assert sorted((m["kind"], m["author"], m["text"]) for m in rows) == [
-        ("project", "Ann_Lee", "全体の所感"), ("segment", "Ann_Lee", "上司との対話が鍵"),
-        ("transcript", "imported", "二回目の面接")]
+        ("project", "Ann_Lee", "全体の所感"),
+        ("segment", "Ann_Lee", "上司との対話が鍵"),
+        ("transcript", "imported", "二回目の面接"),
+    ]
     segment = next(m for m in rows if m["kind"] == "segment")
     assert segment["segment_text"] == "上司と話し合いました。" and segment["created_at"].startswith("2021-05-01T09:30")
     assert report.memos == 3 and "memos: 3 note(s) imported (see `coder memos`)" in report.summary()

@@ -83,7 +83,9 @@ def install(record, setattr=setattr):
     setattr(socket, "create_connection", guarded_create_connection)
 '''
 
-SITECUSTOMIZE = BLOCKER + '''
+SITECUSTOMIZE = (
+    BLOCKER
+    + """
 import os
 import sys
 
@@ -97,7 +99,8 @@ if os.environ.get("CODER_OFFLINE_LOG"):
     install(_record)
     with open(os.environ["CODER_OFFLINE_LOG"] + ".loaded", "a", encoding="utf-8") as marker:
         marker.write(f"{os.getpid()} {sys.argv!r}\\n")
-'''
+"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +144,16 @@ def app(attempts, project):
 
 def upload_interview(client, path: Path, speakers: str):
     files = [(io.BytesIO(path.read_bytes()), path.name)]
-    page = client.post("/import", content_type="multipart/form-data",
-                       data={"files": files, "case": "kaede", "speakers": speakers, "csrf_token": client.csrf})
+    page = client.post(
+        "/import",
+        content_type="multipart/form-data",
+        data={"files": files, "case": "kaede", "speakers": speakers, "csrf_token": client.csrf},
+    )
     assert page.status_code == 200 and "読み取り結果の確認" in page.get_data(as_text=True)
     token = re.search(r'action="/import/([0-9a-f]+)"', page.get_data(as_text=True)).group(1)
-    response = client.post(f"/import/{token}", data={"csrf_token": client.csrf, "action": "import", "case": "kaede",
-                                                     "speakers": speakers})
+    response = client.post(
+        f"/import/{token}", data={"csrf_token": client.csrf, "action": "import", "case": "kaede", "speakers": speakers}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
@@ -155,8 +162,11 @@ def code_segments(client, transcript_id: int) -> int:
     segments = client.get(f"/api/transcripts/{transcript_id}/segments").get_json()["segments"]
     for s in segments[:10]:
         for action, code in (("confirm", "information_sharing"), ("toggle", "autonomy"), ("review", None)):
-            response = client.post(f"/api/segments/{s['id']}/actions", json={"action": action, "code": code},
-                                   headers={"X-CSRFToken": client.csrf})
+            response = client.post(
+                f"/api/segments/{s['id']}/actions",
+                json={"action": action, "code": code},
+                headers={"X-CSRFToken": client.csrf},
+            )
             assert response.status_code == 200, response.get_data(as_text=True)
     return len(segments[:10])
 
@@ -186,8 +196,10 @@ def test_a_whole_web_session_attempts_no_connection(app, login, attempts):
     assert status["error"] is None and status["generation"] >= 1 and status["trained_on"] >= 10
     assert "関係者間の情報共有" in client.get("/matrix/?source=hanako").get_data(as_text=True)
     assert export(client, "quotes-xlsx", "hanako")[:2] == b"PK" and export(client, "refi-qdpx", "hanako")[:2] == b"PK"
-    assert client.post("/topics/run", data={"source": "all", "n_topics": "3", "csrf_token": client.csrf}
-                       ).status_code == 302
+    assert (
+        client.post("/topics/run", data={"source": "all", "n_topics": "3", "csrf_token": client.csrf}).status_code
+        == 302
+    )
     with app.app_context():
         topics.job().wait(timeout=120)
     assert client.get("/api/topics/status").get_json()["error"] is None
@@ -203,8 +215,11 @@ def offline_env(tmp_path, cache):
     (tmp_path / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     log = tmp_path / "attempts.log"
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_VARIABLES}
-    env.update(PYTHONPATH=os.pathsep.join(p for p in (str(tmp_path / "site"), env.get("PYTHONPATH")) if p),
-               CODER_OFFLINE_LOG=str(log), CODER_CACHE=str(cache))
+    env.update(
+        PYTHONPATH=os.pathsep.join(p for p in (str(tmp_path / "site"), env.get("PYTHONPATH")) if p),
+        CODER_OFFLINE_LOG=str(log),
+        CODER_CACHE=str(cache),
+    )
     probe = f"import socket\ntry: socket.create_connection({PROBE!r})\nexcept OSError: print('refused')"
     assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout == "refused\n"
     assert log.read_text(encoding="utf-8") == f"socket.create_connection {PROBE!r}\n"
@@ -218,8 +233,10 @@ def run_cli(env, *args):
     return result.stdout
 
 
-SOURCES = (ROOT / "tests" / "data" / "field" / "interview_timestamps.txt",
-           ROOT / "corpus" / "kaede_person.txt")  # the second gives topics enough segments
+SOURCES = (
+    ROOT / "tests" / "data" / "field" / "interview_timestamps.txt",
+    ROOT / "corpus" / "kaede_person.txt",
+)  # the second gives topics enough segments
 COMMANDS = ["init", "ingest", "suggest", "matrix", "export", "topics"]
 SPEAKERS = ("--speaker", "本人=person", "--speaker", "聞き手=interviewer", "--speaker", "インタビュアー=interviewer")
 
@@ -229,15 +246,28 @@ def test_the_cli_job_attempts_no_connection(offline_env, tmp_path):
         (tmp_path / source.name).write_bytes(source.read_bytes())
     db = str(tmp_path / "project.db")
     run_cli(offline_env, "init", "--db", db)
-    assert "imported" in run_cli(offline_env, "ingest", *(str(tmp_path / s.name) for s in SOURCES), "--case", "kaede",
-                                 *SPEAKERS, "--db", db)
+    assert "imported" in run_cli(
+        offline_env, "ingest", *(str(tmp_path / s.name) for s in SOURCES), "--case", "kaede", *SPEAKERS, "--db", db
+    )
     assert "segments scored" in run_cli(offline_env, "suggest", "--db", db)
     assert "関係者間の情報共有" in run_cli(offline_env, "matrix", "--source", "model", "--db", db)
-    run_cli(offline_env, "export", "--format", "quotes-xlsx", "--source", "model", "--out", str(tmp_path / "q.xlsx"),
-            "--db", db)
+    run_cli(
+        offline_env,
+        "export",
+        "--format",
+        "quotes-xlsx",
+        "--source",
+        "model",
+        "--out",
+        str(tmp_path / "q.xlsx"),
+        "--db",
+        db,
+    )
     assert (tmp_path / "q.xlsx").read_bytes()[:2] == b"PK"
     assert json.loads(run_cli(offline_env, "topics", "--topics", "3", "--json", "--db", db))["n_topics"] == 3
-    loaded = [ast.literal_eval(line.split(" ", 1)[1])
-              for line in (tmp_path / "attempts.log.loaded").read_text(encoding="utf-8").splitlines()]
+    loaded = [
+        ast.literal_eval(line.split(" ", 1)[1])
+        for line in (tmp_path / "attempts.log.loaded").read_text(encoding="utf-8").splitlines()
+    ]
     assert [argv[1] for argv in loaded if argv[0] == str(CODER)] == COMMANDS  # each ran with the blocker
     assert not (tmp_path / "attempts.log").exists(), (tmp_path / "attempts.log").read_text(encoding="utf-8")

@@ -15,12 +15,20 @@ from coder.ingest import ingest
 from coder.pseudonymise import Pseudonymiser, add_name, entities, list_names, review, scan, speaker_names
 
 Q = "{urn:QDA-XML:project:1.0}"
-TEXT = ("聞き手：今日は山田さんのことを聞かせてください。\n"
-        "佐藤：山田太郎さんとは株式会社みなと物産で一緒でした。山田さんはいつも助けてくれました。\n"
-        "聞き手：ほかには。\n"
-        "佐藤：𠮷田先生にも相談しました。みなと物産の皆さんは親切でした。\n")
-NAMES = {"山田太郎": "person", "山田": "person", "佐藤": "person", "𠮷田": "person",
-         "株式会社みなと物産": "organisation", "みなと物産": "organisation"}
+TEXT = (
+    "聞き手：今日は山田さんのことを聞かせてください。\n"
+    "佐藤：山田太郎さんとは株式会社みなと物産で一緒でした。山田さんはいつも助けてくれました。\n"
+    "聞き手：ほかには。\n"
+    "佐藤：𠮷田先生にも相談しました。みなと物産の皆さんは親切でした。\n"
+)
+NAMES = {
+    "山田太郎": "person",
+    "山田": "person",
+    "佐藤": "person",
+    "𠮷田": "person",
+    "株式会社みなと物産": "organisation",
+    "みなと物産": "organisation",
+}
 
 
 @pytest.fixture
@@ -51,8 +59,9 @@ def read_all(path) -> str:
     if path.suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        return "\n".join(str(c.value) for ws in load_workbook(path) for row in ws.iter_rows() for c in row
-                         if c.value is not None)
+        return "\n".join(
+            str(c.value) for ws in load_workbook(path) for row in ws.iter_rows() for c in row if c.value is not None
+        )
     if path.suffix == ".docx":
         from docx import Document
 
@@ -90,9 +99,14 @@ def test_qdpx_selections_point_at_the_same_words_in_the_pseudonymised_sources(na
         root = etree.fromstring(z.read("project.qde"))
         (source,) = root.iter(f"{Q}TextSource")
         text = z.read(f"sources/{source.get('guid')}.txt").decode("utf-8")
-    assert text == pz.apply(TEXT)[0] and text.startswith("聞き手：今日は人物Bさん") and "\n人物C：人物Aさんとは事業所Aで" in text
-    selected = [text[int(s.get("startPosition")):int(s.get("endPosition"))]
-                for s in source.iter(f"{Q}PlainTextSelection")]
+    assert (
+        text == pz.apply(TEXT)[0]
+        and text.startswith("聞き手：今日は人物Bさん")
+        and "\n人物C：人物Aさんとは事業所Aで" in text
+    )
+    selected = [
+        text[int(s.get("startPosition")) : int(s.get("endPosition"))] for s in source.iter(f"{Q}PlainTextSelection")
+    ]
     assert selected == [pz.apply(s["text"])[0] for s in store.segments_to_code(named)]
     assert "人物C=person" in etree.tostring(root, encoding="unicode")  # the speaker 佐藤, by its placeholder
 
@@ -105,7 +119,9 @@ def test_pseudonymised_qdpx_imports_as_a_project_that_names_nobody(named, codebo
     report = import_qdpx(fresh, tmp_path / "p.qdpx", codebook, nlp=nlp)
     assert report.codings == 4 and not report.unmatched
     assert {(r["speaker"], r["perspective"]) for r in store.list_speakers(fresh)} == {
-        ("聞き手", "interviewer"), ("人物C", "person")}
+        ("聞き手", "interviewer"),
+        ("人物C", "person"),
+    }
 
 
 def test_names_commands_add_review_and_list(db, tmp_path):
@@ -118,22 +134,35 @@ def test_names_commands_add_review_and_list(db, tmp_path):
     assert run("add", "みなと物産", "--kind", "organisation").strip() == "みなと物産 → 事業所A"
     assert "kept as written" in run("keep", "みなと物産", "--reviewer", "sato")
     assert [line.split() for line in run("list", "--status", "keep").splitlines()] == [
-        ["事業所A", "みなと物産", "organisation", "manual", "keep"]]
+        ["事業所A", "みなと物産", "organisation", "manual", "keep"]
+    ]
 
 
 def test_quote_offsets_refer_to_the_pseudonymised_text(named, codebook, tmp_path):
     pz = Pseudonymiser.from_db(named)
-    rows = list(csv.DictReader(io.StringIO(read_all(export.run(named, "quotes-csv", tmp_path, codebook,
-                                                                  pseudonymise=pz)))))
+    rows = list(
+        csv.DictReader(io.StringIO(read_all(export.run(named, "quotes-csv", tmp_path, codebook, pseudonymise=pz))))
+    )
     new = pz.apply(TEXT)[0]
-    assert rows and all(new[int(r["start"]):int(r["end"])] == r["text"] for r in rows)
+    assert rows and all(new[int(r["start"]) : int(r["end"])] == r["text"] for r in rows)
     assert {r["speaker"] for r in rows} == {"人物C"} and {r["case"] for r in rows} == {"事業所B"}
 
 
 def test_cli_export_writes_the_key_apart_readable_by_its_owner_only(named, codebook, tmp_path):
     named.close()
-    result = CliRunner().invoke(cli, ["export", "--format", "quotes-md", "--out", str(tmp_path / "q.md"),
-                                      "--pseudonymise", "--db", str(tmp_path / "project.db")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--format",
+            "quotes-md",
+            "--out",
+            str(tmp_path / "q.md"),
+            "--pseudonymise",
+            "--db",
+            str(tmp_path / "project.db"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     key = tmp_path / "q.md.key.csv"
     assert "keep it apart" in result.output.lower()
@@ -155,10 +184,30 @@ def test_ner_scan_finds_a_clear_person_name():
     assert found.get("田中一郎") == "person" and found.get("株式会社ひかり製作所") == "organisation"
 
 
-@pytest.mark.parametrize("label, names", [
-    ("佐藤", ["佐藤"]), ("佐藤さん", ["佐藤"]), ("司会(佐藤)", ["佐藤"]), ("山田座長", ["山田"]),
-    ("インタビュアー", []), ("司会", []), ("当事者", []), ("支援者", []), ("支援員", []), ("Q", []), ("A", []),
-    ("Aさん", []), ("支援ワーカー", []), ("就労支援員", []), ("SPEAKER_00", []), ("Speaker 1", []), ("参加者1", []), ("文書", []), ("本人", [])])
+@pytest.mark.parametrize(
+    "label, names",
+    [
+        ("佐藤", ["佐藤"]),
+        ("佐藤さん", ["佐藤"]),
+        ("司会(佐藤)", ["佐藤"]),
+        ("山田座長", ["山田"]),
+        ("インタビュアー", []),
+        ("司会", []),
+        ("当事者", []),
+        ("支援者", []),
+        ("支援員", []),
+        ("Q", []),
+        ("A", []),
+        ("Aさん", []),
+        ("支援ワーカー", []),
+        ("就労支援員", []),
+        ("SPEAKER_00", []),
+        ("Speaker 1", []),
+        ("参加者1", []),
+        ("文書", []),
+        ("本人", []),
+    ],
+)
 def test_speaker_labels_that_are_roles_are_not_candidates(label, names):
     assert speaker_names([label]) == names
 
@@ -169,7 +218,9 @@ def test_scan_adds_speaker_names_as_candidates_and_skips_reviewed_transcripts(db
 
     assert scan(db, load_ner()) == {"speakers": 1, "ner": 1, "transcripts": 1}
     assert {(r["name"], r["origin"], r["status"]) for r in list_names(db)} == {
-        ("鈴木", "speaker", "candidate"), ("田中一郎", "ner", "candidate")}
+        ("鈴木", "speaker", "candidate"),
+        ("田中一郎", "ner", "candidate"),
+    }
     assert scan(db, load_ner())["transcripts"] == 0  # already read
 
 

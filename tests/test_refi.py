@@ -19,19 +19,28 @@ Q = "{urn:QDA-XML:project:1.0}"
 
 
 def person_segments(db):
-    return [r["id"] for r in db.query("""select s.id from segments s join turns u on u.id = s.turn_id
-        join speakers sp on sp.id = u.speaker_id where sp.perspective = 'person' order by s.idx""")]
+    return [
+        r["id"]
+        for r in db.query("""select s.id from segments s join turns u on u.id = s.turn_id
+        join speakers sp on sp.id = u.speaker_id where sp.perspective = 'person' order by s.idx""")
+    ]
 
 
 def snapshot(db):
     """What a user sees of a project: texts, segments, codings per coder, perspectives, finished segments."""
-    return {"texts": sorted((r["name"], r["case_name"], r["text"]) for r in db.query("select * from transcripts")),
-            "segments": [(r["start"], r["end"], r["text"]) for r in db.query("select * from segments order by start")],
-            "codings": sorted((r["coder"], r["code"], r["start"], r["status"]) for r in db.query(
-                "select c.*, s.start from codings c join segments s on s.id = c.segment_id")),
-            "speakers": sorted((r["speaker"], r["perspective"]) for r in store.list_speakers(db)),
-            "reviews": sorted((r["coder"], r["start"]) for r in db.query(
-                "select r.coder, s.start from reviews r join segments s on s.id = r.segment_id"))}
+    return {
+        "texts": sorted((r["name"], r["case_name"], r["text"]) for r in db.query("select * from transcripts")),
+        "segments": [(r["start"], r["end"], r["text"]) for r in db.query("select * from segments order by start")],
+        "codings": sorted(
+            (r["coder"], r["code"], r["start"], r["status"])
+            for r in db.query("select c.*, s.start from codings c join segments s on s.id = c.segment_id")
+        ),
+        "speakers": sorted((r["speaker"], r["perspective"]) for r in store.list_speakers(db)),
+        "reviews": sorted(
+            (r["coder"], r["start"])
+            for r in db.query("select r.coder, s.start from reviews r join segments s on s.id = r.segment_id")
+        ),
+    }
 
 
 def G(c) -> str:
@@ -51,8 +60,12 @@ def make_qdpx(path, qde: str, files: dict[str, str] | None = None):
 def test_project_round_trips_through_qdpx(project, tmp_path, codebook, nlp):
     db = store.open_db(project)
     first, second, third = person_segments(db)
-    for seg, coder, code in ((first, "hanako", "information_sharing"), (second, "hanako", "information_sharing"),
-                             (second, "hanako", "handover"), (second, "taro", "needs_assessment")):
+    for seg, coder, code in (
+        (first, "hanako", "information_sharing"),
+        (second, "hanako", "information_sharing"),
+        (second, "hanako", "handover"),
+        (second, "taro", "needs_assessment"),
+    ):
         coding.apply(db, seg, coder, "confirm", codebook, code)
     for seg, coder in ((first, "hanako"), (second, "hanako"), (third, "hanako"), (third, "taro")):
         coding.apply(db, seg, coder, "review", codebook)
@@ -88,8 +101,14 @@ def test_qde_uses_the_refi_namespace_and_schema_order(project, tmp_path, codeboo
         source = root.find(f"{Q}Sources/{Q}TextSource").get("guid")
         assert sorted(z.namelist()) == ["project.qde", f"sources/{source}.txt"]
     assert root.tag == f"{Q}Project" and root.get("name") == "kaede"
-    assert [etree.QName(e).localname for e in root] == ["Users", "CodeBook", "Variables", "Cases", "Sources",
-                                                        "Description"]
+    assert [etree.QName(e).localname for e in root] == [
+        "Users",
+        "CodeBook",
+        "Variables",
+        "Cases",
+        "Sources",
+        "Description",
+    ]
     assert [u.get("name") for u in root.iter(f"{Q}User")] == ["hanako"]
     assert [c.get("name") for c in root.iter(f"{Q}Code")] == [c.name for c in codebook.codes]
     coding_el = root.find(f".//{Q}PlainTextSelection/{Q}Coding")
@@ -101,12 +120,12 @@ def test_qde_uses_the_refi_namespace_and_schema_order(project, tmp_path, codeboo
 def test_unknown_code_becomes_a_user_code_and_is_reported(db, nlp, codebook, tmp_path):
     text = "Q：どうでしたか。\nA：上司と話し合いました。引き継ぎも円滑でした。\n"
     qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Users><User guid="{G(1)}" name="Ann Lee"/></Users>
-<CodeBook><Codes><Code guid="{G('a')}" name="Smooth handover" isCodable="true"/>
-  <Code guid="{G('b')}" name="職場の雰囲気" isCodable="true"><Description>雰囲気</Description></Code></Codes></CodeBook>
-<Sources><TextSource guid="{G('c')}" name="ann" plainTextPath="internal://ann.txt">
-  <PlainTextSelection guid="{G('d')}" startPosition="12" endPosition="25">
-    <Coding guid="{G('e')}" creatingUser="{G(1)}"><CodeRef targetGUID="{G('b')}"/></Coding>
-    <Coding guid="{G('f')}" creatingUser="{G(1)}"><CodeRef targetGUID="{G('a')}"/></Coding>
+<CodeBook><Codes><Code guid="{G("a")}" name="Smooth handover" isCodable="true"/>
+  <Code guid="{G("b")}" name="職場の雰囲気" isCodable="true"><Description>雰囲気</Description></Code></Codes></CodeBook>
+<Sources><TextSource guid="{G("c")}" name="ann" plainTextPath="internal://ann.txt">
+  <PlainTextSelection guid="{G("d")}" startPosition="12" endPosition="25">
+    <Coding guid="{G("e")}" creatingUser="{G(1)}"><CodeRef targetGUID="{G("b")}"/></Coding>
+    <Coding guid="{G("f")}" creatingUser="{G(1)}"><CodeRef targetGUID="{G("a")}"/></Coding>
 </PlainTextSelection></TextSource></Sources></Project>"""
     path = make_qdpx(tmp_path / "x.qdpx", qde, {"sources/ann.txt": "\ufeff" + text})
     report = import_qdpx(db, path, codebook, nlp=nlp)
@@ -119,10 +138,12 @@ def test_unknown_code_becomes_a_user_code_and_is_reported(db, nlp, codebook, tmp
     assert store.user_codes(db)[0]["description"] == "雰囲気"
 
 
-@pytest.mark.parametrize("content, problem", [(b"not a zip at all", "must be a zip archive"),
-                                              (None, "no project.qde inside")])
-def test_broken_qdpx_is_a_clear_error_naming_the_file_with_nothing_written(db, codebook, tmp_path, dump,
-                                                                           content, problem):
+@pytest.mark.parametrize(
+    "content, problem", [(b"not a zip at all", "must be a zip archive"), (None, "no project.qde inside")]
+)
+def test_broken_qdpx_is_a_clear_error_naming_the_file_with_nothing_written(
+    db, codebook, tmp_path, dump, content, problem
+):
     path = tmp_path / "broken.qdpx"
     if content is None:
         with zipfile.ZipFile(path, "w") as z:
@@ -135,22 +156,29 @@ def test_broken_qdpx_is_a_clear_error_naming_the_file_with_nothing_written(db, c
     assert dump(db) == before
 
 
-PAPER = ("Abstract: Job coaches support employees with disabilities.\n\n"
-         + "Employment support has been studied in many countries and settings. " * 80
-         + "\n\nRQ1: How do coaches share information?\n\n" + "We interviewed twelve coaches in three regions. " * 80
-         + "\n\nRQ1 is answered below.\n\nSee the New\nYork Times. https://example.org/article\n")
+PAPER = (
+    "Abstract: Job coaches support employees with disabilities.\n\n"
+    + "Employment support has been studied in many countries and settings. " * 80
+    + "\n\nRQ1: How do coaches share information?\n\n"
+    + "We interviewed twelve coaches in three regions. " * 80
+    + "\n\nRQ1 is answered below.\n\nSee the New\nYork Times. https://example.org/article\n"
+)
 
 
-@pytest.mark.parametrize("text, paragraphs", [
-    ("最初の段落です。\n\n二つ目の段落です。", ["最初の段落です。", "二つ目の段落です。"]),
-    (PAPER, [p for p in PAPER.split("\n\n") if p.strip()]),
-])
-def test_source_without_a_speaker_pattern_becomes_a_document_of_paragraphs(db, nlp, codebook, tmp_path, text,
-                                                                            paragraphs):
+@pytest.mark.parametrize(
+    "text, paragraphs",
+    [
+        ("最初の段落です。\n\n二つ目の段落です。", ["最初の段落です。", "二つ目の段落です。"]),
+        (PAPER, [p for p in PAPER.split("\n\n") if p.strip()]),
+    ],
+)
+def test_source_without_a_speaker_pattern_becomes_a_document_of_paragraphs(
+    db, nlp, codebook, tmp_path, text, paragraphs
+):
     from xml.sax.saxutils import escape
 
     qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Sources>
-<TextSource guid="{G('c')}" name="memo"><PlainTextContent>{escape(text)}</PlainTextContent></TextSource></Sources></Project>"""
+<TextSource guid="{G("c")}" name="memo"><PlainTextContent>{escape(text)}</PlainTextContent></TextSource></Sources></Project>"""
     report = import_qdpx(db, make_qdpx(tmp_path / "m.qdpx", qde), codebook, nlp=nlp)
     rows = list(store.iter_segments(db))
     assert {(r["speaker"], r["perspective"]) for r in rows} == {("文書", "document")}
@@ -161,13 +189,16 @@ def test_source_without_a_speaker_pattern_becomes_a_document_of_paragraphs(db, n
     assert any("no consistent speaker pattern" in n for n in report.notes)
 
 
-@pytest.mark.parametrize("start, end, expected", [
-    (0, 10, ["a"]),        # exactly one segment
-    (0, 14, ["a"]),        # a, and 4 of b's 10: less than half
-    (0, 15, ["a", "b"]),   # half of b counts
-    (12, 14, ["b"]),       # a short quote inside b codes b
-    (30, 40, []),          # after every segment
-])
+@pytest.mark.parametrize(
+    "start, end, expected",
+    [
+        (0, 10, ["a"]),  # exactly one segment
+        (0, 14, ["a"]),  # a, and 4 of b's 10: less than half
+        (0, 15, ["a", "b"]),  # half of b counts
+        (12, 14, ["b"]),  # a short quote inside b codes b
+        (30, 40, []),  # after every segment
+    ],
+)
 def test_selection_codes_the_segments_it_covers_by_half(start, end, expected):
     segs = [{"id": i, "start": s, "end": e} for i, s, e in (("a", 0, 10), ("b", 10, 20), ("c", 22, 30))]
     assert [s["id"] for s in covered(segs, [0, 10, 22], start, end)] == expected
@@ -194,10 +225,10 @@ def test_windows_line_ends_in_a_source_do_not_shift_its_selections(db, nlp, code
     raw = "A：一つ目です。\r\n\r\n\r\n\r\nA：はい。\r\nA：二つ目の文です。\r\n"
     start = raw.index("はい")  # 4 code points more than in the text with \n line ends
     qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><CodeBook><Codes>
-<Code guid="{G('a')}" name="handover" isCodable="true"/></Codes></CodeBook><Sources>
-<TextSource guid="{G('c')}" name="w" plainTextPath="internal://w.txt">
-<PlainTextSelection guid="{G('d')}" startPosition="{start}" endPosition="{start + 3}">
-<Coding guid="{G('e')}"><CodeRef targetGUID="{G('a')}"/></Coding></PlainTextSelection></TextSource></Sources></Project>"""
+<Code guid="{G("a")}" name="handover" isCodable="true"/></Codes></CodeBook><Sources>
+<TextSource guid="{G("c")}" name="w" plainTextPath="internal://w.txt">
+<PlainTextSelection guid="{G("d")}" startPosition="{start}" endPosition="{start + 3}">
+<Coding guid="{G("e")}"><CodeRef targetGUID="{G("a")}"/></Coding></PlainTextSelection></TextSource></Sources></Project>"""
     import_qdpx(db, make_qdpx(tmp_path / "w.qdpx", qde, {"sources/w.txt": raw}), codebook, nlp=nlp)
     rows = list(db.query("select c.code, c.coder, s.text from codings c join segments s on s.id = c.segment_id"))
     assert rows == [{"code": "handover", "coder": "imported", "text": "はい。"}]
@@ -240,19 +271,20 @@ def test_code_memo_is_a_noteref_inside_its_code_before_child_codes(project, tmp_
     assert b"NoteRef" not in (tmp_path / "c.qdc").read_bytes()
 
 
-def test_note_on_a_code_of_another_tool_is_a_code_memo_or_a_project_memo_naming_the_code(db, nlp, codebook,
-                                                                                          tmp_path):
+def test_note_on_a_code_of_another_tool_is_a_code_memo_or_a_project_memo_naming_the_code(db, nlp, codebook, tmp_path):
     qde = f"""<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Users><User guid="{G(1)}" name="Ann Lee"/></Users>
-<CodeBook><Codes><Code guid="{G('a')}" name="円滑な引き継ぎ" isCodable="true"><Description>d</Description>
-    <NoteRef targetGUID="{G('e')}"/><Code guid="{G('c')}" name="子" isCodable="true"/></Code>
-  <Code guid="{G('b')}" name="職場の雰囲気" isCodable="true"><NoteRef targetGUID="{G('f')}"/></Code></Codes></CodeBook>
-<Notes><Note guid="{G('e')}" name="memo" creatingUser="{G(1)}" creationDateTime="2021-05-01T09:30:00Z">
+<CodeBook><Codes><Code guid="{G("a")}" name="円滑な引き継ぎ" isCodable="true"><Description>d</Description>
+    <NoteRef targetGUID="{G("e")}"/><Code guid="{G("c")}" name="子" isCodable="true"/></Code>
+  <Code guid="{G("b")}" name="職場の雰囲気" isCodable="true"><NoteRef targetGUID="{G("f")}"/></Code></Codes></CodeBook>
+<Notes><Note guid="{G("e")}" name="memo" creatingUser="{G(1)}" creationDateTime="2021-05-01T09:30:00Z">
   <PlainTextContent>担当交代の場面だけ</PlainTextContent></Note>
-  <Note guid="{G('f')}" name="memo"><PlainTextContent>休憩室の会話も含める</PlainTextContent></Note></Notes></Project>"""
+  <Note guid="{G("f")}" name="memo"><PlainTextContent>休憩室の会話も含める</PlainTextContent></Note></Notes></Project>"""
     path = make_qdpx(tmp_path / "x.qdpx", qde)
     report = import_qdpx(db, path, codebook, nlp=nlp)
     rows = memos.visible(db, Policy.owner())
     assert sorted((m["kind"], m["code"], m["author"], m["text"]) for m in rows) == [
-        ("code", "handover", "Ann_Lee", "担当交代の場面だけ"), ("project", None, "imported", "［職場の雰囲気］休憩室の会話も含める")]
+        ("code", "handover", "Ann_Lee", "担当交代の場面だけ"),
+        ("project", None, "imported", "［職場の雰囲気］休憩室の会話も含める"),
+    ]
     assert next(m for m in rows if m["kind"] == "code")["created_at"].startswith("2021-05-01T09:30")
     assert report.memos == 2 and import_qdpx(db, path, codebook, nlp=nlp).memos == 0

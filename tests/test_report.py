@@ -17,9 +17,19 @@ def coded(project, two_analysts, codebook):
     a, b, c = two_analysts
     database = open_db(project)
     coding.adjudicate(database, b, ["information_sharing"], "sato", codebook)
-    database["suggestions"].insert({"segment_id": a, "code": "handover", "score": 0.8, "threshold": 0.5, "selected": 1,
-                                    "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x",
-                                    "created_at": "2024-01-01T00:00:00+00:00"})
+    database["suggestions"].insert(
+        {
+            "segment_id": a,
+            "code": "handover",
+            "score": 0.8,
+            "threshold": 0.5,
+            "selected": 1,
+            "reasons": "[]",
+            "suggesters": "rules.v1",
+            "codebook_version": "x",
+            "created_at": "2024-01-01T00:00:00+00:00",
+        }
+    )
     return database, (a, b, c)
 
 
@@ -39,8 +49,11 @@ def test_methods_agreement_equals_coder_agreement_json(coded, codebook, project)
     assert methods["agreement"]["coders"] == printed["coders"] == ["hanako", "taro"]
     for row, want in zip(methods["agreement"]["rows"], printed["rows"]):
         assert row["code"] == want["key"]
-        assert (row["alpha"], row["alpha_ci"] and list(row["alpha_ci"]), row["n"]) == \
-            (want["alpha"], want["alpha_ci"], want["n_segments"])
+        assert (row["alpha"], row["alpha_ci"] and list(row["alpha_ci"]), row["n"]) == (
+            want["alpha"],
+            want["alpha_ci"],
+            want["n_segments"],
+        )
     assert methods["agreement"]["rows"][2]["alpha"] is not None  # information_sharing: a real figure, not two Nones
     assert methods["adjudicated"] == 1
 
@@ -52,8 +65,11 @@ def test_counts_per_cell_equal_coder_matrix_json(coded, codebook, project):
     for code in result["codes"]:
         for row in code["rows"]:
             cell = printed["cells"][row["key"]][code["id"]]
-            assert (row["segments"], row["interviewees"], row["share"]) == \
-                (cell["segments"], cell["interviewees"], cell["share"])
+            assert (row["segments"], row["interviewees"], row["share"]) == (
+                cell["segments"],
+                cell["interviewees"],
+                cell["share"],
+            )
     assert code_of(result, "information_sharing")["rows"][0]["segments"] == 2  # agreed on a, adjudicated b
 
 
@@ -79,8 +95,16 @@ def test_a_code_with_only_suggestions_is_marked_unconfirmed(coded, codebook, tmp
 def test_summary_appears_under_its_stakeholder_and_a_missing_one_shows_the_placeholder(coded, codebook, tmp_path):
     database, (a, b, c) = coded
     note = "本人は医師の意見が職場に届くことを重視している。"
-    summaries.set_summary(database, "perspective", "person", "information_sharing", note, user="hanako",
-                          segment_ids=[b], codebook=codebook)
+    summaries.set_summary(
+        database,
+        "perspective",
+        "person",
+        "information_sharing",
+        note,
+        user="hanako",
+        segment_ids=[b],
+        codebook=codebook,
+    )
     result = report.build(database, codebook)
     person = code_of(result, "information_sharing")["rows"][0]
     assert person["key"] == "person" and person["summary"]["author"] == "hanako"
@@ -113,8 +137,12 @@ def test_html_escapes_markup_in_a_quote(project, nlp, write, codebook, tmp_path)
     from coder.ingest import ingest
 
     database = open_db(project)
-    ingest(database, [write("tags.txt", "本人：画面に<script>alert(1)</script>と出て困りました。\n")], nlp=nlp,
-           speaker_map={"本人": "person"})
+    ingest(
+        database,
+        [write("tags.txt", "本人：画面に<script>alert(1)</script>と出て困りました。\n")],
+        nlp=nlp,
+        speaker_map={"本人": "person"},
+    )
     segment = next(s["id"] for s in segments_to_code(database) if "script" in s["text"])
     for who in ("hanako", "taro"):
         coding.apply(database, segment, who, "confirm", codebook, "information_sharing")
@@ -134,11 +162,28 @@ def test_a_report_of_the_model_carries_the_unconfirmed_warning(coded, codebook, 
 def test_emergent_themes_come_from_the_last_topics_run(coded, codebook):
     database, (a, b, c) = coded
     assert "coder topics" in report.blocks(report.build(database, codebook))[-1][1]  # how to find themes
-    topic = {"id": 1, "size": 2, "words": ["通勤", "生活", "リズム"], "segments": [a, c], "perspectives": {"person": 2},
-             "cases": {}, "codes": {}, "uncoded_share": 1.0, "uncoded_theme": True,
-             "examples": [{"id": c, "text": "特にありません。"}]}
-    topics.save_result(database, {"source": "all", "n_segments": 3, "n_topics": 2, "params": {},
-                                  "topics": [topic, {**topic, "id": 2, "uncoded_theme": False}]})
+    topic = {
+        "id": 1,
+        "size": 2,
+        "words": ["通勤", "生活", "リズム"],
+        "segments": [a, c],
+        "perspectives": {"person": 2},
+        "cases": {},
+        "codes": {},
+        "uncoded_share": 1.0,
+        "uncoded_theme": True,
+        "examples": [{"id": c, "text": "特にありません。"}],
+    }
+    topics.save_result(
+        database,
+        {
+            "source": "all",
+            "n_segments": 3,
+            "n_topics": 2,
+            "params": {},
+            "topics": [topic, {**topic, "id": 2, "uncoded_theme": False}],
+        },
+    )
     themes = report.build(database, codebook)["themes"]
     assert [t["id"] for t in themes["topics"]] == [1] and themes["topics"][0]["quotes"][0]["text"] == "特にありません。"
 
@@ -204,8 +249,9 @@ def test_a_summary_on_a_row_the_source_did_not_code_is_shown_not_lost(project, t
     from coder.db import open_db
 
     db = open_db(project)
-    summaries.set_summary(db, "perspective", "employer", "handover", "雇用者は引き継ぎの場を求めている", user="sato",
-                          codebook=codebook)
+    summaries.set_summary(
+        db, "perspective", "employer", "handover", "雇用者は引き継ぎの場を求めている", user="sato", codebook=codebook
+    )
     built = report.build(db, codebook)
     rows = {r["key"]: r for r in next(c for c in built["codes"] if c["id"] == "handover")["rows"]}
     assert rows["employer"]["off_matrix"] and rows["employer"]["summary"]["text"] == "雇用者は引き継ぎの場を求めている"

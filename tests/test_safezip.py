@@ -22,8 +22,10 @@ MB = 1_000_000
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 HEAD = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body><w:p><w:r><w:t>'.encode()
 TAIL = b"</w:t></w:r></w:p></w:body></w:document>"
-QDE = ('<Project xmlns="urn:QDA-XML:project:1.0" name="p"><Sources><TextSource guid="{g}" name="a" '
-       'plainTextPath="internal://a.txt"/></Sources></Project>').format(g="11111111-1111-1111-1111-111111111111")
+QDE = (
+    '<Project xmlns="urn:QDA-XML:project:1.0" name="p"><Sources><TextSource guid="{g}" name="a" '
+    'plainTextPath="internal://a.txt"/></Sources></Project>'
+).format(g="11111111-1111-1111-1111-111111111111")
 
 
 def write_member(z, name, size):
@@ -62,9 +64,9 @@ def understate(path, member, declared):
     data = bytearray(path.read_bytes())
     end = data.rfind(b"PK\x05\x06")
     pos = struct.unpack_from("<I", data, end + 16)[0]
-    while data[pos:pos + 4] == b"PK\x01\x02":
+    while data[pos : pos + 4] == b"PK\x01\x02":
         n, e, c = struct.unpack_from("<HHH", data, pos + 28)
-        if data[pos + 46:pos + 46 + n] == member.encode():
+        if data[pos + 46 : pos + 46 + n] == member.encode():
             struct.pack_into("<I", data, pos + 24, declared)
         pos += 46 + n + e + c
     path.write_bytes(bytes(data))
@@ -86,8 +88,9 @@ def test_docx_inflating_to_300_mb_is_refused_without_inflating_it(bomb):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert str(refused.value) == ("bomb.docx: member word/document.xml would inflate to 300 MB (limit 50 MB) — "
-                                  "refused as a possible ZIP bomb")
+    assert str(refused.value) == (
+        "bomb.docx: member word/document.xml would inflate to 300 MB (limit 50 MB) — refused as a possible ZIP bomb"
+    )
     assert peak < 20 * MB
 
 
@@ -112,13 +115,23 @@ SMALL = Limits(member=2 * MB, total=3 * MB, ratio=100, members=3)
 ANY_RATIO = replace(SMALL, ratio=10**6)
 
 
-@pytest.mark.parametrize("sizes, limits, problem", [
-    ({"a.xml": 2_500_000}, ANY_RATIO, r"member a\.xml would inflate to 2\.5 MB \(limit 2 MB\)"),
-    ({"a.xml": 1_500_000, "b.xml": 1_000_000, "c.xml": 900_000}, ANY_RATIO,
-     r"members would inflate to 3\.4 MB in all \(limit 3 MB\)"),
-    ({"a.xml": 1_500_000}, SMALL, r"member a\.xml would inflate [\d,]+ times its compressed size \(limit 100 times"),
-    ({"a": 1_000, "b": 1_000, "c": 1_000, "d": 1_000}, SMALL, r"4 members \(limit 3\)"),
-])
+@pytest.mark.parametrize(
+    "sizes, limits, problem",
+    [
+        ({"a.xml": 2_500_000}, ANY_RATIO, r"member a\.xml would inflate to 2\.5 MB \(limit 2 MB\)"),
+        (
+            {"a.xml": 1_500_000, "b.xml": 1_000_000, "c.xml": 900_000},
+            ANY_RATIO,
+            r"members would inflate to 3\.4 MB in all \(limit 3 MB\)",
+        ),
+        (
+            {"a.xml": 1_500_000},
+            SMALL,
+            r"member a\.xml would inflate [\d,]+ times its compressed size \(limit 100 times",
+        ),
+        ({"a": 1_000, "b": 1_000, "c": 1_000, "d": 1_000}, SMALL, r"4 members \(limit 3\)"),
+    ],
+)
 def test_each_limit_refuses_from_the_central_directory(tmp_path, sizes, limits, problem):
     path = tmp_path / "x.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -152,10 +165,13 @@ def qdpx(path, source_size=0, qde=QDE):
     return path
 
 
-@pytest.mark.parametrize("make, problem", [
-    (lambda p: qdpx(p, 2 * MB), r"member sources/a\.txt would inflate [\d,]+ times its compressed size"),
-    (lambda p: understate(qdpx(p, 5 * MB), "sources/a.txt", 1000), r"member sources/a\.txt .*1 kB"),
-])
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda p: qdpx(p, 2 * MB), r"member sources/a\.txt would inflate [\d,]+ times its compressed size"),
+        (lambda p: understate(qdpx(p, 5 * MB), "sources/a.txt", 1000), r"member sources/a\.txt .*1 kB"),
+    ],
+)
 def test_qdpx_bomb_is_refused_and_nothing_is_written(db, codebook, tmp_path, dump, make, problem):
     path = make(tmp_path / "bomb.qdpx")
     before = dump(db)
@@ -166,20 +182,24 @@ def test_qdpx_bomb_is_refused_and_nothing_is_written(db, codebook, tmp_path, dum
 
 def laughs(depth):
     entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, depth + 1))
-    return f'<!DOCTYPE w:document [{entities}]>', f"&l{depth};"
+    return f"<!DOCTYPE w:document [{entities}]>", f"&l{depth};"
 
 
 def test_entities_in_a_docx_are_never_expanded(tmp_path):
     doctype, ref = laughs(3)  # 3,000 characters if expanded: small enough that libxml2 would allow it
-    xml = f'<?xml version="1.0"?>{doctype}<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:t>本人：はい。{ref}' \
-          f"</w:t></w:r></w:p></w:body></w:document>"
+    xml = (
+        f'<?xml version="1.0"?>{doctype}<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:t>本人：はい。{ref}'
+        f"</w:t></w:r></w:p></w:body></w:document>"
+    )
     assert read_word(docx(tmp_path / "l.docx", document=xml.encode()).read_bytes(), "l.docx").text == "本人：はい。\n"
 
 
 def test_billion_laughs_docx_and_qdpx_are_refused(db, codebook, tmp_path):
     doctype, ref = laughs(9)
-    xml = f'<?xml version="1.0"?>{doctype}<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:t>{ref}' \
-          f"</w:t></w:r></w:p></w:body></w:document>"
+    xml = (
+        f'<?xml version="1.0"?>{doctype}<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:t>{ref}'
+        f"</w:t></w:r></w:p></w:body></w:document>"
+    )
     with pytest.raises(IngestError, match=r"^laughs\.docx: not a readable \.docx"):
         read_word(docx(tmp_path / "laughs.docx", document=xml.encode()).read_bytes(), "laughs.docx")
     qde = doctype.replace("w:document", "Project") + QDE.replace('name="a"', f'name="{ref}"')

@@ -13,10 +13,12 @@ from coder.db import open_db
 from coder.errors import Forbidden
 from coder.search import search, surface_spans
 
-TEXT = ("聞き手：引き継ぎはどうでしたか。\n"
-        "本人：前の職場から引継ぎ書類をもらいました。引き継ぎの面談もありました。\n"
-        "支援員：丁寧に引き継いだつもりです。\n"
-        "本人：ＡＢＣの𠮷野さんに、ｶﾞｲﾄﾞを\n引き継ぎました。<script>alert(1)</script>と=SUM(A1)。\n")
+TEXT = (
+    "聞き手：引き継ぎはどうでしたか。\n"
+    "本人：前の職場から引継ぎ書類をもらいました。引き継ぎの面談もありました。\n"
+    "支援員：丁寧に引き継いだつもりです。\n"
+    "本人：ＡＢＣの𠮷野さんに、ｶﾞｲﾄﾞを\n引き継ぎました。<script>alert(1)</script>と=SUM(A1)。\n"
+)
 
 
 @pytest.fixture
@@ -30,8 +32,13 @@ def project(tmp_path, nlp):
     database = open_db(path)
     source = tmp_path / "kaede.txt"
     source.write_text(TEXT, encoding="utf-8")
-    ingest(database, [source], nlp=nlp, case="kaede",
-           speaker_map={"本人": "person", "支援員": "supporter", "聞き手": "interviewer"})
+    ingest(
+        database,
+        [source],
+        nlp=nlp,
+        case="kaede",
+        speaker_map={"本人": "person", "支援員": "supporter", "聞き手": "interviewer"},
+    )
     database["attributes"].insert({"scope": "case", "target": "kaede", "name": "年代", "value": "30代"})
     for name, role in (("hanako", "analyst"), ("taro", "analyst"), ("sato", "supervisor")):
         add_user(database, name, role, f"{name}-password")
@@ -54,7 +61,7 @@ def text_of(db):
 def test_lemma_search_finds_spelling_variants_and_inflections(db):
     hits = search(db, "引き継ぐ", lemma=True)
     assert [h["match"] for h in hits] == ["引継ぎ", "引き継ぎ", "引き継い", "引き継ぎ"]
-    assert all(text_of(db)[h["start"]:h["end"]] == h["match"] for h in hits)
+    assert all(text_of(db)[h["start"] : h["end"]] == h["match"] for h in hits)
     assert [h["match"] for h in search(db, "引継ぎ", lemma=True)] == [h["match"] for h in hits]
     assert [h["match"] for h in search(db, "引き継いだ", lemma=True)] == [h["match"] for h in hits]  # any inflection
 
@@ -63,16 +70,20 @@ def test_a_light_verb_query_finds_the_noun_alone(db):
     assert [h["match"] for h in search(db, "面談します", lemma=True)] == ["面談"]
 
 
-@pytest.mark.parametrize("query, match", [("abc", "ＡＢＣ"), ("ガイド", "ｶﾞｲﾄﾞ"), ("𠮷野さん", "𠮷野さん"),
-                                          ("ドを引き", "ﾄﾞを\n引き"), ("書類", "書類")])
+@pytest.mark.parametrize(
+    "query, match",
+    [("abc", "ＡＢＣ"), ("ガイド", "ｶﾞｲﾄﾞ"), ("𠮷野さん", "𠮷野さん"), ("ドを引き", "ﾄﾞを\n引き"), ("書類", "書類")],
+)
 def test_surface_search_ignores_width_case_and_line_breaks_with_exact_offsets(db, query, match):
     [hit] = search(db, query)
-    assert hit["match"] == match and text_of(db)[hit["start"]:hit["end"]] == match
-    assert text_of(db)[hit["start"] - len(hit["left"]):hit["start"]].replace("\n", " ") == hit["left"]
+    assert hit["match"] == match and text_of(db)[hit["start"] : hit["end"]] == match
+    assert text_of(db)[hit["start"] - len(hit["left"]) : hit["start"]].replace("\n", " ") == hit["left"]
 
 
-@pytest.mark.parametrize("text, query, span", [("ｶﾞｲﾄﾞ", "ガイ", (0, 3)), ("Straße", "STRASSE", (0, 6)),
-                                               ("㍻元年", "平成", (0, 1)), ("𠮷野さん", "野", (1, 2))])
+@pytest.mark.parametrize(
+    "text, query, span",
+    [("ｶﾞｲﾄﾞ", "ガイ", (0, 3)), ("Straße", "STRASSE", (0, 6)), ("㍻元年", "平成", (0, 1)), ("𠮷野さん", "野", (1, 2))],
+)
 def test_offsets_stay_exact_where_normalisation_changes_lengths(text, query, span):
     assert surface_spans(text, query) == [span]
 
@@ -137,15 +148,19 @@ def test_web_codes_selected_hits_for_the_analyst_with_events(login, project):
     client = login("hanako")
     page = client.get("/search/?q=引き継ぐ&mode=lemma").get_data(as_text=True)
     ids = sorted({int(v) for v in re.findall(r'name="segment" value="(\d+)"', page)})
-    response = client.post("/search/code", data={"segment": ids[:2], "code": "handover", "csrf_token": client.csrf,
-                                                 "back": "q=引き継ぐ&mode=lemma"}, follow_redirects=True)
+    response = client.post(
+        "/search/code",
+        data={"segment": ids[:2], "code": "handover", "csrf_token": client.csrf, "back": "q=引き継ぐ&mode=lemma"},
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "2 件のセグメントに" in page
     assert page.count('<span class="code-chip">円滑な引き継ぎ</span>') == 2  # the hits show the code they now carry
     assert '<option value="handover" selected>' in page  # and the code is offered again
     database = open_db(project)
-    assert [(r["segment_id"], r["coder"], r["status"]) for r in database.query(
-        "select * from codings order by segment_id")] == [(i, "hanako", "confirmed") for i in ids[:2]]
+    assert [
+        (r["segment_id"], r["coder"], r["status"]) for r in database.query("select * from codings order by segment_id")
+    ] == [(i, "hanako", "confirmed") for i in ids[:2]]
     events = database.execute("select segment_id from events where action = 'confirmed' and user = 'hanako'")
     assert sorted(r[0] for r in events) == ids[:2]
 

@@ -36,8 +36,12 @@ def served(tmp_path):
 
     def start(*options, scheme="http"):
         port = _free_port()
-        proc = subprocess.Popen([CODER, "serve", "--db", str(path), "--port", str(port), *options],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [CODER, "serve", "--db", str(path), "--port", str(port), *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         procs.append(proc)
         for _ in range(300):
             try:
@@ -57,11 +61,13 @@ def served(tmp_path):
 
 def _login(base, context=None):
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
-                                         urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(jar), urllib.request.HTTPSHandler(context=context)
+    )
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'name="csrf-token" content="([^"]+)"', page)
+        r'name="csrf-token" content="([^"]+)"', page
+    )
     data = urllib.parse.urlencode({"name": "sato", "password": "sato-password", "csrf_token": token.group(1)})
     # a browser sends the page as Referer on a same-origin form post (Referrer-Policy: same-origin)
     post = urllib.request.Request(base + "/login", data=data.encode(), headers={"Referer": base + "/login"})
@@ -78,8 +84,26 @@ def test_serve_uses_a_production_server_with_plain_cookies_on_localhost(served):
 
 def test_serve_with_a_certificate_speaks_https_and_marks_cookies_secure(served, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     base, proc = served("--certfile", str(cert), "--keyfile", str(key), scheme="https")
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False

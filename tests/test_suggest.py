@@ -19,9 +19,17 @@ SHARING = "体調の変化は、連絡ノートと電話で職場と主治医に
 CHAT = "休みの日は釣りに行くのが楽しみです。"
 # hand-written segments in the three voices, with the code a careful coder gives them
 VOICES = [
-    ("person", "困ったときは、まず支援員さんにLINEで連絡して、それから上司に伝えるようにしています。", "information_sharing"),
+    (
+        "person",
+        "困ったときは、まず支援員さんにLINEで連絡して、それから上司に伝えるようにしています。",
+        "information_sharing",
+    ),
     ("person", "どの会社を受けるかは、最後は自分で決めました。", "autonomy"),
-    ("supporter", "実習先での様子を毎日記録して、疲れが出やすい時間帯や苦手な作業を見極めています。", "needs_assessment"),
+    (
+        "supporter",
+        "実習先での様子を毎日記録して、疲れが出やすい時間帯や苦手な作業を見極めています。",
+        "needs_assessment",
+    ),
     ("supporter", "生活面は相談支援さん、職場のことはうちと役割分担を決めてあります。", "value_alignment"),
     ("employer", "店長が替わるときは、前の店長と新しい店長が一緒に本人と面談して引き継いでいます。", "handover"),
     ("employer", "半年ごとの評価面談で目標を決めて、昇給にも反映させています。", "career"),
@@ -46,12 +54,15 @@ def test_cold_suggestions_name_the_right_code_in_all_three_voices(codebook, embe
     assert any(r.startswith("類似") for r in row["reasons"][expected])
 
 
-@pytest.mark.parametrize("text,code_id", [
-    ("キャリアコンサルタントの資格を持つ職員が三名います。", "career"),   # a job title, not a career
-    ("個人情報の取り扱いには気をつけています。", "information_sharing"),  # not a piece of shared information
-    ("自立支援医療を使って通院しています。", "autonomy"),               # the name of a benefit
-    ("体調が不安定な時期が続きました。", "effects"),                    # 不安定 is not 安定
-])
+@pytest.mark.parametrize(
+    "text,code_id",
+    [
+        ("キャリアコンサルタントの資格を持つ職員が三名います。", "career"),  # a job title, not a career
+        ("個人情報の取り扱いには気をつけています。", "information_sharing"),  # not a piece of shared information
+        ("自立支援医療を使って通院しています。", "autonomy"),  # the name of a benefit
+        ("体調が不安定な時期が続きました。", "effects"),  # 不安定 is not 安定
+    ],
+)
 def test_a_word_inside_a_longer_word_or_a_name_is_not_a_cue(codebook, text, code_id):
     scores, reasons = create("rules.v2", codebook).score(Batch([text]))
     assert scores[0, code(codebook, code_id)] == 0 and code_id not in reasons[0]
@@ -66,8 +77,9 @@ def test_cues_match_spelling_variants_suffixes_and_words_near_each_other(codeboo
 
 
 def test_a_negated_cue_does_not_count(codebook):
-    scores, reasons = create("rules.v2", codebook).score(Batch(["体調のことは自分から上司に伝えました。",
-                                                                "体調のことは自分からは言いにくいです。"]))
+    scores, reasons = create("rules.v2", codebook).score(
+        Batch(["体調のことは自分から上司に伝えました。", "体調のことは自分からは言いにくいです。"])
+    )
     a = code(codebook, "autonomy")
     assert scores[0, a] > 0.6 and scores[1, a] == 0 and "autonomy" not in reasons[1]
 
@@ -81,8 +93,9 @@ def test_a_move_the_person_asked_for_is_evidence_against_handover(codebook):
 
 
 @pytest.mark.parametrize("voice,text,expected", VOICES)
-def test_embedding_similarity_ranks_the_segments_code_first_in_all_three_voices(codebook, embedder, voice, text,
-                                                                                expected):
+def test_embedding_similarity_ranks_the_segments_code_first_in_all_three_voices(
+    codebook, embedder, voice, text, expected
+):
     emb = create("embedding.v1", codebook, embedder=embedder)
     scores, reasons = emb.score(Batch([text], embedder, [voice]))
     assert scores[0].argmax() == code(codebook, expected)
@@ -90,10 +103,16 @@ def test_embedding_similarity_ranks_the_segments_code_first_in_all_three_voices(
 
 
 def labelled():
-    texts = [f"{who}と{how}で様子を共有した。" for who in ("主治医", "家族", "職場", "相談支援専門員")
-             for how in ("電話", "メール", "面談")]
-    texts += [f"{what}のときに{feel}と感じた。" for what in ("昼休み", "通勤", "週末", "朝礼")
-              for feel in ("楽しい", "眠い", "寒い")]
+    texts = [
+        f"{who}と{how}で様子を共有した。"
+        for who in ("主治医", "家族", "職場", "相談支援専門員")
+        for how in ("電話", "メール", "面談")
+    ]
+    texts += [
+        f"{what}のときに{feel}と感じた。"
+        for what in ("昼休み", "通勤", "週末", "朝礼")
+        for feel in ("楽しい", "眠い", "寒い")
+    ]
     Y = np.zeros((len(texts), 8), dtype=int)
     Y[:12, 2] = 1  # information_sharing
     return texts, Y
@@ -112,11 +131,17 @@ def test_the_learner_scores_a_new_segment_like_its_confirmed_ones(codebook, embe
 
 def test_the_learner_uses_the_speakers_voice(codebook, embedder):
     texts, _ = labelled()
-    train = [{"id": f"{voice}{i}", "text": t, "perspective": voice, "codes": ["career"] if voice == "employer" else []}
-             for i, t in enumerate(texts) for voice in ("employer", "person")]
+    train = [
+        {"id": f"{voice}{i}", "text": t, "perspective": voice, "codes": ["career"] if voice == "employer" else []}
+        for i, t in enumerate(texts)
+        for voice in ("employer", "person")
+    ]
     same = "仕事について話した。"
-    rows = suggest_items([{"id": "e", "text": same, "perspective": "employer"},
-                          {"id": "p", "text": same, "perspective": "person"}], codebook, train)
+    rows = suggest_items(
+        [{"id": "e", "text": same, "perspective": "employer"}, {"id": "p", "text": same, "perspective": "person"}],
+        codebook,
+        train,
+    )
     assert rows[0]["scores"]["career"] > rows[1]["scores"]["career"]
 
 
@@ -192,16 +217,28 @@ def test_every_suggestion_has_scores_for_all_codes_and_reasons_for_its_labels(co
 
 def test_the_project_teaches_a_convention_the_codebook_does_not_know(codebook, embedder):
     # this project's analysts count what is said at the morning meeting (朝礼) as information sharing
-    train = [{"id": f"{day}{what}{where}", "text": f"{day}曜の{where}で{what}の話をしました。",
-              "codes": ["information_sharing"] if where == "朝礼" else []}
-             for day in "月火水木" for what in ("体調", "作業", "予定") for where in ("朝礼", "昼休み")]
-    new = [{"id": "n", "text": "金曜の朝礼で体調の話をしました。"}, {"id": "m", "text": "金曜の昼休みで体調の話をしました。"}]
+    train = [
+        {
+            "id": f"{day}{what}{where}",
+            "text": f"{day}曜の{where}で{what}の話をしました。",
+            "codes": ["information_sharing"] if where == "朝礼" else [],
+        }
+        for day in "月火水木"
+        for what in ("体調", "作業", "予定")
+        for where in ("朝礼", "昼休み")
+    ]
+    new = [
+        {"id": "n", "text": "金曜の朝礼で体調の話をしました。"},
+        {"id": "m", "text": "金曜の昼休みで体調の話をしました。"},
+    ]
     cold = suggest_items(new, codebook)
     rows = suggest_items(new, codebook, train)
     assert "information_sharing" not in cold[0]["labels"]
     assert "information_sharing" in rows[0]["labels"] and "information_sharing" not in rows[1]["labels"]
-    assert any(r.startswith(f"学習（例 {len(train)} 件・うち該当 12 件）") and "「朝礼」" in r
-               for r in rows[0]["reasons"]["information_sharing"])
+    assert any(
+        r.startswith(f"学習（例 {len(train)} 件・うち該当 12 件）") and "「朝礼」" in r
+        for r in rows[0]["reasons"]["information_sharing"]
+    )
 
 
 def test_suggest_runs_with_the_network_blocked(codebook, embedder, monkeypatch):
@@ -234,7 +271,9 @@ def test_confirmed_codings_train_the_project_learner(db, nlp, write, codebook, e
     ingest(db, [write("b.txt", "".join(f"支援員：{t}\n" for t in texts))], nlp=nlp)
     set_blind(db, False)
     for seg in store.segments_to_code(db):
-        apply(db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects")
+        apply(
+            db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects"
+        )
     summary = suggest_project(db, codebook)
     assert summary["trained_on"] == len(texts)
     assert next(db.query("select suggesters from suggestions limit 1"))["suggesters"].count("learned.v2") == 1
@@ -248,7 +287,9 @@ def test_in_blind_mode_only_settled_codes_train_the_suggestions_everyone_sees(db
     ingest(db, [write("b.txt", "".join(f"支援員：{t}\n" for t in texts))], nlp=nlp)
     segments = store.segments_to_code(db)
     for seg in segments:
-        apply(db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects")
+        apply(
+            db, seg["id"], "tanaka", "confirm", codebook, "information_sharing" if "共有" in seg["text"] else "effects"
+        )
     assert suggest_project(db, codebook)["trained_on"] == 0
     for seg in segments[:5]:
         adjudicate(db, seg["id"], ["effects"], "sato", codebook)
@@ -262,8 +303,17 @@ def test_imported_user_codes_do_not_stop_the_learner(db, nlp, write, codebook, e
     ingest(db, [write("c.txt", f"支援員：{SHARING}\n")], nlp=nlp)
     seg = store.segments_to_code(db)[0]["id"]
     with db.atomic():
-        db["codings"].insert({"segment_id": seg, "code": "user:abc", "coder": "aoi", "status": "confirmed",
-                              "codebook_version": "x", "created_at": "t", "updated_at": "t"})
+        db["codings"].insert(
+            {
+                "segment_id": seg,
+                "code": "user:abc",
+                "coder": "aoi",
+                "status": "confirmed",
+                "codebook_version": "x",
+                "created_at": "t",
+                "updated_at": "t",
+            }
+        )
     assert suggest_project(db, codebook)["trained_on"] == 1
 
 
@@ -288,12 +338,19 @@ def test_rule_patterns_can_use_lemma_and_sudachi_tags(codebook, tmp_path):
     from coder.codebook import DEFAULT, load_codebook
 
     data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
-    data["codes"][1]["rules"] = [{"label": "自分で＋動詞", "weight": 1.0,
-                                  "pattern": [{"ORTH": "自分"}, {"ORTH": "で"}, {"TAG": {"REGEX": "^動詞"}}]}]
+    data["codes"][1]["rules"] = [
+        {
+            "label": "自分で＋動詞",
+            "weight": 1.0,
+            "pattern": [{"ORTH": "自分"}, {"ORTH": "で"}, {"TAG": {"REGEX": "^動詞"}}],
+        }
+    ]
     path = tmp_path / "book.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     for version in ("rules.v1", "rules.v2"):
-        scores, reasons = create(version, load_codebook(path)).score(Batch(["最後は自分で決めました。", "自分での判断です。"]))
+        scores, reasons = create(version, load_codebook(path)).score(
+            Batch(["最後は自分で決めました。", "自分での判断です。"])
+        )
         assert scores[0, 1] > 0.6 and scores[1, 1] == 0 and "自分で決め" in reasons[0]["autonomy"][0]
 
 
@@ -349,7 +406,7 @@ def test_no_tokenising_path_yields_an_empty_token_for_ellipses_and_leaders(codeb
     texts = ["えっと……そうですね…。", "うーん‥まあ‥そういうことです", "‥", "…", "・・・", " ‥‥ 。。。"]
     for text in texts:
         morphs = analysis(text).morphs
-        assert all(m.surface and text[m.start:m.end] == m.surface for m in morphs), text
+        assert all(m.surface and text[m.start : m.end] == m.surface for m in morphs), text
         assert all(t.text for t in doc_a(text, morphology=True)) and "" not in content_norms(text)
         assert "" not in phrase_norms(text) and "" not in topics.analyzer(text)
     for version in ("rules.v1", "rules.v2"):
@@ -362,7 +419,7 @@ def test_text_over_sudachis_input_limit_is_analysed_in_pieces():
 
     text = "支援員さんと情報を共有👨‍👩‍👧" * 2000  # 34,000 characters, 130,000 UTF-8 bytes, no full stop
     morphs = analysis(text).morphs
-    assert all(text[m.start:m.end] == m.surface for m in morphs) and morphs[-1].end == len(text)
+    assert all(text[m.start : m.end] == m.surface for m in morphs) and morphs[-1].end == len(text)
     assert sum(m.surface == "👨‍👩‍👧" for m in morphs) == 2000  # no emoji sequence cut between two pieces
     assert content_norms(text).count("共有") == 2000 and doc_a(text).text == text
 
@@ -371,8 +428,11 @@ def test_jsonl_strings_may_hold_line_and_paragraph_separators(tmp_path):
     from coder.suggest.labelled import read_jsonl
 
     path = tmp_path / "items.jsonl"
-    rows = [{"id": 1, "text": "連絡帳に書きました\u2028次の日に返事が来ました。"},
-            {"id": 2, "text": "段落\u2029区切り\x85と\x1c\x1d\x1eも"}, {"id": 3, "text": "最後の行"}]
+    rows = [
+        {"id": 1, "text": "連絡帳に書きました\u2028次の日に返事が来ました。"},
+        {"id": 2, "text": "段落\u2029区切り\x85と\x1c\x1d\x1eも"},
+        {"id": 3, "text": "最後の行"},
+    ]
     path.write_bytes("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode("utf-8"))
     assert read_jsonl(path) == rows
 
@@ -386,7 +446,9 @@ def test_suggest_on_a_project_with_nothing_to_code_says_so(tmp_path, nlp, write)
     CliRunner().invoke(cli, ["init", "--db", db])
     empty = CliRunner().invoke(cli, ["suggest", "--db", db])
     assert empty.exit_code == 0 and "Traceback" not in empty.output
-    CliRunner().invoke(cli, ["ingest", str(write("iv.txt", "聞き手：こんにちは。\n司会：はい。\n聞き手：では。\n")), "--db", db])
+    CliRunner().invoke(
+        cli, ["ingest", str(write("iv.txt", "聞き手：こんにちは。\n司会：はい。\n聞き手：では。\n")), "--db", db]
+    )
     only_interviewers = CliRunner().invoke(cli, ["suggest", "--db", db])
     assert only_interviewers.exit_code == 0 and "0" in only_interviewers.output
 
@@ -395,8 +457,12 @@ def test_first_reviews_that_share_no_word_still_train_the_learner(codebook, embe
     """A code becomes trainable with two coded and two uncoded segments; when no content word occurs
     twice among them, training used to fail and the project's suggestions stopped updating."""
     code = codebook.ids[1]
-    train = [{"id": "1", "text": "猫が好きです。", "codes": [code]}, {"id": "2", "text": "電車で通勤します。", "codes": [code]},
-             {"id": "3", "text": "給料が上がりました。", "codes": []}, {"id": "4", "text": "医者に相談しました。", "codes": []},
-             {"id": "5", "text": "はい。", "codes": []}]
+    train = [
+        {"id": "1", "text": "猫が好きです。", "codes": [code]},
+        {"id": "2", "text": "電車で通勤します。", "codes": [code]},
+        {"id": "3", "text": "給料が上がりました。", "codes": []},
+        {"id": "4", "text": "医者に相談しました。", "codes": []},
+        {"id": "5", "text": "はい。", "codes": []},
+    ]
     rows = suggest_items([{"id": "x", "text": "猫と電車が好きです。"}], codebook, train)
     assert len(rows) == 1 and set(rows[0]["scores"]) == set(codebook.ids)

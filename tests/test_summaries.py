@@ -25,14 +25,17 @@ def pdb(project, two_analysts):
 
 
 def events(db):
-    return [(r["action"], r["user"], json.loads(r["detail"])) for r in db.query(
-        "select action, user, detail from events where action like 'summary_%' order by id")]
+    return [
+        (r["action"], r["user"], json.loads(r["detail"]))
+        for r in db.query("select action, user, detail from events where action like 'summary_%' order by id")
+    ]
 
 
 def test_a_summary_is_set_replaced_and_deleted_with_every_change_logged(pdb, two_analysts, codebook):
     a, b, _ = two_analysts
-    first = summaries.set_summary(pdb, *CELL, " 情報共有が支えになっている ", user="hanako", segment_ids=[b, a, a],
-                                  codebook=codebook)
+    first = summaries.set_summary(
+        pdb, *CELL, " 情報共有が支えになっている ", user="hanako", segment_ids=[b, a, a], codebook=codebook
+    )
     assert (first["text"], first["segments"], first["author"]) == ("情報共有が支えになっている", [a, b], "hanako")
     second = summaries.set_summary(pdb, *CELL, "主治医の意見も共有されている", user="taro", codebook=codebook)
     assert second["author"] == "taro" and second["segments"] == [a, b]  # links kept when none are given
@@ -42,20 +45,30 @@ def test_a_summary_is_set_replaced_and_deleted_with_every_change_logged(pdb, two
     assert [(act, who, d["old"], d["new"]) for act, who, d in events(pdb)] == [
         ("summary_set", "hanako", None, "情報共有が支えになっている"),
         ("summary_set", "taro", "情報共有が支えになっている", "主治医の意見も共有されている"),
-        ("summary_deleted", "sato", "主治医の意見も共有されている", None)]
-    assert events(pdb)[0][2] == {"grouping": "perspective", "row": "person", "code": "information_sharing",
-                                 "old": None, "new": "情報共有が支えになっている", "segments": [a, b]}
+        ("summary_deleted", "sato", "主治医の意見も共有されている", None),
+    ]
+    assert events(pdb)[0][2] == {
+        "grouping": "perspective",
+        "row": "person",
+        "code": "information_sharing",
+        "old": None,
+        "new": "情報共有が支えになっている",
+        "segments": [a, b],
+    }
 
 
-@pytest.mark.parametrize("cell, segments, error, message", [
-    (("perspective", "nobody", "information_sharing"), [], NotFound, "no row 'nobody'"),
-    (("case", "minato", "information_sharing"), [], NotFound, "no row 'minato'"),
-    (("transcript", "kaede", "no_such_code"), [], CoderError, "unknown code"),
-    (("perspective", "person", "information_sharing"), [999999], NotFound, "no segment 999999"),
-    (("speaker", "本人", "information_sharing"), [], CoderError, "grouping"),
-    (("attr:年代", "30代", "information_sharing"), [], NotFound, "no attribute '年代'"),
-    (("attr:地域", "九州", "information_sharing"), [], NotFound, "no row '九州'"),
-])
+@pytest.mark.parametrize(
+    "cell, segments, error, message",
+    [
+        (("perspective", "nobody", "information_sharing"), [], NotFound, "no row 'nobody'"),
+        (("case", "minato", "information_sharing"), [], NotFound, "no row 'minato'"),
+        (("transcript", "kaede", "no_such_code"), [], CoderError, "unknown code"),
+        (("perspective", "person", "information_sharing"), [999999], NotFound, "no segment 999999"),
+        (("speaker", "本人", "information_sharing"), [], CoderError, "grouping"),
+        (("attr:年代", "30代", "information_sharing"), [], NotFound, "no attribute '年代'"),
+        (("attr:地域", "九州", "information_sharing"), [], NotFound, "no row '九州'"),
+    ],
+)
 def test_a_summary_on_a_cell_or_segment_the_project_lacks_is_refused(pdb, codebook, cell, segments, error, message):
     set_value(pdb, "case", "kaede", "地域", "関東", user="sato")
     with pytest.raises(error, match=message):
@@ -78,14 +91,31 @@ def test_a_summary_longer_than_the_limit_is_refused(pdb, codebook):
 def test_cli_sets_lists_and_deletes_a_summary(project, two_analysts):
     a, b, _ = two_analysts
     run = lambda *args: CliRunner().invoke(cli, [*args, "--db", str(project)])  # noqa: E731
-    done = run("summary", "set", "person", "information_sharing", "--text", "共有の要約", "--segments", f"{a},{b}",
-               "--coder", "hanako")
+    done = run(
+        "summary",
+        "set",
+        "person",
+        "information_sharing",
+        "--text",
+        "共有の要約",
+        "--segments",
+        f"{a},{b}",
+        "--coder",
+        "hanako",
+    )
     assert done.exit_code == 0 and "2 linked segment(s)" in done.output
     assert run("summary", "set", "person", "nothing", "--text", "x").exit_code == 1
     line = json.loads(run("summaries").output)
-    assert line == {"grouping": "perspective", "row": "person", "code": "information_sharing", "text": "共有の要約",
-                    "segments": [a, b], "author": "hanako", "created_at": line["created_at"],
-                    "updated_at": line["updated_at"]}
+    assert line == {
+        "grouping": "perspective",
+        "row": "person",
+        "code": "information_sharing",
+        "text": "共有の要約",
+        "segments": [a, b],
+        "author": "hanako",
+        "created_at": line["created_at"],
+        "updated_at": line["updated_at"],
+    }
     md = run("summaries", "--format", "md").output
     assert "### 当事者 × 関係者間の情報共有" in md and "共有の要約" in md
     assert "根拠：「支援員さんと情報を共有しています。」（kaede・本人）、「主治医の" in md
@@ -105,19 +135,41 @@ def test_the_cell_page_saves_a_summary_with_its_evidence_and_the_matrix_shows_it
     hanako = login("hanako")
     page = hanako.get(cell_url()).get_data(as_text=True)
     assert f'name="segment" value="{a}" form="summary-form" >' in page and "要約の根拠" in page
-    saved = hanako.post("/matrix/summary", data={"csrf_token": hanako.csrf, "row": "person", "by": "perspective",
-                                                 "code": "information_sharing", "source": "consensus",
-                                                 "text": "支援員との情報共有が定着している", "segment": [str(a)]})
+    saved = hanako.post(
+        "/matrix/summary",
+        data={
+            "csrf_token": hanako.csrf,
+            "row": "person",
+            "by": "perspective",
+            "code": "information_sharing",
+            "source": "consensus",
+            "text": "支援員との情報共有が定着している",
+            "segment": [str(a)],
+        },
+    )
     assert saved.status_code == 302 and "/matrix/cell?" in saved.location and "row=person" in saved.location
     page = hanako.get(saved.location).get_data(as_text=True)
     assert "支援員との情報共有が定着している" in page and f'value="{a}" form="summary-form" checked>' in page
     assert re.search(r"hanako・\d{4}-\d\d-\d\d 更新", page)
     matrix = login("taro").get("/matrix/").get_data(as_text=True)
     assert "要約あり・hanako" in matrix and 'title="支援員との情報共有が定着している（hanako・' in matrix
-    assert hanako.post("/matrix/summary", data={"csrf_token": hanako.csrf, "row": "nobody", "by": "perspective",
-                                                "code": "information_sharing", "text": "x"}).status_code == 404
-    assert hanako.post("/matrix/summary", data={"row": "person", "code": "information_sharing",
-                                                "text": "x"}).status_code == 400  # no CSRF token
+    assert (
+        hanako.post(
+            "/matrix/summary",
+            data={
+                "csrf_token": hanako.csrf,
+                "row": "nobody",
+                "by": "perspective",
+                "code": "information_sharing",
+                "text": "x",
+            },
+        ).status_code
+        == 404
+    )
+    assert (
+        hanako.post("/matrix/summary", data={"row": "person", "code": "information_sharing", "text": "x"}).status_code
+        == 400
+    )  # no CSRF token
 
 
 def test_in_blind_mode_every_analyst_still_reads_the_summary(login, project, two_analysts, codebook):
@@ -152,19 +204,28 @@ def test_matrix_exports_carry_the_summary_with_author_date_and_evidence(pdb, two
     book = load_workbook(export.run(pdb, "matrix-xlsx", tmp_path / "m.xlsx", codebook))
     rows = list(book["要約"].values)
     assert rows[0][:5] == ("立場", "コードID", "コード", "要約", "根拠のセグメントID")
-    assert rows[1][:7] == ("当事者", "information_sharing", "関係者間の情報共有", "共有が定着\n主治医とも", str(a),
-                           "「支援員さんと情報を共有しています。」（kaede・本人）", "hanako")
+    assert rows[1][:7] == (
+        "当事者",
+        "information_sharing",
+        "関係者間の情報共有",
+        "共有が定着\n主治医とも",
+        str(a),
+        "「支援員さんと情報を共有しています。」（kaede・本人）",
+        "hanako",
+    )
 
 
 def test_a_pseudonymised_matrix_export_replaces_names_in_summaries(pdb, codebook, tmp_path):
     from coder.pseudonymise import add_name
 
-    summaries.set_summary(pdb, "case", "kaede", "information_sharing", "山田さんの支援が鍵", user="hanako",
-                          codebook=codebook)
+    summaries.set_summary(
+        pdb, "case", "kaede", "information_sharing", "山田さんの支援が鍵", user="hanako", codebook=codebook
+    )
     add_name(pdb, "山田", "person", "sato")
     add_name(pdb, "kaede", "organisation", "sato")
-    md = export.run(pdb, "matrix-md", tmp_path / "m.md", codebook, by="case",
-                    pseudonymise=True).read_text(encoding="utf-8")
+    md = export.run(pdb, "matrix-md", tmp_path / "m.md", codebook, by="case", pseudonymise=True).read_text(
+        encoding="utf-8"
+    )
     assert "山田" not in md and "kaede" not in md
     cell = md.split("## 関係者間の情報共有")[1].split("\n## ")[0].split("### 事業所A：")[1]
     assert "> 人物Aさんの支援が鍵" in cell
@@ -212,7 +273,8 @@ def test_an_imported_summary_the_project_cannot_take_becomes_a_project_memo(proj
     assert summaries.get_summary(other, *CELL)["text"] == "ここの要約"  # not overwritten
     assert sorted(m["text"] for m in visible(other, Policy.owner(), kind="project")) == [
         "［セルの要約：case kaede × handover］事例の要約",
-        "［セルの要約：perspective person × information_sharing］ファイルの要約"]
+        "［セルの要約：perspective person × information_sharing］ファイルの要約",
+    ]
 
 
 def test_a_summary_on_a_row_the_source_did_not_code_is_in_the_matrix_exports(pdb, two_analysts, codebook, tmp_path):
@@ -226,8 +288,9 @@ def test_a_summary_on_a_row_the_source_did_not_code_is_in_the_matrix_exports(pdb
     assert any(r[0] == "雇用者（この出典では未コーディング）" and r[3] == "雇用者の見方" for r in rows)
 
 
-def test_a_blind_analyst_is_not_shown_evidence_outside_their_own_cell_and_saving_keeps_it(login, project,
-                                                                                          two_analysts, codebook):
+def test_a_blind_analyst_is_not_shown_evidence_outside_their_own_cell_and_saving_keeps_it(
+    login, project, two_analysts, codebook
+):
     a, b, _ = two_analysts  # b: only hanako coded information_sharing there
     db = open_db(project)
     summaries.set_summary(db, *CELL, "チームの要約", user="hanako", segment_ids=[a, b], codebook=codebook)
@@ -235,7 +298,16 @@ def test_a_blind_analyst_is_not_shown_evidence_outside_their_own_cell_and_saving
     taro = login("taro")
     page = taro.get(cell_url(source="taro")).get_data(as_text=True)
     assert "主治医の意見も職場に伝えてもらいました" not in page and "ほかに 1 件あります" in page
-    taro.post("/matrix/summary", data={"row": "person", "code": "information_sharing", "source": "taro",
-                                       "text": "チームの要約（改訂）", "segment": [str(a)], "csrf_token": taro.csrf})
+    taro.post(
+        "/matrix/summary",
+        data={
+            "row": "person",
+            "code": "information_sharing",
+            "source": "taro",
+            "text": "チームの要約（改訂）",
+            "segment": [str(a)],
+            "csrf_token": taro.csrf,
+        },
+    )
     saved = summaries.get_summary(open_db(project), *CELL)
     assert saved["text"] == "チームの要約（改訂）" and sorted(saved["segments"]) == sorted([a, b])

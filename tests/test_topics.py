@@ -11,27 +11,39 @@ from coder.cli import cli
 
 # Three themes a reader tells apart at once: commuting, pay, health routines.
 THEMES = {
-    "commute": (("電車", "バス", "自転車", "地下鉄", "駅"), (
-        "毎朝{}で職場に通っていて、乗り換えが一回あります。",
-        "{}が遅れると遅刻しそうで、朝は早めに家を出ます。",
-        "通勤の{}が混んでいる日は、会社に着く前に疲れてしまいます。",
-        "帰りの{}では音楽を聞いて、気持ちを切り替えています。",
-        "雨の日は{}の時間が読めないので、出発を早くします。",
-        "{}の時刻表を確認してから、家を出る時間を決めています。")),
-    "pay": (("時給", "給料", "賞与", "手当", "昇給"), (
-        "{}が上がったので、貯金を少しずつ増やしています。",
-        "{}の明細を見て、税金や保険料の引かれ方を確認しました。",
-        "去年より{}が増えて、毎月の支払いに余裕ができました。",
-        "{}の金額について、面談で人事の担当者に質問しました。",
-        "{}の支給日には、家計簿をつけてお金の使い道を考えます。",
-        "{}の仕組みは、採用のときに書面で説明を受けました。")),
-    "health": (("睡眠", "食事", "服薬", "通院", "運動"), (
-        "{}のリズムが崩れると、翌日の体調が悪くなります。",
-        "主治医から{}について助言をもらい、生活を整えています。",
-        "{}の記録をつけるようになって、疲れのサインに気づけました。",
-        "体調の波があるときは、{}を見直して無理をしないようにします。",
-        "{}が乱れた週は、頭痛やだるさが出やすいです。",
-        "{}の習慣を続けたら、気分が安定してきました。")),
+    "commute": (
+        ("電車", "バス", "自転車", "地下鉄", "駅"),
+        (
+            "毎朝{}で職場に通っていて、乗り換えが一回あります。",
+            "{}が遅れると遅刻しそうで、朝は早めに家を出ます。",
+            "通勤の{}が混んでいる日は、会社に着く前に疲れてしまいます。",
+            "帰りの{}では音楽を聞いて、気持ちを切り替えています。",
+            "雨の日は{}の時間が読めないので、出発を早くします。",
+            "{}の時刻表を確認してから、家を出る時間を決めています。",
+        ),
+    ),
+    "pay": (
+        ("時給", "給料", "賞与", "手当", "昇給"),
+        (
+            "{}が上がったので、貯金を少しずつ増やしています。",
+            "{}の明細を見て、税金や保険料の引かれ方を確認しました。",
+            "去年より{}が増えて、毎月の支払いに余裕ができました。",
+            "{}の金額について、面談で人事の担当者に質問しました。",
+            "{}の支給日には、家計簿をつけてお金の使い道を考えます。",
+            "{}の仕組みは、採用のときに書面で説明を受けました。",
+        ),
+    ),
+    "health": (
+        ("睡眠", "食事", "服薬", "通院", "運動"),
+        (
+            "{}のリズムが崩れると、翌日の体調が悪くなります。",
+            "主治医から{}について助言をもらい、生活を整えています。",
+            "{}の記録をつけるようになって、疲れのサインに気づけました。",
+            "体調の波があるときは、{}を見直して無理をしないようにします。",
+            "{}が乱れた週は、頭痛やだるさが出やすいです。",
+            "{}の習慣を続けたら、気分が安定してきました。",
+        ),
+    ),
 }
 SPEAKERS = {"本人": "person", "支援員": "supporter", "店長": "employer", "聞き手": "interviewer"}
 
@@ -82,8 +94,7 @@ def tdb(project):
 
 def theme_of(db) -> dict[int, str]:
     sentences = {sentence: name for name, sentence in theme_lines()}
-    return {r["id"]: sentences[r["text"]] for r in db.query("select id, text from segments")
-            if r["text"] in sentences}
+    return {r["id"]: sentences[r["text"]] for r in db.query("select id, text from segments") if r["text"] in sentences}
 
 
 def test_topics_group_the_three_themes_and_leave_fillers_out(tdb):
@@ -92,7 +103,7 @@ def test_topics_group_the_three_themes_and_leave_fillers_out(tdb):
     assert result["n_segments"] == 90 and [t["size"] for t in result["topics"]] == [30, 30, 30]
     found = set()
     for topic in result["topics"]:
-        (name, n), = Counter(themes[s] for s in topic["segments"]).most_common(1)
+        ((name, n),) = Counter(themes[s] for s in topic["segments"]).most_common(1)
         assert n == topic["size"], topic["words"]
         assert set(topic["words"]) & set(THEMES[name][0]), (name, topic["words"])
         found.add(name)
@@ -122,9 +133,20 @@ def test_uncoded_source_leaves_coded_and_suggested_segments_out(tdb, codebook):
     pay = [s for s, name in themes.items() if name == "pay"]
     for sid in pay[:20]:
         coding.apply(tdb, sid, "hanako", "confirm", codebook, "career")
-    tdb["suggestions"].insert_all({"segment_id": sid, "code": "career", "score": 0.9, "threshold": 0.6, "selected": 1,
-                                   "reasons": "[]", "suggesters": "rules.v1", "codebook_version": "x",
-                                   "created_at": "t"} for sid in pay[20:])
+    tdb["suggestions"].insert_all(
+        {
+            "segment_id": sid,
+            "code": "career",
+            "score": 0.9,
+            "threshold": 0.6,
+            "selected": 1,
+            "reasons": "[]",
+            "suggesters": "rules.v1",
+            "codebook_version": "x",
+            "created_at": "t",
+        }
+        for sid in pay[20:]
+    )
     uncoded = topics.find_topics(tdb, "uncoded")
     assert uncoded["n_segments"] == 60 and not {s for t in uncoded["topics"] for s in t["segments"]} & set(pay)
     by_theme = {themes[t["segments"][0]]: t for t in topics.find_topics(tdb, n_topics=3)["topics"]}
@@ -175,8 +197,10 @@ def test_topics_run_in_a_background_job_and_a_topic_becomes_a_draft_code(app, lo
 
     client = login("hanako")
     assert client.post("/topics/run", data={"source": "all", "n_topics": "3"}).status_code == 400  # no CSRF token
-    assert client.post("/topics/run", data={"source": "all", "n_topics": "3",
-                                            "csrf_token": client.csrf}).status_code == 302
+    assert (
+        client.post("/topics/run", data={"source": "all", "n_topics": "3", "csrf_token": client.csrf}).status_code
+        == 302
+    )
     with app.app_context():
         job().wait(timeout=60)
     status = client.get("/api/topics/status").get_json()
@@ -185,8 +209,17 @@ def test_topics_run_in_a_background_job_and_a_topic_becomes_a_draft_code(app, lo
     assert "トピック 3" in page and "<svg" in page and "睡眠" in page
     db = store.open_db(app.config["DATABASE"])
     created = topics.last_result(db, "all")["created_at"]
-    response = client.post("/topics/propose", data={"source": "all", "topic": "1", "name": "新しいテーマ",
-                                                    "description": "説明", "created_at": created,
-                                                    "csrf_token": client.csrf}, follow_redirects=True)
+    response = client.post(
+        "/topics/propose",
+        data={
+            "source": "all",
+            "topic": "1",
+            "name": "新しいテーマ",
+            "description": "説明",
+            "created_at": created,
+            "csrf_token": client.csrf,
+        },
+        follow_redirects=True,
+    )
     assert "新しいテーマ" in response.get_data(as_text=True) and topics.draft_codes(db)[0]["name"] == "新しいテーマ"
     db.close()

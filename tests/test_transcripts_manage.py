@@ -10,8 +10,10 @@ from coder.cli import cli
 from coder.errors import CoderError
 
 # The kaede interview of the project fixture with its second answer corrected (を for も) and one sentence added.
-CORRECTED = ("聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。"
-             "主治医の意見を職場に伝えてもらいました。\n聞き手：ほかには。\n本人：特にありません。通院は月に一度です。\n")
+CORRECTED = (
+    "聞き手：最近はいかがですか。\n本人：支援員さんと情報を共有しています。"
+    "主治医の意見を職場に伝えてもらいました。\n聞き手：ほかには。\n本人：特にありません。通院は月に一度です。\n"
+)
 
 
 @pytest.fixture
@@ -22,8 +24,10 @@ def pdb(project):
 
 
 def table_rows(db, transcript_id):
-    return {t: db.execute(f"select count(*) from {t} where transcript_id = ?", [transcript_id]).fetchone()[0]
-            for t in ("segments", "turns", "speakers", "memos")}
+    return {
+        t: db.execute(f"select count(*) from {t} where transcript_id = ?", [transcript_id]).fetchone()[0]
+        for t in ("segments", "turns", "speakers", "memos")
+    }
 
 
 def test_renaming_keeps_the_id_and_refuses_a_name_in_use(pdb, nlp, tmp_path):
@@ -36,7 +40,8 @@ def test_renaming_keeps_the_id_and_refuses_a_name_in_use(pdb, nlp, tmp_path):
     with pytest.raises(CoderError, match="already a transcript named"):
         manage.rename(pdb, "other", "かえで_本人", user="sato")
     assert [e["detail"] for e in coding.events(pdb) if e["action"] == "transcript_renamed"] == [
-        {"transcript_id": 1, "old": "kaede", "new": "かえで_本人"}]
+        {"transcript_id": 1, "old": "kaede", "new": "かえで_本人"}
+    ]
 
 
 def test_removing_deletes_everything_on_the_transcript_after_a_backup(pdb, two_analysts, tmp_path):
@@ -65,8 +70,10 @@ def test_replacing_keeps_codings_of_unchanged_segments_and_lists_the_rest(pdb, t
     assert coding.states(pdb, "taro", segment_ids=[a])[0]["mine"] == {"information_sharing": "confirmed"}
     assert coding.states(pdb, "hanako", segment_ids=[c])[0]["reviewed"]
     assert [d["text"] for d in r.to_recode] == ["主治医の意見も職場に伝えてもらいました。"]
-    assert {(x["coder"], x["code"]) for x in r.to_recode[0]["codings"]} == {("hanako", "information_sharing"),
-                                                                           ("taro", "value_alignment")}
+    assert {(x["coder"], x["code"]) for x in r.to_recode[0]["codings"]} == {
+        ("hanako", "information_sharing"),
+        ("taro", "value_alignment"),
+    }
     texts = [s["text"] for s in store.iter_segments(pdb, "kaede")]
     assert "主治医の意見を職場に伝えてもらいました。" in texts and "通院は月に一度です。" in texts
     dropped = [e for e in coding.events(pdb) if e["action"] == "segment_dropped"]
@@ -79,14 +86,19 @@ def test_replacing_carries_speaker_perspectives_by_name(pdb, nlp, tmp_path):
     (tmp_path / "kaede_v2.txt").write_text(CORRECTED, encoding="utf-8")
     manage.replace(pdb, "kaede", tmp_path / "kaede_v2.txt", user="sato", nlp=nlp)
     assert {(r["speaker"], r["perspective"]) for r in store.list_speakers(pdb, "kaede")} == {
-        ("聞き手", "interviewer"), ("本人", "supporter")}
+        ("聞き手", "interviewer"),
+        ("本人", "supporter"),
+    }
 
 
-@pytest.mark.parametrize("old, new, pairs", [
-    (["a", "b", "c"], ["a", "x", "c"], {0: 0, 2: 2}),
-    (["a", "b", "c"], ["c", "a", "b"], {0: 1, 1: 2, 2: 0}),  # "c" moved to the front
-    (["はい。", "b", "はい。"], ["はい。", "はい。"], {0: 0, 2: 1}),
-])
+@pytest.mark.parametrize(
+    "old, new, pairs",
+    [
+        (["a", "b", "c"], ["a", "x", "c"], {0: 0, 2: 2}),
+        (["a", "b", "c"], ["c", "a", "b"], {0: 1, 1: 2, 2: 0}),  # "c" moved to the front
+        (["はい。", "b", "はい。"], ["はい。", "はい。"], {0: 0, 2: 1}),
+    ],
+)
 def test_segments_match_by_exact_text_in_order_then_moved(old, new, pairs):
     assert manage.match(old, new) == pairs
 
@@ -106,10 +118,14 @@ def test_transcripts_command_still_lists_and_manages(project, tmp_path, nlp):
 def test_replace_command_lists_segments_to_recode(project, two_analysts, tmp_path, nlp, monkeypatch):
     monkeypatch.setattr("coder.segment.load_nlp", lambda: nlp)
     (tmp_path / "kaede_v2.txt").write_text(CORRECTED, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["transcripts", "replace", "kaede", str(tmp_path / "kaede_v2.txt"),
-                                      "--db", str(project)])
+    result = CliRunner().invoke(
+        cli, ["transcripts", "replace", "kaede", str(tmp_path / "kaede_v2.txt"), "--db", str(project)]
+    )
     assert result.exit_code == 0, result.output
-    assert "re-code: 「主治医の意見も職場に伝えてもらいました。」" in result.output and "hanako:information_sharing" in result.output
+    assert (
+        "re-code: 「主治医の意見も職場に伝えてもらいました。」" in result.output
+        and "hanako:information_sharing" in result.output
+    )
     assert "(1 of them coded: 2 confirmed coding(s) kept)" in result.output  # the first segment, by both analysts
 
 
@@ -136,9 +152,14 @@ def test_supervisor_replaces_by_upload_and_sees_what_needs_recoding(login, two_a
     import io
 
     client = login("sato")
-    response = client.post("/transcripts/1/replace", content_type="multipart/form-data", data={
-        "csrf_token": client.csrf, "file": (io.BytesIO(CORRECTED.encode("cp932")), "kaede_v2.txt")})
+    response = client.post(
+        "/transcripts/1/replace",
+        content_type="multipart/form-data",
+        data={"csrf_token": client.csrf, "file": (io.BytesIO(CORRECTED.encode("cp932")), "kaede_v2.txt")},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "再コーディングが必要なセグメント（1 件）" in page
-    assert "主治医の意見も職場に伝えてもらいました。" in page and "taro：関係機関間での支援の考え方のすり合わせ" in page  # code names
+    assert (
+        "主治医の意見も職場に伝えてもらいました。" in page and "taro：関係機関間での支援の考え方のすり合わせ" in page
+    )  # code names
     assert "コーディングを保ったセグメント（1 件）" in page and "hanako：関係者間の情報共有" in page

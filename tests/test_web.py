@@ -14,8 +14,11 @@ def seg_ids(project):
 
 
 def act(client, segment_id, action, code=None):
-    return client.post(f"/api/segments/{segment_id}/actions", json={"action": action, "code": code},
-                       headers={"X-CSRFToken": client.csrf})
+    return client.post(
+        f"/api/segments/{segment_id}/actions",
+        json={"action": action, "code": code},
+        headers={"X-CSRFToken": client.csrf},
+    )
 
 
 @pytest.mark.parametrize("path", ["/", "/transcripts/1", "/codebook", "/import", "/transcripts/1/speakers"])
@@ -47,14 +50,15 @@ def test_post_without_csrf_token_is_rejected(app, login, project):
     response = client.post(f"/api/segments/{segment}/actions", json={"action": "confirm", "code": "effects"})
     assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
     assert client.post("/logout").status_code == 400
-    assert json.loads(client.get(f"/api/transcripts/1/segments").data)["segments"][0]["mine"] == {}
+    assert json.loads(client.get("/api/transcripts/1/segments").data)["segments"][0]["mine"] == {}
 
 
 def test_login_does_not_redirect_off_site(app):
     client = app.test_client()
     token = client.get("/login").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
-    response = client.post("/login?next=//evil.example/x", data={"name": "hanako", "password": "hanako-password",
-                                                               "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"name": "hanako", "password": "hanako-password", "csrf_token": token}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -84,7 +88,8 @@ def test_two_analysts_code_the_same_segment_independently(login, project):
     hanako, taro = login("hanako"), login("taro")
     segment = seg_ids(project)[0]
     assert act(hanako, segment, "confirm", "information_sharing").get_json()["segment"]["mine"] == {
-        "information_sharing": "confirmed"}
+        "information_sharing": "confirmed"
+    }
     assert act(taro, segment, "confirm", "effects").status_code == 200
     mine = {s["id"]: s for s in taro.get("/api/transcripts/1/segments").get_json()["segments"]}[segment]
     assert mine["mine"] == {"effects": "confirmed"} and mine["others"] == {"hanako": ["information_sharing"]}

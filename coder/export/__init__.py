@@ -32,8 +32,10 @@ from ..errors import CoderError
 
 MODULES = ("quotes", "tables", "refi", "memos")  # modules that register exporters
 PERSPECTIVE_ORDER = ("person", "supporter", "employer", "unknown")  # quotes are grouped in this order
-UNCONFIRMED = ("注意：モデルの提案のみに基づく書き出しです（提案のみ・未確認）。分析者による確認を経ていないため、"
-               "このまま分析結果として引用しないでください。")
+UNCONFIRMED = (
+    "注意：モデルの提案のみに基づく書き出しです（提案のみ・未確認）。分析者による確認を経ていないため、"
+    "このまま分析結果として引用しないでください。"
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def exporter(name: str, suffix: str, kind: str, label: str):
     def register(fn):
         EXPORTERS[name] = Exporter(name, suffix, kind, label, fn)
         return fn
+
     return register
 
 
@@ -79,8 +82,15 @@ def file_name(name: str, source: str = "consensus") -> str:
     return f"coder-{name.rsplit('-', 1)[0]}-{safe}{get(name).suffix}"
 
 
-def collect_quotes(db, codebook, source: str = "consensus", case: str | None = None,
-                   transcript: str | int | None = None, policy=None, where: dict[str, str] | None = None) -> list[dict]:
+def collect_quotes(
+    db,
+    codebook,
+    source: str = "consensus",
+    case: str | None = None,
+    transcript: str | int | None = None,
+    policy=None,
+    where: dict[str, str] | None = None,
+) -> list[dict]:
     """``layers.coded_rows`` of one source, limited to a case, a transcript and the transcripts with the
     attribute values ``where`` ({name: value}), sorted by code (codebook order), perspective,
     transcript, offset and coder; each row's ``memos`` are the segment's memos ``policy`` (default the
@@ -102,11 +112,14 @@ def collect_quotes(db, codebook, source: str = "consensus", case: str | None = N
         keep = transcripts_where(db, where)
         rows = [r for r in rows if r["transcript_id"] in keep]
     notes = memos.by_segment(db, policy or Policy.owner(), sorted({r["segment_id"] for r in rows}))
-    rows = [{**r, "memos": [{"author": m["author"], "text": m["text"]} for m in notes.get(r["segment_id"], [])]}
-            for r in rows]
+    rows = [
+        {**r, "memos": [{"author": m["author"], "text": m["text"]} for m in notes.get(r["segment_id"], [])]}
+        for r in rows
+    ]
     order = {c: i for i, c in enumerate(codebook.ids)}
-    return sorted(rows, key=lambda r: (order[r["code"]], _rank(r["perspective"]), r["transcript"], r["start"],
-                                       r["coder"]))
+    return sorted(
+        rows, key=lambda r: (order[r["code"]], _rank(r["perspective"]), r["transcript"], r["start"], r["coder"])
+    )
 
 
 # What XML 1.0 (XLSX, DOCX, QDA-XML) cannot hold: C0 controls but tab and line ends, U+FFFE/U+FFFF, lone surrogates
@@ -127,9 +140,19 @@ def _rank(perspective: str) -> tuple:
     return (PERSPECTIVE_ORDER.index(perspective), "") if perspective in PERSPECTIVE_ORDER else (99, perspective)
 
 
-def run(db, name: str, out, codebook, source: str | None = None, by: str = "perspective",
-        case: str | None = None, transcript: str | int | None = None, policy=None, pseudonymise=False,
-        where: dict[str, str] | None = None) -> Path:
+def run(
+    db,
+    name: str,
+    out,
+    codebook,
+    source: str | None = None,
+    by: str = "perspective",
+    case: str | None = None,
+    transcript: str | int | None = None,
+    policy=None,
+    pseudonymise=False,
+    where: dict[str, str] | None = None,
+) -> Path:
     """Write export ``name`` to ``out`` (a file, or a folder to put ``file_name()`` in); return the path.
 
     ``source`` defaults to ``consensus`` (the final codes) for quotes and the matrix, and to ``all``
@@ -183,8 +206,12 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
         data["off_summaries"] = off_matrix(db, data)  # on rows this source did not code: shown, not lost
     else:
         data = db
-    meta = {**_meta(db, codebook, source, by, case, transcript), "policy": policy, "where": where,
-            "transcript_ids": keep}
+    meta = {
+        **_meta(db, codebook, source, by, case, transcript),
+        "policy": policy,
+        "where": where,
+        "transcript_ids": keep,
+    }
     if pseudonymise:
         meta, data = _pseudonymised(db, exp.kind, meta, data, pseudonymise)
     try:
@@ -196,9 +223,11 @@ def run(db, name: str, out, codebook, source: str | None = None, by: str = "pers
 
 def scope_text(meta: dict) -> str:
     """What an export covers, in Japanese (``事例 A、属性 年代=30代``); empty for the whole project."""
-    parts = [meta.get("case") and f"事例 {meta['case']}",
-             meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}",
-             *(f"属性 {k}={v}" for k, v in (meta.get("where") or {}).items())]
+    parts = [
+        meta.get("case") and f"事例 {meta['case']}",
+        meta.get("transcript") is not None and f"トランスクリプト {meta['transcript']}",
+        *(f"属性 {k}={v}" for k, v in (meta.get("where") or {}).items()),
+    ]
     return "、".join(p for p in parts if p)
 
 
@@ -212,20 +241,24 @@ def _pseudonymised(db, kind: str, meta: dict, data, pseudonymiser) -> tuple[dict
         return {**meta, "pseudonymiser": pz}, data
     meta = {**meta, **{k: pz.text(meta[k]) for k in ("case", "transcript", "project")}, "pseudonymiser": pz}
     if kind == "memos":
-        return meta, [{**m, **{k: pz.text(m[k]) for k in ("text", "transcript", "case_name", "segment_text")}}
-                      for m in data]
+        return meta, [
+            {**m, **{k: pz.text(m[k]) for k in ("text", "transcript", "case_name", "segment_text")}} for m in data
+        ]
     if kind == "quotes":
-        return meta, [{**(q := pz.quote(db, r)), "memos": [{**m, "text": pz.text(m["text"])} for m in q["memos"]]}
-                      for r in data]
+        return meta, [
+            {**(q := pz.quote(db, r)), "memos": [{**m, "text": pz.text(m["text"])} for m in q["memos"]]} for r in data
+        ]
     summaries = data.get("summaries") or {}
     key = (lambda k: k) if data["by"] == "perspective" else pz.text
 
     def hidden(s: dict) -> dict:
         return {**s, "row": key(s["row"]), "text": pz.text(s["text"]), "refs": [pz.quote(db, r) for r in s["refs"]]}
 
-    return meta, {**pz.matrix(db, data),
-                  "summaries": {key(k): {c: hidden(s) for c, s in row.items()} for k, row in summaries.items()},
-                  "off_summaries": [hidden(s) for s in data.get("off_summaries") or []]}
+    return meta, {
+        **pz.matrix(db, data),
+        "summaries": {key(k): {c: hidden(s) for c, s in row.items()} for k, row in summaries.items()},
+        "off_summaries": [hidden(s) for s in data.get("off_summaries") or []],
+    }
 
 
 def _meta(db, codebook, source, by, case, transcript) -> dict:
@@ -235,7 +268,14 @@ def _meta(db, codebook, source, by, case, transcript) -> dict:
     if transcript is not None:
         transcript = store.find_transcript(db, transcript)["name"]  # the web form sends ids
     files = [r[2] for r in db.execute("pragma database_list").fetchall() if r[1] == "main"]
-    return {"source": source, "source_label": source_label(source),
-            "unconfirmed": source == "model", "by": by, "case": case, "transcript": transcript,
-            "project": Path(files[0]).name if files and files[0] else "", "codebook": codebook.version_tag,
-            "generated": date.today().isoformat()}
+    return {
+        "source": source,
+        "source_label": source_label(source),
+        "unconfirmed": source == "model",
+        "by": by,
+        "case": case,
+        "transcript": transcript,
+        "project": Path(files[0]).name if files and files[0] else "",
+        "codebook": codebook.version_tag,
+        "generated": date.today().isoformat(),
+    }

@@ -9,9 +9,19 @@ from ..memos import as_markdown
 from . import exporter, scope_text
 from .cells import spreadsheet_row
 
-COLUMNS = (("id", "id"), ("kind", "kind"), ("author", "author"), ("created_at", "created_at"),
-           ("updated_at", "updated_at"), ("transcript", "transcript"), ("case", "case_name"),
-           ("segment_id", "segment_id"), ("segment_text", "segment_text"), ("code", "code"), ("text", "text"))
+COLUMNS = (
+    ("id", "id"),
+    ("kind", "kind"),
+    ("author", "author"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+    ("transcript", "transcript"),
+    ("case", "case_name"),
+    ("segment_id", "segment_id"),
+    ("segment_text", "segment_text"),
+    ("code", "code"),
+    ("text", "text"),
+)
 
 
 @exporter("memos-md", ".md", "memos", "メモの一覧（Markdown）")

@@ -11,8 +11,15 @@ HEADER_FILL = "DDE4EE"
 WARNING_COLOR = "C00000"
 
 
-def table(ws, header: list[str], rows, widths: list[int], wrap: set[str] = frozenset(),
-          formats: dict[int, str] | None = None, note: str | None = None) -> None:
+def table(
+    ws,
+    header: list[str],
+    rows,
+    widths: list[int],
+    wrap: set[str] = frozenset(),
+    formats: dict[int, str] | None = None,
+    note: str | None = None,
+) -> None:
     """``header`` in bold (frozen, with an autofilter) above ``rows``; ``wrap`` names the columns whose
     text wraps; ``formats`` maps a column number (0-based) to an Excel number format; ``note``, if
     given, goes in red on a row of its own above the header."""
@@ -77,11 +84,16 @@ def info(wb, meta: dict, title: str) -> None:
     from openpyxl.styles import Font
 
     ws = wb.create_sheet("出典")
-    rows = [("内容", title), ("出典", meta["source_label"]), ("事例", meta.get("case") or "すべて"),
-            ("トランスクリプト", str(meta["transcript"]) if meta.get("transcript") is not None else "すべて"),
-            *((("属性", "、".join(f"{k}={v}" for k, v in meta["where"].items())),) if meta.get("where") else ()),
-            ("プロジェクト", meta.get("project", "")), ("コードブック", meta.get("codebook", "")),
-            ("作成日", meta.get("generated", ""))]
+    rows = [
+        ("内容", title),
+        ("出典", meta["source_label"]),
+        ("事例", meta.get("case") or "すべて"),
+        ("トランスクリプト", str(meta["transcript"]) if meta.get("transcript") is not None else "すべて"),
+        *((("属性", "、".join(f"{k}={v}" for k, v in meta["where"].items())),) if meta.get("where") else ()),
+        ("プロジェクト", meta.get("project", "")),
+        ("コードブック", meta.get("codebook", "")),
+        ("作成日", meta.get("generated", "")),
+    ]
     if meta.get("unconfirmed"):
         rows.append(("注意", UNCONFIRMED))
     for row in rows:

@@ -35,21 +35,67 @@ def matrix_xlsx(matrix, out, codebook, meta):
     wb = Workbook()
     wb.active.title = "集計"
     header = ["コード"] + [f"{label(k)}\n{name}" for k in matrix["rows"] for _, name, _ in MEASURES] + ["p値（探索的）"]
-    counts = [[codebook.code(code).name] + [matrix["cells"][k][code][m] for k in matrix["rows"] for m, _, _ in MEASURES]
-              + [matrix["tests"].get(code, {}).get("p")] for code in matrix["codes"]]
-    counts.append(["対象セグメント数"] + [matrix["totals"][k] if m == "segments" else None
-                                    for k in matrix["rows"] for m, _, _ in MEASURES] + [None])
+    counts = [
+        [codebook.code(code).name]
+        + [matrix["cells"][k][code][m] for k in matrix["rows"] for m, _, _ in MEASURES]
+        + [matrix["tests"].get(code, {}).get("p")]
+        for code in matrix["codes"]
+    ]
+    counts.append(
+        ["対象セグメント数"]
+        + [matrix["totals"][k] if m == "segments" else None for k in matrix["rows"] for m, _, _ in MEASURES]
+        + [None]
+    )
     formats = {1 + i: fmt for i in range(len(matrix["rows"]) * len(MEASURES)) if (fmt := MEASURES[i % 3][2])}
-    sheets.table(wb.active, header, counts, [40] + [11] * (len(header) - 2) + [12],
-                 formats=formats | {len(header) - 1: "0.000"}, note=note)
+    sheets.table(
+        wb.active,
+        header,
+        counts,
+        [40] + [11] * (len(header) - 2) + [12],
+        formats=formats | {len(header) - 1: "0.000"},
+        note=note,
+    )
     quotes = wb.create_sheet("引用")
-    rows = [[label(k), code, codebook.code(code).name, rank, q["text"], q["transcript"], q["speaker"], q["start"],
-             q["end"], hhmmss(q["start_time"]), q["case"], q["segment_id"]]
-            for k in matrix["rows"] for code in matrix["codes"]
-            for rank, q in enumerate(matrix["cells"][k][code]["quotes"], 1)]
-    sheets.table(quotes, [ROWS.get(matrix["by"], matrix["by"]), "コードID", "コード", "順位", "発言", "トランスクリプト", "話者", "開始（字）",
-                          "終了（字）", "開始時刻", "事例", "セグメントID"],
-                 rows, [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13], wrap={"発言"}, note=note)
+    rows = [
+        [
+            label(k),
+            code,
+            codebook.code(code).name,
+            rank,
+            q["text"],
+            q["transcript"],
+            q["speaker"],
+            q["start"],
+            q["end"],
+            hhmmss(q["start_time"]),
+            q["case"],
+            q["segment_id"],
+        ]
+        for k in matrix["rows"]
+        for code in matrix["codes"]
+        for rank, q in enumerate(matrix["cells"][k][code]["quotes"], 1)
+    ]
+    sheets.table(
+        quotes,
+        [
+            ROWS.get(matrix["by"], matrix["by"]),
+            "コードID",
+            "コード",
+            "順位",
+            "発言",
+            "トランスクリプト",
+            "話者",
+            "開始（字）",
+            "終了（字）",
+            "開始時刻",
+            "事例",
+            "セグメントID",
+        ],
+        rows,
+        [12, 20, 30, 6, 60, 18, 10, 10, 10, 13, 10, 13],
+        wrap={"発言"},
+        note=note,
+    )
     if "summaries" in matrix:  # coder.summaries.for_matrix, attached by coder.export.run
         _summary_sheet(wb.create_sheet("要約"), matrix, codebook, label)
     _chart_sheet(wb.create_sheet("図"), matrix, codebook)
@@ -61,14 +107,50 @@ def _summary_sheet(ws, matrix, codebook, label) -> None:
     """One line per cell that has a summary: row, code, summary, linked segments (ids and where), author, date."""
     from ..summaries import refs_text
 
-    rows = [[label(k), code, codebook.code(code).name, s["text"], ", ".join(map(str, s["segments"])), refs_text(s),
-             s["author"], s["updated_at"]]
-            for k in matrix["rows"] for code in matrix["codes"] if (s := matrix["summaries"].get(k, {}).get(code))]
-    rows += [[label(s["row"]) + "（この出典では未コーディング）", s["code"], codebook.code(s["code"]).name, s["text"],
-              ", ".join(map(str, s["segments"])), refs_text(s), s["author"], s["updated_at"]]
-             for s in matrix.get("off_summaries", [])]
-    sheets.table(ws, [row_noun(matrix["by"]), "コードID", "コード", "要約", "根拠のセグメントID",
-                      "根拠の発言", "作成者", "更新日時"], rows, [12, 20, 30, 70, 16, 40, 12, 22], wrap={"要約", "根拠の発言"})
+    rows = [
+        [
+            label(k),
+            code,
+            codebook.code(code).name,
+            s["text"],
+            ", ".join(map(str, s["segments"])),
+            refs_text(s),
+            s["author"],
+            s["updated_at"],
+        ]
+        for k in matrix["rows"]
+        for code in matrix["codes"]
+        if (s := matrix["summaries"].get(k, {}).get(code))
+    ]
+    rows += [
+        [
+            label(s["row"]) + "（この出典では未コーディング）",
+            s["code"],
+            codebook.code(s["code"]).name,
+            s["text"],
+            ", ".join(map(str, s["segments"])),
+            refs_text(s),
+            s["author"],
+            s["updated_at"],
+        ]
+        for s in matrix.get("off_summaries", [])
+    ]
+    sheets.table(
+        ws,
+        [
+            row_noun(matrix["by"]),
+            "コードID",
+            "コード",
+            "要約",
+            "根拠のセグメントID",
+            "根拠の発言",
+            "作成者",
+            "更新日時",
+        ],
+        rows,
+        [12, 20, 30, 70, 16, 40, 12, 22],
+        wrap={"要約", "根拠の発言"},
+    )
 
 
 def _chart_sheet(ws, matrix, codebook) -> None:

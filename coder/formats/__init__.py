@@ -25,6 +25,7 @@ def newlines(text: str) -> str:
     NEL, U+2028 and U+2029 become ``\n`` one for one."""
     return text.replace("\r\n", "\n").translate(_BREAKS)
 
+
 LAYOUTS = {
     "labels": "speaker labels (話者：発言)",
     "headers": "a speaker-and-time line above the words",
@@ -45,8 +46,7 @@ class Parsed:
     notes: list[Note] = field(default_factory=list)
 
 
-def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozenset(),
-         document: bool = False) -> Parsed:
+def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozenset(), document: bool = False) -> Parsed:
     """Read a source's decoded text (``fmt`` txt, md, vtt, srt; line ends ``\\n``) or, for ``fmt="docx"``,
     its bytes. ``known``: speaker names mapped or known to the project; ``document``: read as a
     speaker-less document whatever its labels. Raises IngestError (naming ``source``) when the
@@ -63,8 +63,14 @@ def read(content: str | bytes, source: str, fmt: str, known: set[str] = frozense
         word = read_word(content, source)
         if holds_cues(word.text):
             return _cues_in(word.text, source, document, word.notes)
-        parsed = read_text(word.text, "docx", known, document, lambda s, e: _paragraphs(word.paragraphs, s, e),
-                           {word.paragraphs[k] for k in word.headings})
+        parsed = read_text(
+            word.text,
+            "docx",
+            known,
+            document,
+            lambda s, e: _paragraphs(word.paragraphs, s, e),
+            {word.paragraphs[k] for k in word.headings},
+        )
         parsed.notes[:0] = word.notes
         return parsed
     if holds_cues(content):
@@ -81,13 +87,21 @@ def _cues_in(text: str, source: str, document: bool, notes: list[Note]) -> Parse
     return Parsed(rendered, turns, "cues", notes)
 
 
-def read_text(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False,
-              where=None, headings: set[int] = frozenset()) -> Parsed:
+def read_text(
+    text: str,
+    fmt: str = "txt",
+    known: set[str] = frozenset(),
+    document: bool = False,
+    where=None,
+    headings: set[int] = frozenset(),
+) -> Parsed:
     """Turns of a plain text (see ``layouts``), with a note for each run of lines left out.
     ``where(start, end)`` names a place for the report (default: line numbers); ``headings``: start
     offsets of lines that are headings (Word heading styles), which end a turn like Markdown's ``#``."""
     reading = read_turns(text, fmt, known, document, headings)
-    return Parsed(text, reading.turns, reading.layout, _notes(text, reading, where or (lambda s, e: _lines(text, s, e))))
+    return Parsed(
+        text, reading.turns, reading.layout, _notes(text, reading, where or (lambda s, e: _lines(text, s, e)))
+    )
 
 
 def _as_document(text: str, notes: list[Note], reason: str) -> Parsed:

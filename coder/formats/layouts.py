@@ -45,10 +45,48 @@ from .lines import Line, classify
 QUESTION_SPEAKER, ANSWER_SPEAKER, DOCUMENT_SPEAKER = "聞き手", "回答者", "文書"
 ANSWER_LABELS = {"A", "回答者", "答"}
 # Field names of a transcript's header or a minutes' front matter: never speakers unless used twice or mapped
-HEADER_FIELDS = {"日時", "日付", "実施日", "時間", "所要時間", "場所", "会場", "方法", "形式", "参加者", "出席者", "出席委員",
-                 "欠席者", "欠席委員", "陪席", "対象", "対象者", "件名", "題名", "タイトル", "目的", "記録", "記録者", "作成者",
-                 "作成日", "備考", "注", "URL", "議題", "議事", "次第", "配布資料", "資料", "開会", "閉会", "委員", "事務局",
-                 "オブザーバー", "説明者", "傍聴"}
+HEADER_FIELDS = {
+    "日時",
+    "日付",
+    "実施日",
+    "時間",
+    "所要時間",
+    "場所",
+    "会場",
+    "方法",
+    "形式",
+    "参加者",
+    "出席者",
+    "出席委員",
+    "欠席者",
+    "欠席委員",
+    "陪席",
+    "対象",
+    "対象者",
+    "件名",
+    "題名",
+    "タイトル",
+    "目的",
+    "記録",
+    "記録者",
+    "作成者",
+    "作成日",
+    "備考",
+    "注",
+    "URL",
+    "議題",
+    "議事",
+    "次第",
+    "配布資料",
+    "資料",
+    "開会",
+    "閉会",
+    "委員",
+    "事務局",
+    "オブザーバー",
+    "説明者",
+    "傍聴",
+}
 # A transcript has a turn of an established speaker at least every CHARS_PER_TURN non-space characters on
 # average. Interviews and minutes run about 50–1,500 characters per turn; a paper whose prose holds a few
 # "RQ1:"-like labels runs tens of thousands per label.
@@ -77,8 +115,9 @@ def line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def read_turns(text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False,
-               headings: set[int] = frozenset()) -> Reading:
+def read_turns(
+    text: str, fmt: str = "txt", known: set[str] = frozenset(), document: bool = False, headings: set[int] = frozenset()
+) -> Reading:
     """Decide the layout of ``text`` (line ends ``\\n``) and read its turns; see the module docstring.
 
     ``known``: speaker names mapped by the user or known to the project. ``document=True`` reads
@@ -110,15 +149,24 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
     trusted = _trusted(names, known)
     styles = Counter(i.style for i in infos if i.kind == "label" and i.name in trusted)
     main_style = styles.most_common(1)[0][0] if styles else "colon"
-    first = next((n for n, i in enumerate(infos) if i.kind in kinds
-                  and (QUESTION_SPEAKER if i.kind == "question" else i.name) in trusted), None)
+    first = next(
+        (
+            n
+            for n, i in enumerate(infos)
+            if i.kind in kinds and (QUESTION_SPEAKER if i.kind == "question" else i.name) in trusted
+        ),
+        None,
+    )
     # a line of only a time code is a marker in a timed file; in an untimed one it is words (15:00 ...)
     timed = sum(1 for i in infos if i.kind == "time") >= 2 or any(i.time is not None for i in infos if i.kind in kinds)
     filled = [n for n, i in enumerate(infos) if i.kind != "blank"]
     blank_separated = bool(filled) and any(infos[n].kind == "blank" for n in range(filled[0], filled[-1]))
     # a file of blocks: most established header or name lines open a block (a blank line before them)
-    opening = [n == 0 or infos[n - 1].kind == "blank" for n, i in enumerate(infos)
-               if i.kind in ("header", "name") and i.kind in kinds and i.name in trusted]
+    opening = [
+        n == 0 or infos[n - 1].kind == "blank"
+        for n, i in enumerate(infos)
+        if i.kind in ("header", "name") and i.kind in kinds and i.name in trusted
+    ]
     blocks = bool(opening) and sum(opening) * 2 > len(opening)
 
     def starts_turn(n: int, info: Line) -> bool:
@@ -135,7 +183,7 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             return True
         # before the first established turn: a speaker's sentence, not a field such as 記録方法：ICレコーダー
         s, e = spans[n]
-        return info.style == main_style and text[s + info.content:e].rstrip().endswith(_SENTENCE_END)
+        return info.style == main_style and text[s + info.content : e].rstrip().endswith(_SENTENCE_END)
 
     turns: list[Turn] = []
     current: Turn | None = None
@@ -147,8 +195,12 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             used.add(n)
             speaker = QUESTION_SPEAKER if info.kind == "question" else info.name
             start = s + info.content if info.kind in ("label", "question") else e + 1
-            current = Turn(speaker=speaker, start=start, end=max(start, e),
-                           start_time=info.time if info.time is not None else pending)
+            current = Turn(
+                speaker=speaker,
+                start=start,
+                end=max(start, e),
+                start_time=info.time if info.time is not None else pending,
+            )
             turns.append(current)
             pending, in_question = None, info.kind == "question"
         elif info.kind == "time" and timed and current is not None:
@@ -163,8 +215,12 @@ def _build(layout: str, text: str, spans, infos: list[Line], known: set[str]) ->
             current, in_question = None, False
         elif info.kind == "blank":
             in_question = in_question and not blank_separated
-        elif layout == "questions" and current is not None and current.speaker == QUESTION_SPEAKER \
-                and not (in_question and blank_separated):
+        elif (
+            layout == "questions"
+            and current is not None
+            and current.speaker == QUESTION_SPEAKER
+            and not (in_question and blank_separated)
+        ):
             current = Turn(speaker=ANSWER_SPEAKER, start=s, end=e)
             turns.append(current)
             pending, in_question = None, False
@@ -196,9 +252,8 @@ def _left_out(text: str, spans, infos: list[Line], turns: list[Turn], used: set[
             k += 1
         if info.kind == "blank" or n in used or (k < len(turns) and turns[k].start <= e and s <= turns[k].end):
             continue
-        why = ("heading" if info.kind == "heading" else
-               "before the first turn" if s < first else "outside any turn")
-        if out and out[-1][2] == why and not text[out[-1][1]:s].strip():
+        why = "heading" if info.kind == "heading" else "before the first turn" if s < first else "outside any turn"
+        if out and out[-1][2] == why and not text[out[-1][1] : s].strip():
             out[-1] = (out[-1][0], e, why)
         else:
             out.append((s, e, why))

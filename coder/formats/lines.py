@@ -43,40 +43,104 @@ _LEAD_TIME = re.compile(rf"{_SP}*{_TIMECODE}{_SP}+")
 _LATIN_COMMA = r"(?:,[ ](?=[A-Za-z]))"
 _COLON = re.compile(
     rf"{_BOLD}(?P<name>{_NAME}(?:{_LATIN_COMMA}{_NAME})?(?:{_SP}?[（(][^）)\n:：]{{1,16}}[）)])?){_SP}*(?:{_TIMECODE})?{_SP}*{_BOLD}"
-    rf"(?:：|:(?!\d)){_BOLD}{_SP}*")
+    rf"(?:：|:(?!\d)){_BOLD}{_SP}*"
+)
 _BRACKET = re.compile(rf"【{_SP}*(?P<name>[^】\n]{{1,30}}?){_SP}*】{_SP}*(?:{_TIMECODE})?{_SP}*[：:]?{_SP}*")
 _SQUARE = re.compile(rf"\[{_SP}*(?P<name>{_NAME}){_SP}*\]{_SP}*(?:{_TIMECODE})?{_SP}*(?:[：:]{_SP}*|{_SP}+|$)")
-_MINUTES = re.compile(rf"[○〇◯◎●]{_SP}*(?P<name>[^\s：:（(]{{1,20}}?(?:[（(][^）)\n]{{1,12}}[）)])?)"
-                      rf"(?:{_TIMECODE})?{_SP}+")
+_MINUTES = re.compile(
+    rf"[○〇◯◎●]{_SP}*(?P<name>[^\s：:（(]{{1,20}}?(?:[（(][^）)\n]{{1,12}}[）)])?)"
+    rf"(?:{_TIMECODE})?{_SP}+"
+)
 _QA = re.compile(rf"(?P<name>[QAＱＡ])[0-9０-９]*(?:[.．)）]|{_SP}*[-－]){_SP}*")
 # minutes and spreadsheet copies without a mark: a name, then a tab, a full-width space or two spaces
 _SPACED = re.compile(rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?:\t+|\u3000+|  +){_SP}*(?=\S)")
 _QUESTION = re.compile(rf"[―—─－]{{2,}}{_SP}*|[-‐]{{2}}(?!-){_SP}*")
 # after the colon only a bracketed or h:mm:ss time is a time code: 本人：16:30 には退勤します is words
-_AFTER_COLON_TIME = re.compile(rf"(?:{_OPEN}{_SP}*(?P<t>{TIME}){_SP}*{_CLOSE}|(?P<t2>\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)(?![\d:])){_SP}+")
+_AFTER_COLON_TIME = re.compile(
+    rf"(?:{_OPEN}{_SP}*(?P<t>{TIME}){_SP}*{_CLOSE}|(?P<t2>\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)(?![\d:])){_SP}+"
+)
 _HEADER = re.compile(
     rf"{_SP}*(?:{_OPEN}{_SP}*(?P<bname>{_NAME}){_SP}*{_CLOSE}|(?P<name>{_NAME})){_SP}*"
-    rf"(?:{_SP}{_TIMECODE}|{_OPEN}{_SP}*(?P<t3>{TIME}){_SP}*{_CLOSE}){_SP}*$")
-_HEADER_TIME_FIRST = re.compile(rf"{_SP}*{_TIMECODE}{_SP}+(?:\[{_SP}*(?P<bname>{_NAME}){_SP}*\]|(?P<name>{_NAME})){_SP}*$")
+    rf"(?:{_SP}{_TIMECODE}|{_OPEN}{_SP}*(?P<t3>{TIME}){_SP}*{_CLOSE}){_SP}*$"
+)
+_HEADER_TIME_FIRST = re.compile(
+    rf"{_SP}*{_TIMECODE}{_SP}+(?:\[{_SP}*(?P<bname>{_NAME}){_SP}*\]|(?P<name>{_NAME})){_SP}*$"
+)
 _NAME_LINE = re.compile(rf"{_SP}*[（(【\[]{_SP}*(?P<name>{_NAME}){_SP}*[）)】\]]{_SP}*$")
 _TIME_LINE = re.compile(rf"{_SP}*{_TIMECODE}{_SP}*$")
 _MD_ITEM = re.compile(rf"{_SP}*[-*+]{_SP}+")
 # speaker ids of diarisation (WhisperX, pyannote, Otter, meeting-notes services): a name even alone on a line
-_DIARISED = re.compile(rf"{_SP}*(?P<name>SPEAKER_\d+|Speaker{_SP}?\d+|(?:話者|発言者|参加者|スピーカー){_SP}?\d+)"
-                       rf"{_SP}*(?:{_TIMECODE})?{_SP}*$", re.IGNORECASE)
+_DIARISED = re.compile(
+    rf"{_SP}*(?P<name>SPEAKER_\d+|Speaker{_SP}?\d+|(?:話者|発言者|参加者|スピーカー){_SP}?\d+)"
+    rf"{_SP}*(?:{_TIMECODE})?{_SP}*$",
+    re.IGNORECASE,
+)
 
-_NOT_A_NAME = re.compile(r"^[\d\s.,:/\-]+$|^https?$|\.\s|^第?[\d０-９一二三四五六七八九十]+[章節条項回部]?$", re.IGNORECASE)
+_NOT_A_NAME = re.compile(
+    r"^[\d\s.,:/\-]+$|^https?$|\.\s|^第?[\d０-９一二三四五六七八九十]+[章節条項回部]?$", re.IGNORECASE
+)
 # bracketed stage directions and notes of transcripts, never speakers
-NON_NAMES = {"笑", "笑い", "一同笑", "一同笑い", "拍手", "中略", "略", "前略", "後略", "以下略", "以上", "注", "編注", "註",
-             "沈黙", "間", "不明", "聞き取れず", "聴取不能", "音声不明瞭", "不明瞭", "無音", "音楽", "咳", "ため息",
-             "inaudible", "crosstalk", "laughter", "laughs", "music", "silence", "pause", "applause", "noise"}
+NON_NAMES = {
+    "笑",
+    "笑い",
+    "一同笑",
+    "一同笑い",
+    "拍手",
+    "中略",
+    "略",
+    "前略",
+    "後略",
+    "以下略",
+    "以上",
+    "注",
+    "編注",
+    "註",
+    "沈黙",
+    "間",
+    "不明",
+    "聞き取れず",
+    "聴取不能",
+    "音声不明瞭",
+    "不明瞭",
+    "無音",
+    "音楽",
+    "咳",
+    "ため息",
+    "inaudible",
+    "crosstalk",
+    "laughter",
+    "laughs",
+    "music",
+    "silence",
+    "pause",
+    "applause",
+    "noise",
+}
 
 
 # a name before a tab or wide space holds a kanji (山田座長, 事務局, 問) or is a diarised id; words that open
 # a sentence (はい　そうです) are never names
 _SPACED_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|^(?:SPEAKER_\d+|Speaker \d+|[QA])$")
-_INTERJECTIONS = {"はい", "ええ", "うん", "いえ", "いいえ", "そう", "あの", "えっと", "えー", "まあ", "なるほど", "では", "それでは",
-                  "本日", "今日", "最初", "次", "以上"}
+_INTERJECTIONS = {
+    "はい",
+    "ええ",
+    "うん",
+    "いえ",
+    "いいえ",
+    "そう",
+    "あの",
+    "えっと",
+    "えー",
+    "まあ",
+    "なるほど",
+    "では",
+    "それでは",
+    "本日",
+    "今日",
+    "最初",
+    "次",
+    "以上",
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +157,7 @@ class Line:
 def seconds(stamp: str) -> float:
     """``'01:02:03.5'`` → 3723.5; ``'00:14'`` (mm:ss) → 14.0."""
     parts = [float(p) for p in stamp.replace(",", ".").split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
 
 
 def _time(m: re.Match) -> float | None:
@@ -131,8 +195,14 @@ def classify(line: str, fmt: str = "txt") -> Line:
         pos = item.end() if item else 0
     else:
         pos = len(line) - len(line.lstrip(" \t\u3000"))
-    for style, pattern in (("bracket", _BRACKET), ("square", _SQUARE), ("minutes", _MINUTES), ("qa", _QA),
-                           ("colon", _COLON), ("spaced", _SPACED)):
+    for style, pattern in (
+        ("bracket", _BRACKET),
+        ("square", _SQUARE),
+        ("minutes", _MINUTES),
+        ("qa", _QA),
+        ("colon", _COLON),
+        ("spaced", _SPACED),
+    ):
         m = pattern.match(line, pos)
         if not m:
             continue
@@ -144,8 +214,9 @@ def classify(line: str, fmt: str = "txt") -> Line:
             more = _AFTER_COLON_TIME.match(line, end)
             if more:
                 end, after = more.end(), _time(more)
-        return Line("label", name, time if time is not None else _time(m) if _time(m) is not None else after,
-                    end, style)
+        return Line(
+            "label", name, time if time is not None else _time(m) if _time(m) is not None else after, end, style
+        )
     m = _QUESTION.match(line, pos)
     if m and m.end() < len(line):
         return Line("question", time=time, content=m.end())

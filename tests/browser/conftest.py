@@ -14,9 +14,18 @@ from .pages import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROME_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--window-size=1280,1000")
+CHROME_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+)
 
 
 @pytest.fixture
@@ -56,8 +65,11 @@ def browser(tmp_path, monkeypatch):
     """``browser()`` starts a fresh headless chromium (own profile, so no shared cookies); all quit at teardown."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     if missing:
-        pytest.fail(f"browser tests need {' and '.join(missing)}: run `apt-get install chromium chromium-driver` "
-                    "(`make test` does this when they are missing)", pytrace=False)
+        pytest.fail(
+            f"browser tests need {' and '.join(missing)}: run `apt-get install chromium chromium-driver` "
+            "(`make test` does this when they are missing)",
+            pytrace=False,
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

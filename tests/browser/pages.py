@@ -18,8 +18,9 @@ WAIT = 15  # seconds an explicit wait may take before the test fails
 
 def until(driver, condition):
     """Wait for ``condition(driver)`` while the page's JavaScript (re)draws the segments."""
-    wait = WebDriverWait(driver, WAIT, poll_frequency=0.1,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    wait = WebDriverWait(
+        driver, WAIT, poll_frequency=0.1, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    )
     return wait.until(condition)
 
 
@@ -49,8 +50,12 @@ def press(driver, key):
 def codings(project):
     database = store.open_db(project)
     try:
-        return sorted((r["coder"], r["text"], r["code"], r["status"]) for r in database.query(
-            "select c.coder, s.text, c.code, c.status from codings c join segments s on s.id = c.segment_id"))
+        return sorted(
+            (r["coder"], r["text"], r["code"], r["status"])
+            for r in database.query(
+                "select c.coder, s.text, c.code, c.status from codings c join segments s on s.id = c.segment_id"
+            )
+        )
     finally:
         database.close()
 

@@ -52,8 +52,7 @@ def chip_of(driver, code):
     return chip.text, chip.get_attribute("class")
 
 
-def test_supervisor_adds_a_sub_code_and_the_analyst_applies_it_with_slash(browser, log_in, server,
-                                                                         suggested_project):
+def test_supervisor_adds_a_sub_code_and_the_analyst_applies_it_with_slash(browser, log_in, server, suggested_project):
     sato = log_in(browser(), "sato")
     section = add_code(sato, server, "job_coach", "ジョブコーチとの連携", parent="handover")
     shoot(sato, "codebook_sub_code_added")
@@ -63,8 +62,7 @@ def test_supervisor_adds_a_sub_code_and_the_analyst_applies_it_with_slash(browse
     driver = open_coding(log_in(browser(), "hanako"), server)
     assert "ほか 1 コード" in driver.find_element(By.CSS_SELECTOR, "ol.legend li.more").text
     box = code_by_name(driver, "ジョブ")
-    assert [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#code-filter li")] == \
-        ["ジョブコーチとの連携"]
+    assert [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#code-filter li")] == ["ジョブコーチとの連携"]
     shoot(driver, "coding_slash_filter")
     box.send_keys(Keys.ENTER)
     until(driver, lambda d: "confirmed" in classes(d, FIRST, "job_coach"))
@@ -91,8 +89,9 @@ def test_markup_in_a_code_name_shows_as_text_and_never_runs(browser, log_in, ser
         assert not page.find_elements(By.CSS_SELECTOR, "main img")
 
 
-def test_enter_in_the_slash_box_only_toggles_the_code_and_leaves_the_segment_open(browser, log_in, server,
-                                                                                  suggested_project):
+def test_enter_in_the_slash_box_only_toggles_the_code_and_leaves_the_segment_open(
+    browser, log_in, server, suggested_project
+):
     driver = open_coding(log_in(browser(), "hanako"), server)
     code_by_name(driver, "円滑").send_keys(Keys.ENTER)  # 円滑な引き継ぎ (handover)
     until(driver, lambda d: "confirmed" in classes(d, FIRST, "handover"))

@@ -39,8 +39,9 @@ def test_space_accepts_the_suggestions_and_confirms_in_one_key(browser, log_in, 
     assert codings(suggested_project) == [("hanako", FIRST, SHARING, "confirmed")]
 
 
-def test_d_gives_a_segment_the_previous_segments_codes_and_nothing_else(browser, log_in, server, suggested_project,
-                                                                         codebook):
+def test_d_gives_a_segment_the_previous_segments_codes_and_nothing_else(
+    browser, log_in, server, suggested_project, codebook
+):
     second = "主治医の意見も職場に伝えてもらいました。"
     driver = open_coding(log_in(browser(), "hanako"), server)
     press(driver, str(codebook.ids.index(EFFECTS) + 1))
@@ -53,7 +54,8 @@ def test_d_gives_a_segment_the_previous_segments_codes_and_nothing_else(browser,
 
 
 def test_second_analyst_codes_independently_and_sees_the_first_as_another_analyst(
-        browser, log_in, server, suggested_project, codebook):
+    browser, log_in, server, suggested_project, codebook
+):
     hanako = open_coding(log_in(browser(), "hanako"), server)
     press(hanako, "a")
     until(hanako, lambda d: "confirmed" in classes(d, FIRST, SHARING))
@@ -69,13 +71,19 @@ def test_second_analyst_codes_independently_and_sees_the_first_as_another_analys
     open_coding(hanako, server)  # hanako's own coding is unchanged; taro's shows as his
     until(hanako, lambda d: "confirmed" in classes(d, FIRST, SHARING))
     assert "confirmed" not in classes(hanako, FIRST, EFFECTS)
-    assert segment(hanako, FIRST).find_element(By.CSS_SELECTOR, ".others").text == \
-        f"他の分析者：taro（{codebook.code(EFFECTS).name}）"
-    assert codings(suggested_project) == [("hanako", FIRST, SHARING, "confirmed"), ("taro", FIRST, EFFECTS, "confirmed")]
+    assert (
+        segment(hanako, FIRST).find_element(By.CSS_SELECTOR, ".others").text
+        == f"他の分析者：taro（{codebook.code(EFFECTS).name}）"
+    )
+    assert codings(suggested_project) == [
+        ("hanako", FIRST, SHARING, "confirmed"),
+        ("taro", FIRST, EFFECTS, "confirmed"),
+    ]
 
 
-def test_html_in_interview_text_is_shown_as_text_and_never_run(browser, log_in, server, suggested_project, nlp,
-                                                               tmp_path):
+def test_html_in_interview_text_is_shown_as_text_and_never_run(
+    browser, log_in, server, suggested_project, nlp, tmp_path
+):
     from coder.ingest import ingest
 
     source = tmp_path / '"><img src=x onerror=alert(3)>.txt'
@@ -108,8 +116,12 @@ def test_screenshots_of_login_dashboard_coding_and_codebook_pages(browser, log_i
     for name, png in shots.items():
         (tmp_path / f"{name}.png").write_bytes(png)
         assert png.startswith(PNG) and len(png) > 5000, name
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["codebook.png", "coding.png", "dashboard.png",
-                                                             "login.png"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "codebook.png",
+        "coding.png",
+        "dashboard.png",
+        "login.png",
+    ]
 
 
 def test_enter_on_a_focused_button_does_not_also_confirm_a_segment(browser, log_in, server, suggested_project):
@@ -132,8 +144,9 @@ def test_keys_typed_faster_than_the_server_answers_apply_in_order(browser, log_i
     assert ("hanako", FIRST, SHARING, "confirmed") in codings(suggested_project)
 
 
-def test_two_analysts_disagree_and_the_supervisor_adjudicates_in_the_browser(browser, log_in, server,
-                                                                              suggested_project, tmp_path):
+def test_two_analysts_disagree_and_the_supervisor_adjudicates_in_the_browser(
+    browser, log_in, server, suggested_project, tmp_path
+):
     for name, key in (("hanako", "a"), ("taro", "6")):  # hanako accepts the suggestion, taro codes effects
         driver = open_coding(log_in(browser(), name), server)
         press(driver, key)

@@ -41,5 +41,7 @@ def test_upload_preview_change_settings_and_confirm(server, browser, suggested_p
         rows = store.list_speakers(database, "clova_note_export")
     finally:
         database.close()
-    assert {(r["speaker"], r["perspective"], r["turns"]) for r in rows} == {("参加者 1", "supporter", 2),
-                                                                           ("参加者 2", "supporter", 2)}
+    assert {(r["speaker"], r["perspective"], r["turns"]) for r in rows} == {
+        ("参加者 1", "supporter", 2),
+        ("参加者 2", "supporter", 2),
+    }

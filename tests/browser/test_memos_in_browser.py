@@ -21,7 +21,9 @@ def test_m_writes_a_memo_on_the_selected_segment_shown_as_text(browser, log_in, 
     area = until(driver, lambda d: segment(d, FIRST).find_element(By.CSS_SELECTOR, "form.memo-edit textarea"))
     area.send_keys(XSS)
     area.send_keys(Keys.CONTROL, Keys.ENTER)
-    until(driver, lambda d: "メモ 1" in segment(d, FIRST).text and not d.find_elements(By.CSS_SELECTOR, "form.memo-edit"))
+    until(
+        driver, lambda d: "メモ 1" in segment(d, FIRST).text and not d.find_elements(By.CSS_SELECTOR, "form.memo-edit")
+    )
     assert f"メモ（hanako）：{XSS}" in segment(driver, FIRST).text
     driver.refresh()
     until(driver, lambda d: f"メモ（hanako）：{XSS}" in segment(d, FIRST).text)

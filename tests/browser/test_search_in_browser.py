@@ -1,6 +1,5 @@
 """The search page in a real browser: a lemma search, its KWIC rows, and coding the ticked hits."""
 
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -14,8 +13,9 @@ HANDED = "支援員さんが記録を引き継いでくれました。"  # 引�
 HANDOVER = "引継ぎの面談も助かりました。"  # 引き継ぐ, as a noun in another spelling
 
 
-def test_lemma_search_codes_two_ticked_hits_and_the_hit_link_shows_the_code(browser, log_in, server,
-                                                                            suggested_project, nlp, tmp_path):
+def test_lemma_search_codes_two_ticked_hits_and_the_hit_link_shows_the_code(
+    browser, log_in, server, suggested_project, nlp, tmp_path
+):
     from coder.ingest import ingest
 
     source = tmp_path / "hikitsugi.txt"
@@ -46,4 +46,6 @@ def test_lemma_search_codes_two_ticked_hits_and_the_hit_link_shows_the_code(brow
     assert "current" in classes(driver, HANDED) and "confirmed" in classes(driver, HANDOVER, "handover")
     assert segment(driver, HANDED).find_element(By.CSS_SELECTOR, ".chip.confirmed").text == "5 円滑な引き継ぎ"
     assert {(t, c, s) for w, t, c, s in codings(suggested_project) if w == "hanako"} == {
-        (HANDED, "handover", "confirmed"), (HANDOVER, "handover", "confirmed")}
+        (HANDED, "handover", "confirmed"),
+        (HANDOVER, "handover", "confirmed"),
+    }

@@ -66,6 +66,23 @@ codebook_option = click.option(
     "on first use; else codebook/renkei.yaml).",
 )
 
+# the coding source of a synthesis (matrix, chart, co-occurrence, report)
+source_option = click.option(
+    "--source",
+    default="consensus",
+    show_default=True,
+    help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).",
+)
+
+# a filter by attribute values, as NAME=VALUE pairs (coder.attributes.parse_filters)
+attributes_option = click.option(
+    "--attribute",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Only transcripts (or cases) with this attribute value; repeat for several (see `coder attributes`).",
+)
+
 
 def _login_name() -> str:
     import getpass

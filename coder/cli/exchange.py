@@ -8,7 +8,7 @@ import sys
 import click
 
 from .. import db as store
-from . import Group, Grouping, _login_name, cli, codebook_option, db_option
+from . import Group, Grouping, _login_name, attributes_option, cli, codebook_option, db_option
 from .terminal import echo_table
 
 
@@ -37,13 +37,7 @@ def _export_formats() -> list[str]:
 )
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
-@click.option(
-    "--attribute",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Only transcripts (or cases) with this attribute value; repeat for several.",
-)
+@attributes_option
 @click.option(
     "--pseudonymise",
     is_flag=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .. import db as store
-from . import Group, Grouping, _login_name, cli, codebook_option, db_option
+from . import Group, Grouping, _login_name, attributes_option, cli, codebook_option, db_option, source_option
 
 
 @cli.command()
@@ -70,21 +70,10 @@ def agreement(ratings, metric, coders, by, as_json, codebook_path, db_path):
     show_default=True,
     help="Rows of the matrix (attr:NAME: the values of an attribute).",
 )
-@click.option(
-    "--source",
-    default="consensus",
-    show_default=True,
-    help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).",
-)
+@source_option
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--transcript", help="Only this transcript (id or name).")
-@click.option(
-    "--attribute",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Only transcripts with this attribute value (repeatable; see `coder attributes`).",
-)
+@attributes_option
 @click.option("--quotes", default=3, show_default=True, help="Quotes per cell.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
@@ -122,12 +111,7 @@ def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebo
     show_default=True,
     help="Rows of the matrix (attr:NAME: the values of an attribute).",
 )
-@click.option(
-    "--source",
-    default="consensus",
-    show_default=True,
-    help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).",
-)
+@source_option
 @click.option("--code", help="bars: only this code (default: every code, one small chart each).")
 @click.option(
     "--measure",
@@ -136,13 +120,7 @@ def matrix(by, source, case_name, transcript, pairs, quotes, fmt, output, codebo
     show_default=True,
     help="heatmap: colour by coded segments or by their share of the row's segments.",
 )
-@click.option(
-    "--attribute",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Only transcripts with this attribute value (repeatable; see `coder attributes`).",
-)
+@attributes_option
 @click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Image file to write.")
 @codebook_option
@@ -170,12 +148,7 @@ def chart(kind, by, source, code, measure, pairs, fmt, output, codebook_path, db
 
 
 @cli.command()
-@click.option(
-    "--source",
-    default="consensus",
-    show_default=True,
-    help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).",
-)
+@source_option
 @click.option(
     "--level",
     type=click.Choice(["segment", "interview"]),
@@ -183,13 +156,7 @@ def chart(kind, by, source, code, measure, pairs, fmt, output, codebook_path, db
     show_default=True,
     help="png/svg: draw codes on the same segment, or anywhere in the same interview (md/json hold both).",
 )
-@click.option(
-    "--attribute",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Only transcripts with this attribute value (repeatable; see `coder attributes`).",
-)
+@attributes_option
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "png", "svg"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout; needed for png/svg).")
 @codebook_option
@@ -230,12 +197,7 @@ def cooccurrence(source, level, pairs, fmt, output, codebook_path, db_path):
     help="Word, Markdown (charts as PNG files in OUT_files/) or one self-contained HTML file.",
 )
 @click.option("--out", "out_path", required=True, type=click.Path(), help="File to write, or a folder (default name).")
-@click.option(
-    "--source",
-    default="consensus",
-    show_default=True,
-    help="consensus (final codes), all (every analyst), an analyst's name, or model (unconfirmed).",
-)
+@source_option
 @click.option(
     "--by",
     type=Grouping(["perspective", "case", "transcript"]),
@@ -243,13 +205,7 @@ def cooccurrence(source, level, pairs, fmt, output, codebook_path, db_path):
     show_default=True,
     help="Rows of each code's counts (attr:NAME: the values of an attribute).",
 )
-@click.option(
-    "--attribute",
-    "pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Only transcripts (or cases) with this attribute value; repeat for several.",
-)
+@attributes_option
 @codebook_option
 @db_option
 def report(fmt, out_path, source, by, pairs, codebook_path, db_path):

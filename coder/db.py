@@ -453,40 +453,44 @@ def store_transcripts(db: Database, transcripts: list[Transcript]) -> None:
                         .insert({"transcript_id": t.id, "name": turn.speaker, "perspective": turn.perspective})
                         .last_pk
                     )
-            turn_ids = []
-            for i, turn in enumerate(t.turns):
-                turn_ids.append(
-                    db["turns"]
-                    .insert(
-                        {
-                            "transcript_id": t.id,
-                            "idx": i,
-                            "speaker_id": speaker_ids[turn.speaker],
-                            "start": turn.start,
-                            "end": turn.end,
-                            "start_time": turn.start_time,
-                            "end_time": turn.end_time,
-                        }
-                    )
-                    .last_pk
-                )
-            db["segments"].insert_all(
-                (
-                    {
-                        "transcript_id": t.id,
-                        "turn_id": turn_ids[s.turn],
-                        "idx": s.index,
-                        "start": s.start,
-                        "end": s.end,
-                        "text": s.text,
-                        "tokens": json.dumps(s.tokens, ensure_ascii=False),
-                        "start_time": s.start_time,
-                        "end_time": s.end_time,
-                    }
-                    for s in t.segments
-                ),
-                batch_size=500,
-            )
+            turn_ids = insert_turns(db, t.id, t.turns, speaker_ids)
+            db["segments"].insert_all((segment_row(t.id, turn_ids, s) for s in t.segments), batch_size=500)
+
+
+def insert_turns(db: Database, transcript_id: int, turns, speaker_ids: dict[str, int]) -> list[int]:
+    """Insert a transcript's turns (``coder.types.Turn``, in order; offsets in code points, times in
+    seconds) with their speakers' row ids; return the new turn ids, index for index."""
+    return [
+        db["turns"]
+        .insert(
+            {
+                "transcript_id": transcript_id,
+                "idx": i,
+                "speaker_id": speaker_ids[turn.speaker],
+                "start": turn.start,
+                "end": turn.end,
+                "start_time": turn.start_time,
+                "end_time": turn.end_time,
+            }
+        )
+        .last_pk
+        for i, turn in enumerate(turns)
+    ]
+
+
+def segment_row(transcript_id: int, turn_ids: list[int], s) -> dict:
+    """The ``segments`` row of a ``coder.types.Segment`` (its turn by index into ``turn_ids``)."""
+    return {
+        "transcript_id": transcript_id,
+        "turn_id": turn_ids[s.turn],
+        "idx": s.index,
+        "start": s.start,
+        "end": s.end,
+        "text": s.text,
+        "tokens": json.dumps(s.tokens, ensure_ascii=False),
+        "start_time": s.start_time,
+        "end_time": s.end_time,
+    }
 
 
 def find_transcript(db: Database, ref: str | int) -> dict:

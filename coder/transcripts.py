@@ -217,22 +217,7 @@ def replace(
         speaker_ids = _speakers(db, tid, t)
         db.execute("update turns set idx = -1 - idx where transcript_id = ?", [tid])  # free the indexes
         db.execute("update segments set idx = -1 - idx where transcript_id = ?", [tid])
-        turn_ids = [
-            db["turns"]
-            .insert(
-                {
-                    "transcript_id": tid,
-                    "idx": i,
-                    "speaker_id": speaker_ids[turn.speaker],
-                    "start": turn.start,
-                    "end": turn.end,
-                    "start_time": turn.start_time,
-                    "end_time": turn.end_time,
-                }
-            )
-            .last_pk
-            for i, turn in enumerate(t.turns)
-        ]
+        turn_ids = store.insert_turns(db, tid, t.turns, speaker_ids)
         kept = {pairs[i]: r["id"] for i, r in enumerate(rows) if i in pairs}
         result.kept = [(r["idx"], t.segments[pairs[i]].index, r["text"]) for i, r in enumerate(rows) if i in pairs]
         for i, r in enumerate(rows):
@@ -247,17 +232,7 @@ def replace(
             if i in pairs and codings:
                 result.kept_coded.append({"idx": t.segments[pairs[i]].index, "text": r["text"], "codings": codings})
         for j, s in enumerate(t.segments):
-            values = {
-                "transcript_id": tid,
-                "turn_id": turn_ids[s.turn],
-                "idx": s.index,
-                "start": s.start,
-                "end": s.end,
-                "text": s.text,
-                "tokens": json.dumps(s.tokens, ensure_ascii=False),
-                "start_time": s.start_time,
-                "end_time": s.end_time,
-            }
+            values = store.segment_row(tid, turn_ids, s)
             if j in kept:
                 db["segments"].update(kept[j], values)
             else:

@@ -44,6 +44,7 @@ def blind(db) -> bool:
 
 
 def set_blind(db, on: bool) -> None:
+    """Turn blind mode on or off (the setting ``settings.blind``, stored as ``1``/``0``; see ``blind``)."""
     store.put_setting(db, BLIND_SETTING, "1" if on else "0")
 
 

@@ -90,6 +90,9 @@ def compute(metric: str, matrix: np.ndarray) -> dict:
 
 
 def alpha(matrix: np.ndarray, level: str = "nominal") -> float | None:
+    """Krippendorff's α (Krippendorff 2011; the ``krippendorff`` package) at ``level`` (nominal, ordinal,
+    interval or ratio) over the pairable units (≥ 2 ratings); None when there are none or all their
+    values are the same (α undefined)."""
     import krippendorff
 
     usable = matrix[:, (~np.isnan(matrix)).sum(axis=0) >= 2]
@@ -124,6 +127,8 @@ def cohen(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def fleiss(matrix: np.ndarray) -> float | None:
+    """Fleiss' κ (Fleiss 1971; statsmodels' ``fleiss_kappa``) over the units rated by every coder, values
+    truncated to integer categories; None when no unit was rated by every coder or those ratings hold one value."""
     from statsmodels.stats.inter_rater import fleiss_kappa
 
     complete = matrix[:, (~np.isnan(matrix)).all(axis=0)]
@@ -194,6 +199,9 @@ def summarise(matrix: np.ndarray, coders: list[str], reps: int = BOOTSTRAP) -> d
 
 
 def verdict(value: float | None) -> str:
+    """``reliable`` (α ≥ ``RELIABLE``, 0.800), ``tentative`` (≥ ``TENTATIVE``, 0.667), ``unreliable``, or
+    ``undefined`` for None: Krippendorff's thresholds (Krippendorff 2004: rely on α ≥ .800, draw only
+    tentative conclusions from .667 ≤ α < .800)."""
     if value is None:
         return "undefined"
     return "reliable" if value >= RELIABLE else "tentative" if value >= TENTATIVE else "unreliable"

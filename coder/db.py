@@ -310,6 +310,7 @@ def _m0011(db: Database) -> None:
 
 
 def default_path() -> str:
+    """The project database path: ``$CODER_DB`` if set, else ``coder.db`` in the working directory."""
     return os.environ.get("CODER_DB", DEFAULT_DB)
 
 
@@ -374,11 +375,13 @@ def json_ids(ids: Iterable[int]) -> str:
 
 
 def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
+    """The value of setting ``key`` (table ``settings``), or ``default`` if it is not set."""
     rows = list(db.query("select value from settings where key = ?", [key]))
     return rows[0]["value"] if rows else default
 
 
 def put_setting(db: Database, key: str, value: str) -> None:
+    """Set (or replace) setting ``key`` to ``value``, written under ``immediate``."""
     with immediate(db):
         db["settings"].insert({"key": key, "value": value}, replace=True)
 
@@ -395,14 +398,18 @@ def log_event(
 
 
 def now() -> str:
+    """The current UTC time as ISO 8601 to the second, e.g. ``2024-05-01T09:30:00+00:00``."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def known_sha256(db: Database) -> dict[str, str]:
+    """{sha256 of a transcript's source bytes: its name} for every transcript (imports skip files already
+    imported)."""
     return {r["sha256"]: r["name"] for r in db.query("select sha256, name from transcripts")}
 
 
 def known_names(db: Database) -> set[str]:
+    """The names of every transcript in the project (imports keep new names unique)."""
     return {r["name"] for r in db.query("select name from transcripts")}
 
 
@@ -516,6 +523,9 @@ def transcript_of(db: Database, segment_id: int) -> int:
 
 
 def list_transcripts(db: Database) -> list[dict]:
+    """Every transcript, by id: {id, name, title, case_name, format, encoding, layout, source_file,
+    imported_at, chars (length of the text in code points), turns, segments, perspectives (distinct,
+    comma-separated, ``interviewer`` left out; None if there are none)}."""
     return list(
         db.query("""
         select t.id, t.name, t.title, t.case_name, t.format, t.encoding, t.layout, t.source_file, t.imported_at,
@@ -544,6 +554,8 @@ def transcript_names(db: Database) -> list[dict]:
 
 
 def list_speakers(db: Database, transcript: str | int | None = None) -> list[dict]:
+    """The speakers of one transcript (id or name; ``NotFound`` if none matches) or of all, by transcript
+    and speaker id: {transcript_id, transcript, speaker, perspective, turns (how many)}."""
     where, params = "", []
     if transcript is not None:
         where, params = "where t.id = ?", [find_transcript(db, transcript)["id"]]
@@ -623,6 +635,7 @@ def speaker_changes(db: Database, transcript: str | int | None = None, limit: in
 
 
 def hhmmss(seconds: float | None) -> str | None:
+    """Seconds as ``hh:mm:ss.mmm``, rounded to the millisecond (94.5 → ``00:01:34.500``); None stays None."""
     if seconds is None:
         return None
     ms = round(seconds * 1000)
@@ -671,6 +684,8 @@ def get_embeddings(db: Database, model: str, keys: list[str]) -> dict:
 
 
 def put_embeddings(db: Database, model: str, vectors: dict) -> None:
+    """Cache ``vectors`` ({text hash: numpy vector}) for embedding ``model``, replacing those stored under
+    the same keys; stored as raw bytes, which ``get_embeddings`` reads back as float32."""
     with immediate(db):
         db["embeddings"].insert_all(
             ({"model": model, "key": k, "vector": v.tobytes()} for k, v in vectors.items()),

@@ -35,6 +35,9 @@ LONG_TURN = 2000  # characters: a turn this long usually hides a missing speaker
 
 @dataclass
 class IngestReport:
+    """What an ingest (or ``prepare``) found: the transcripts imported (or to import), files skipped as
+    already imported, errors, and speakers nobody mapped."""
+
     imported: list[Transcript] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, name it was imported as)
     errors: list[str] = field(default_factory=list)  # "file: problem" of files that cannot be imported

@@ -38,10 +38,14 @@ def source_label(source: str) -> str:
 
 
 def is_analyst(name: str) -> bool:
+    """Whether layer ``name`` is an analyst's own: not ``consensus``, not ``model…`` and without ``:``
+    (so not ``NAME:recode``)."""
     return name != CONSENSUS and ":" not in name and not name.startswith(MODEL)
 
 
 def all_layers(db) -> list[str]:
+    """Every layer name in ``codings`` or ``reviews`` (analysts, ``consensus``, ``NAME:recode``), sorted; the
+    model layer lives in ``suggestions`` and is not among them (see ``model_layer``)."""
     return [
         name
         for (name,) in db.execute(
@@ -51,6 +55,7 @@ def all_layers(db) -> list[str]:
 
 
 def analysts(db) -> list[str]:
+    """The analysts' layers among ``all_layers`` (see ``is_analyst``), sorted."""
     return [c for c in all_layers(db) if is_analyst(c)]
 
 

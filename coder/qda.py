@@ -24,6 +24,8 @@ MEDIA = {"PictureSource": "picture", "PDFSource": "PDF", "AudioSource": "audio",
 
 @dataclass
 class QdaCode:
+    """A code read from a QDA-XML ``Code`` element (nested codes flattened; ``parent`` links them)."""
+
     guid: str
     name: str
     description: str = ""
@@ -34,6 +36,9 @@ class QdaCode:
 
 @dataclass
 class QdaSelection:
+    """A ``PlainTextSelection``: ``start``/``end`` in code points into its source's text (0-based, end
+    exclusive, as written), with its codings and notes."""
+
     guid: str
     start: int
     end: int
@@ -43,6 +48,9 @@ class QdaSelection:
 
 @dataclass
 class QdaSource:
+    """A text source of a ``.qdpx``: its decoded text, variables, selections and notes, and how many
+    codings apply to the whole source."""
+
     guid: str
     name: str
     text: str = ""
@@ -58,6 +66,9 @@ class QdaSource:
 
 @dataclass
 class QdaProject:
+    """Everything ``read_qdpx`` read from a ``.qdpx``: users, codes, cases, text sources, notes, and the
+    sources it skipped."""
+
     name: str = ""
     origin: str = ""  # the software that wrote the file, as it says
     users: dict[str, str] = field(default_factory=dict)  # guid → name

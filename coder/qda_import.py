@@ -71,6 +71,9 @@ FORMATS = ("txt", "md", "docx", "vtt", "srt")
 
 @dataclass
 class ImportReport:
+    """What a REFI-QDA import (``import_qdpx``, ``import_qdc``) did: transcripts, codings, coders, codes
+    mapped or added, memos, summaries, attributes, and what was left out."""
+
     file: str
     codebook_only: bool = False  # a .qdc
     transcripts: list[tuple[str, int, bool, int]] = field(default_factory=list)  # name, id, new, segments

@@ -55,6 +55,9 @@ _WRAPPERS = {("[", "]"), ("【", "】"), ("(", ")")}
 
 
 class SpeakerMapError(ValueError):
+    """A bad speaker → perspective mapping: an unknown perspective, a malformed ``--speaker`` pair, or a map
+    file that cannot be read or is not a mapping."""
+
     pass
 
 

@@ -90,6 +90,8 @@ def analyzer(doc: str) -> list[str]:
 
 
 def default_topics(n: int) -> int:
+    """How many topics for ``n`` segments: round(sqrt(n / 4)) clamped to [2, 25] and to at most n // 2
+    (but never below 2)."""
     return max(2, min(25, round(sqrt(n / 4)), n // 2))
 
 
@@ -248,6 +250,7 @@ def save_result(db, result: dict) -> dict:
 
 
 def last_result(db, source: str = "all") -> dict | None:
+    """The last stored topic run of ``source`` (as ``save_result`` stored it, with ``created_at``), or None."""
     value = store.get_setting(db, f"topics:{source}")
     return json.loads(value) if value else None
 
@@ -300,6 +303,7 @@ def draft_codes(db) -> list[dict]:
 
 
 def find_topic(result: dict | None, topic_id: int) -> dict:
+    """The topic with id ``topic_id`` in ``result`` (a topic run); ``CoderError`` if it has none."""
     for topic in (result or {}).get("topics", []):
         if topic["id"] == topic_id:
             return topic

@@ -123,6 +123,9 @@ class Code:
 
 @dataclass
 class Codebook:
+    """A loaded codebook: id, version, title and its codes in order (retired ones included); ``path`` names
+    where it was read from (a file, or the project's stored version), for messages."""
+
     id: str
     version: str
     title: str

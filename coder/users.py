@@ -34,6 +34,9 @@ class AccountLocked(CoderError):
 
 
 def add_user(db, name: str, role: str, password: str) -> dict:
+    """Create an account (``role`` analyst or supervisor; the password stored hashed) and return it as
+    ``get_user`` does. ``CoderError`` for an unknown role, a bad or reserved name, a password shorter
+    than ``MIN_PASSWORD`` characters, or a name already taken."""
     if role not in ROLES:
         raise CoderError(f"unknown role {role!r} (analyst or supervisor)")
     if not NAME.match(name or "") or name.startswith(("model", "consensus")):

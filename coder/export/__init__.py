@@ -40,6 +40,9 @@ UNCONFIRMED = (
 
 @dataclass(frozen=True)
 class Exporter:
+    """A registered export format: name, file suffix, the kind of data it takes (see the module
+    docstring), Japanese label for the web page, and the function that writes it."""
+
     name: str
     suffix: str
     kind: str  # "quotes" | "matrix" | "project" | "codebook"
@@ -51,6 +54,9 @@ EXPORTERS: dict[str, Exporter] = {}
 
 
 def exporter(name: str, suffix: str, kind: str, label: str):
+    """Decorator: register ``fn(data, out, codebook, meta)`` in ``EXPORTERS`` as format ``name`` (file
+    ``suffix``, data ``kind``, Japanese ``label``); returns ``fn`` unchanged."""
+
     def register(fn):
         EXPORTERS[name] = Exporter(name, suffix, kind, label, fn)
         return fn
@@ -70,6 +76,8 @@ def load() -> dict[str, Exporter]:
 
 
 def get(name: str) -> Exporter:
+    """The exporter called ``name`` (every exporter module loaded first); ``CoderError`` listing the formats
+    for an unknown name."""
     table = load()
     if name not in table:
         raise CoderError(f"unknown export format {name!r} (choose one of: {', '.join(sorted(table))})")

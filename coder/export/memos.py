@@ -26,6 +26,7 @@ COLUMNS = (
 
 @exporter("memos-md", ".md", "memos", "メモの一覧（Markdown）")
 def memos_md(memos, out, codebook, meta):
+    """Writes the memos as a Markdown report (UTF-8; ``coder.memos.as_markdown``), titled with the export's scope."""
     scope = scope_text(meta)
     title = "メモ" + (f"（{scope}）" if scope else "")
     out.write_bytes(as_markdown(memos, title).encode("utf-8"))
@@ -33,6 +34,7 @@ def memos_md(memos, out, codebook, meta):
 
 @exporter("memos-csv", ".csv", "memos", "メモの一覧（CSV）")
 def memos_csv(memos, out, codebook, meta):
+    """Writes the memos as a CSV table (UTF-8 with BOM): one row per memo, columns as in ``COLUMNS``."""
     with open(out, "w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
         writer = csv.writer(f)
         writer.writerow([c[0] for c in COLUMNS])

@@ -60,6 +60,7 @@ def memo_text(memos: list[dict]) -> str:
 
 @exporter("quotes-csv", ".csv", "quotes", "コード別の引用一覧（CSV）")
 def quotes_csv(rows, out, codebook, meta):
+    """Writes the quote table as CSV (UTF-8 with BOM): one row per coded segment × code × coder, as in ``COLUMNS``."""
     with open(out, "w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
         writer = csv.writer(f)
         writer.writerow([c[0] for c in COLUMNS])
@@ -68,6 +69,7 @@ def quotes_csv(rows, out, codebook, meta):
 
 @exporter("quotes-xlsx", ".xlsx", "quotes", "コード別の引用一覧（Excel）")
 def quotes_xlsx(rows, out, codebook, meta):
+    """Writes the quote table as an XLSX workbook: sheet 引用 (one row per coded segment × code × coder) and 出典."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -170,6 +172,7 @@ MARKDOWN = {
 
 @exporter("quotes-md", ".md", "quotes", "コード別の引用集（Markdown）")
 def quotes_md(rows, out, codebook, meta):
+    """Writes the quote report (``report``) as Markdown (UTF-8): a section per code, a sub-section per perspective."""
     lines, previous = [], None
     for kind, text, ref in report(rows, codebook, meta):
         if lines and not {kind, previous} <= {"quote", "memo"}:
@@ -183,6 +186,8 @@ def quotes_md(rows, out, codebook, meta):
 
 @exporter("quotes-docx", ".docx", "quotes", "コード別の引用集（Word）")
 def quotes_docx(rows, out, codebook, meta):
+    """Writes the quote report (``report``) as a Word document (.docx) in Japanese fonts, a heading per code and
+    perspective."""
     from docx import Document
     from docx.shared import Pt, RGBColor
 

@@ -507,6 +507,8 @@ def export_qdpx(
 
 
 def codebook_xml(codebook, user_codes: list[dict] | None = None) -> bytes:
+    """The codebook and ``user_codes`` as a REFI-QDA codebook document (QDA-XML ``CodeBook``, UTF-8 bytes):
+    name = Japanese name, description = definition, codes nested by parent, retired codes not codable."""
     from lxml import etree
 
     E = _element_maker(CODEBOOK_NS)
@@ -523,6 +525,8 @@ def export_qdc(codebook, out, user_codes: list[dict] | None = None) -> Path:
 
 @exporter("refi-qdpx", ".qdpx", "project", "REFI-QDA プロジェクト（NVivo・ATLAS.ti・MAXQDA・QualCoder）")
 def qdpx(db, out, codebook, meta):
+    """Writes the project as a REFI-QDA ``.qdpx`` archive (``export_qdpx``; pseudonymised when ``meta`` has a
+    pseudonymiser); returns the path."""
     name = Path(meta.get("project") or "coder").stem or "coder"
     pz = meta.get("pseudonymiser")
     return export_qdpx(
@@ -541,6 +545,8 @@ def qdpx(db, out, codebook, meta):
 
 @exporter("refi-qdc", ".qdc", "codebook", "REFI-QDA コードブック")
 def qdc(db, out, codebook, meta):
+    """Writes the codebook and the project's user codes as a REFI-QDA ``.qdc`` codebook (``export_qdc``); returns
+    the path."""
     from ..db import user_codes
 
     pz = meta.get("pseudonymiser")  # user codes may quote an interview (draft codes from topics)

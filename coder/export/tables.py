@@ -14,6 +14,7 @@ MEASURES = (("segments", "セグメント数", None), ("interviewees", "話者�
 
 @exporter("matrix-csv", ".csv", "matrix", "立場 × コード マトリクス（CSV）")
 def matrix_csv(matrix, out, codebook, meta):
+    """Writes the matrix as CSV (``coder.matrix.to_csv``; UTF-8 with BOM)."""
     from ..matrix import to_csv
 
     out.write_bytes(to_csv(matrix, codebook).encode("utf-8-sig"))  # the BOM makes Excel read UTF-8
@@ -21,6 +22,7 @@ def matrix_csv(matrix, out, codebook, meta):
 
 @exporter("matrix-md", ".md", "matrix", "立場 × コード マトリクス（Markdown）")
 def matrix_md(matrix, out, codebook, meta):
+    """Writes the matrix as Markdown (``coder.matrix.to_markdown``; UTF-8)."""
     from ..matrix import to_markdown
 
     out.write_bytes(to_markdown(matrix, codebook).encode("utf-8"))
@@ -28,6 +30,8 @@ def matrix_md(matrix, out, codebook, meta):
 
 @exporter("matrix-xlsx", ".xlsx", "matrix", "立場 × コード マトリクス（Excel）")
 def matrix_xlsx(matrix, out, codebook, meta):
+    """Writes the matrix as an XLSX workbook: sheets 集計 (counts, p values), 引用 (quotes), 要約 (cell
+    summaries, when attached), 図 (charts) and 出典."""
     from openpyxl import Workbook
 
     label = (lambda k: PERSPECTIVES.get(k, k)) if matrix["by"] == "perspective" else str

@@ -22,6 +22,9 @@ def text_key(text: str) -> str:
 
 
 def register(name: str):
+    """Decorator: register a suggester factory ``factory(codebook, **kwargs)`` in ``REGISTRY`` under ``name``;
+    returns it unchanged."""
+
     def decorator(factory):
         REGISTRY[name] = factory
         return factory
@@ -30,6 +33,8 @@ def register(name: str):
 
 
 def create(name: str, codebook, **kwargs):
+    """A new suggester ``name`` for ``codebook`` (``kwargs`` go to its factory); ``KeyError`` listing the
+    registered names for an unknown one."""
     from . import cues, embedding, learned, learned_v2, rules  # noqa: F401  (fill the registry)
 
     try:

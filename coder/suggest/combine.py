@@ -66,6 +66,9 @@ def features_for(codebook, embedder) -> Features:
 
 
 class Combiner:
+    """The combined scorer of the module docstring: the codebook prior, blended per code with ``learned.v2``
+    once ``fit`` on confirmed segments. ``score`` gives scores 0–1 [n, codes], per-segment thresholds and reasons."""
+
     def __init__(self, codebook, embedder):
         self.codebook, self.embedder = codebook, embedder
         self.features = features_for(codebook, embedder)

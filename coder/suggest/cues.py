@@ -43,6 +43,9 @@ CLAUSE_END = {"、", "。", "？", "！", "?", "!", "，", "．"}
 
 @dataclass
 class Group:
+    """A cue group (one rule of a code), compiled: phrases as tuples of Sudachi mode A normalised forms,
+    ``near`` word sets, ``unless`` phrases, an optional Matcher pattern."""
+
     code: int  # index of the code in the codebook
     label: str
     weight: float
@@ -56,6 +59,9 @@ class Group:
 
 @dataclass(frozen=True)
 class Hit:
+    """One cue match: its group, its span (code points into the segment text, end exclusive) and the words
+    as written."""
+
     group: int  # index into CueSuggester.groups
     start: int  # code points into the segment text, end exclusive
     end: int
@@ -89,6 +95,9 @@ def _negated(norms: list[str], j: int) -> bool:
 
 
 class CueSuggester:
+    """The ``rules.v2`` suggester: the codebook's cue groups matched in each segment. ``score`` gives rule
+    scores 0–1 [n, codes] and reasons; ``CoderError`` for an invalid Matcher pattern."""
+
     version = VERSION
 
     def __init__(self, codebook):
@@ -262,6 +271,7 @@ class CueSuggester:
 
 @register(VERSION)
 def make_cues(codebook, **_):
+    """Factory of ``rules.v2`` (registered): a ``CueSuggester`` for ``codebook``; other arguments are ignored."""
     return CueSuggester(codebook)
 
 

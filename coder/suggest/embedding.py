@@ -31,10 +31,13 @@ ROWS = "coder_word_rows.json"
 
 
 def cache_dir() -> Path:
+    """Where coder caches models: ``$CODER_CACHE`` if set, else ``~/.cache/coder``."""
     return Path(os.environ.get("CODER_CACHE") or Path.home() / ".cache" / "coder")
 
 
 def default_model_dir() -> Path:
+    """The default embedding model's folder, built from the installed ja-ginza's vectors:
+    ``<cache_dir>/models/ginza-static-sif-<ja-ginza version>``."""
     from importlib.metadata import version
 
     return cache_dir() / "models" / f"ginza-static-sif-{version('ja-ginza')}"
@@ -175,6 +178,9 @@ def prototypes(codebook, extra: dict[str, list[str]] | None = None) -> list[tupl
 
 
 class EmbeddingSuggester:
+    """The ``embedding.v1`` suggester: a segment's similarity to each code's prototypes, calibrated to 0–1
+    on the codebook itself (see the module docstring). ``score`` gives [n, codes] and reasons."""
+
     version = VERSION
 
     def __init__(self, codebook, embedder: Embedder, extra_examples: dict[str, list[str]] | None = None):
@@ -246,4 +252,6 @@ class EmbeddingSuggester:
 
 @register(VERSION)
 def make_embedding(codebook, embedder: Embedder | None = None, extra_examples=None, **_):
+    """Factory of ``embedding.v1`` (registered): an ``EmbeddingSuggester`` with ``embedder`` (default: the
+    default model) and extra prototypes ``extra_examples`` ({code id: [texts]})."""
     return EmbeddingSuggester(codebook, embedder or Embedder(), extra_examples)

@@ -32,6 +32,8 @@ def read_jsonl(path: str | Path, need_codes: bool = False) -> list[dict]:
 
 
 def label_matrix(items: list[dict], codebook, source: str) -> np.ndarray:
+    """[items, codes] 0/1 matrix of each item's ``codes`` in codebook order; ``CoderError`` naming ``source``
+    for a code not in the codebook."""
     ids = codebook.ids
     Y = np.zeros((len(items), len(ids)), dtype=int)
     for i, item in enumerate(items):

@@ -17,6 +17,10 @@ C = 1.0  # inverse regularisation strength of each code's logistic regression
 
 
 class LearnedSuggester:
+    """The ``learned.v1`` suggester: a class-balanced logistic regression per code with at least
+    ``MIN_POSITIVES`` positive and negative confirmed segments. ``score`` gives probabilities [n, codes]
+    (NaN where a code has no model) and reasons."""
+
     version = VERSION
 
     def __init__(self, codebook):
@@ -80,4 +84,5 @@ class LearnedSuggester:
 
 @register(VERSION)
 def make_learned(codebook, **_):
+    """Factory of ``learned.v1`` (registered): an untrained ``LearnedSuggester`` for ``codebook``."""
     return LearnedSuggester(codebook)

@@ -74,6 +74,9 @@ class Features:
 
 
 class LearnedSuggester:
+    """The ``learned.v2`` suggester: per code with at least ``MIN_EXAMPLES`` positive and negative
+    confirmations, a logistic regression stacked on the codebook prior (see the module docstring)."""
+
     version = VERSION
 
     def __init__(self, codebook, features: Features):
@@ -156,6 +159,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 @register(VERSION)
 def make_learned_v2(codebook, embedder=None, features: Features | None = None, **_):
+    """Factory of ``learned.v2`` (registered): an untrained ``LearnedSuggester`` over ``features`` (default:
+    built for ``codebook`` with ``embedder``, or the default embedding model)."""
     from .embedding import Embedder
 
     return LearnedSuggester(codebook, features or Features(codebook, embedder or Embedder()))

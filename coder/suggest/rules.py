@@ -19,6 +19,9 @@ VERSION = "rules.v1"
 
 
 class RuleSuggester:
+    """The ``rules.v1`` suggester: codebook rules matched with spaCy's PhraseMatcher (NORM) and Matcher.
+    ``score`` gives rule scores 0–1 [n, codes] and reasons; ``CoderError`` for an invalid Matcher pattern."""
+
     version = VERSION
 
     def __init__(self, codebook):
@@ -82,4 +85,5 @@ class RuleSuggester:
 
 @register(VERSION)
 def make_rules(codebook, **_):
+    """Factory of ``rules.v1`` (registered): a ``RuleSuggester`` for ``codebook``."""
     return RuleSuggester(codebook)

@@ -62,6 +62,7 @@ def _sudachi():
 
 @lru_cache(maxsize=1)
 def vocab():
+    """The one shared spaCy ``Vocab`` (created once) of the rule suggesters' Docs and matchers."""
     from spacy.vocab import Vocab
 
     return Vocab()

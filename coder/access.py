@@ -120,17 +120,24 @@ class Policy:
         if source in (layers.CONSENSUS, ALL, layers.MODEL):
             if source == layers.MODEL or self.sees_others:
                 return source
-            raise Forbidden(f"source {source!r} includes other analysts' codes; blind mode is on")
+            raise Forbidden(
+                f"source {source!r} includes other analysts' codes; blind mode is on",
+                ja="ブラインドモードのため、ほかの分析者のコードを含む集計（合意・全分析者）は見られません。",
+            )
         if source and self.own(source):
             return source  # also before they coded anything (an empty matrix)
         if not self.sees_others:  # the same answer whether or not that analyst has coded yet
-            raise Forbidden(f"source {source!r} is not yours; blind mode is on")
+            raise Forbidden(
+                f"source {source!r} is not yours; blind mode is on",
+                ja="ブラインドモードのため、ほかの分析者のコーディングは見られません。",
+            )
         model = layers.model_layer(db)
         known = set(layers.all_layers(db)) | ({model} if model else set())
         if not source or source not in known:
             raise NotFound(
                 f"unknown coding source {source!r} ({layers.SOURCES_HELP}; "
-                f"analysts: {', '.join(self.analysts(db)) or 'none'})"
+                f"analysts: {', '.join(self.analysts(db)) or 'none'})",
+                ja=f"「{source}」という出典（分析者・合意・提案）はこのプロジェクトにありません。",
             )
         return source
 
@@ -151,5 +158,8 @@ class Policy:
             raise NotFound(str(exc)) from exc
         closed = [n for n in resolved if not self.may_see(n)]
         if closed:
-            raise Forbidden(f"coders {', '.join(closed)} are closed in blind mode")
+            raise Forbidden(
+                f"coders {', '.join(closed)} are closed in blind mode",
+                ja=f"ブラインドモードのため、{'、'.join(closed)} のコーディングは見られません。",
+            )
         return resolved

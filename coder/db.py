@@ -510,7 +510,10 @@ def find_transcript(db: Database, ref: str | int) -> dict:
     )
     if not rows:
         names = ", ".join(f"{r['id']}:{r['name']}" for r in db.query("select id, name from transcripts"))
-        raise NotFound(f"no transcript {ref!r} in this project (have: {names or 'none'})")
+        raise NotFound(
+            f"no transcript {ref!r} in this project (have: {names or 'none'})",
+            ja=f"「{ref}」というトランスクリプトはこのプロジェクトにありません。",
+        )
     return rows[0]
 
 
@@ -518,7 +521,9 @@ def transcript_of(db: Database, segment_id: int) -> int:
     """The id of the transcript a segment belongs to; ``NotFound`` for an unknown segment."""
     row = db.execute("select transcript_id from segments where id = ?", [segment_id]).fetchone()
     if row is None:
-        raise NotFound(f"no segment {segment_id} in this project")
+        raise NotFound(
+            f"no segment {segment_id} in this project", ja=f"セグメント {segment_id} はこのプロジェクトにありません。"
+        )
     return row[0]
 
 

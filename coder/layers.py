@@ -79,7 +79,8 @@ def resolve(db, names: list[str] | None) -> list[str]:
         else:
             raise NotFound(
                 f"no coder {name!r} in this project (have: {', '.join(sorted(known)) or 'none'}"
-                f"{', model' if model else ''})"
+                f"{', model' if model else ''})",
+                ja=f"「{name}」というコーダーはこのプロジェクトにありません。",
             )
     return out
 

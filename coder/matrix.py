@@ -138,7 +138,10 @@ def _scope(db, units, people, source, case, transcript) -> dict[int, dict]:
     if case is not None:
         cases = {u["case_name"] for u in units.values()}
         if case not in cases:
-            raise NotFound(f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})")
+            raise NotFound(
+                f"no case {case!r} in this project (have: {', '.join(sorted(cases - {None})) or 'none'})",
+                ja=f"「{case}」という事例はこのプロジェクトにありません。",
+            )
         units = {i: u for i, u in units.items() if u["case_name"] == case}
     if source == "model":
         seen = {sid for (sid,) in db.execute("select distinct segment_id from suggestions").fetchall()}

@@ -83,11 +83,16 @@ def test_a_bad_attribute_import_is_explained_in_japanese(login):
     assert "the first column" not in page
 
 
-def test_an_unknown_source_names_the_english_error_under_a_japanese_lead_in(login):
+def test_an_unknown_source_is_explained_in_japanese_and_an_english_only_error_is_announced(login):
+    from coder.errors import ENGLISH_LEAD, CoderError, japanese
+
     response = login("sato").get("/matrix/?source=nobody")
     page = response.get_data(as_text=True)
-    assert response.status_code == 404 and "次の理由で処理できませんでした（英語のメッセージです）" in page
-    assert 'lang="en">unknown coding source' in page
+    assert (
+        response.status_code == 404
+        and "「nobody」という出典（分析者・合意・提案）はこのプロジェクトにありません。" in page
+    )
+    assert japanese(CoderError("something odd")) == f"{ENGLISH_LEAD}something odd"  # never English unannounced
 
 
 def test_success_and_error_messages_look_different(login):
@@ -125,3 +130,16 @@ def test_search_hits_and_segment_memos_are_located_by_turn(login, project):
     client = login("hanako")
     assert "kaede・本人・第2発言</span>" in client.get("/search/?q=支援員").get_data(as_text=True)
     assert ">kaede</a>・本人・第2発言</span>" in client.get("/memos/").get_data(as_text=True)
+
+
+def test_a_blind_analyst_is_told_in_japanese_why_a_source_is_closed(login, project):
+    from coder.access import set_blind
+    from coder.db import open_db
+
+    set_blind(open_db(project), True)
+    page = login("hanako").get("/matrix/?source=consensus")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 403 and "ブラインドモードのため、ほかの分析者のコードを含む集計" in text
+    assert "blind mode is on" not in text
+    missing = login("hanako").get("/matrix/?transcript=nothing-here").get_data(as_text=True)
+    assert "「nothing-here」というトランスクリプトはこのプロジェクトにありません。" in missing

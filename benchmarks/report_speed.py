@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agreement_speed import ANALYSTS, STAMP, build_project, simulate  # noqa: E402
+from matrix_speed import best as timed  # noqa: E402
 
 TARGET_S = 10.0
 ADJUDICATED = 200
@@ -105,20 +106,6 @@ def settle_and_summarise(path: Path, codebook, names: list[str]) -> dict:
         db["summaries"].insert_all(summaries, batch_size=1000)
     db.close()
     return {"adjudicated": len(disputed), "summaries": len(summaries)}
-
-
-def timed(path: Path, call, repeat: int):
-    """(best s, first s, last result): a fresh connection per run, opened untimed."""
-    from coder.db import open_db
-
-    times, result = [], None
-    for _ in range(repeat):
-        db = open_db(path, create=False)
-        start = time.perf_counter()
-        result = call(db)
-        times.append(time.perf_counter() - start)
-        db.close()
-    return min(times), times[0], result
 
 
 def main() -> None:
